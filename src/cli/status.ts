@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { withStores, printJson, CliError, type GlobalOpts } from './context.js';
+
+const STALE_MS = 30_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function registerStatus(program: Command, g: () => GlobalOpts): void {
+  program.command('status').description('live state of the running daemon').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
+    const r = await withStores(g(), ({ stores }) => {
+      const snap = stores.daemonStatus.read();
+      const now = Date.now();
+      const running = Boolean(snap && now - snap.updatedAt < STALE_MS && pidAlive(snap.pid));
+      const midnight = new Date();
+      midnight.setHours(0, 0, 0, 0);
+      return {
+        daemon: running ? { running: true, pid: snap!.pid, startedAt: snap!.startedAt, updatedAt: snap!.updatedAt } : { running: false },
+        queue: { openDeliveries: stores.deliveries.openCount() },
+        alertsToday: stores.alerts.countByState(midnight.getTime()),
+        ...(running ? { live: snap!.status } : {}),
+      };
+    });
+    if (f.json) printJson(r);
+    else {
+      if (!r.daemon.running) console.log('daemon: NOT RUNNING (start it with: alertline run, or systemctl start alertline)');
+      else {
+        const live = r.live as Record<string, any>;
+        console.log(`daemon: running, pid ${r.daemon.pid}, up ${live.uptimeSec}s on ${live.hostname}`);
+        console.log(`receiver: ${live.receiver.listening ? `listening on ${live.receiver.address}:${live.receiver.port}, ${live.receiver.accepted} accepted since start` : 'not listening'}`);
+        console.log(`queue: ${r.queue.openDeliveries} deliveries open, ${live.queue.running} running`);
+        console.log(`order: ${(live.order as string[]).join(' → ')}`);
+        for (const [name, c] of Object.entries(live.channels as Record<string, any>)) {
+          console.log(`  ${name.padEnd(5)} ${c.enabled ? (c.healthy ? 'ok       ' : 'UNHEALTHY') : 'disabled '} ${c.detail ?? ''}${c.busy ? ` (${c.busy} busy)` : ''}`);
+        }
+      }
+      const today = Object.entries(r.alertsToday).map(([k, v]) => `${k} ${v}`).join(', ');
+      console.log(`alerts today: ${today || 'none'}`);
+    }
+    if (!r.daemon.running) throw new CliError('', 1);
+  });
+}

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { withStores, printJson, table, CliError, type GlobalOpts } from './context.js';
+import type { UserFields } from '../store/users.js';
+
+interface UserFlags { name?: string; phone?: string; sip?: string; group?: string; lang?: string; order?: string; email?: string; json?: boolean }
+
+function fields(f: UserFlags): UserFields {
+  const out: UserFields = {};
+  if (f.name !== undefined) out.name = f.name;
+  if (f.phone !== undefined) out.phone = f.phone;
+  if (f.sip !== undefined) out.sip = f.sip;
+  if (f.group !== undefined) out.group = f.group;
+  if (f.lang !== undefined) out.lang = f.lang;
+  if (f.order !== undefined) out.channelOrder = f.order;
+  if (f.email !== undefined) out.email = f.email;
+  return out;
+}
+
+function userFlags(c: Command): Command {
+  return c
+    .option('--name <name>', 'display name')
+    .option('--phone <e164>', 'phone number in E.164 form (+34600123456), for gsm and sms; "" clears')
+    .option('--sip <ext|uri>', 'SIP extension or URI, for voip; "" clears')
+    .option('--group <group>', 'group: mail to <group>@... reaches every member; "" clears')
+    .option('--lang <lang>', 'language for speech and texts (en, es, ...)')
+    .option('--order <c1,c2>', 'this user\'s own channel order, e.g. gsm,sms; "" uses the global order');
+}
+
+export function registerUsers(program: Command, g: () => GlobalOpts): void {
+  const users = program.command('users').description('manage the people Alertline notifies');
+  userFlags(users.command('add <email>').description('add a user (the address monitors send alerts to)')).action(async (email: string, f: UserFlags) => {
+    const u = await withStores(g(), ({ stores }) => stores.users.add(email, fields(f)));
+    console.log(`added ${u.email}`);
+  });
+  userFlags(users.command('update <email>').description('change a user')).option('--email <new>', 'new e-mail address').action(async (email: string, f: UserFlags) => {
+    const u = await withStores(g(), ({ stores }) => stores.users.update(email, fields(f)));
+    console.log(`updated ${u.email}`);
+  });
+  users.command('remove <email>').description('remove a user').action(async (email: string) => {
+    const ok = await withStores(g(), ({ stores }) => stores.users.remove(email));
+    if (!ok) throw new CliError(`no user ${email}`, 1);
+    console.log(`removed ${email}`);
+  });
+  users.command('list').description('list users').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
+    const list = await withStores(g(), ({ stores }) => stores.users.list());
+    if (f.json) return printJson(list);
+    if (!list.length) return console.log('no users (add one with: alertline users add <email> --phone +E164)');
+    console.log(table(list.map((u) => [u.email, u.name, u.phone, u.sip, u.group, u.lang, u.channelOrder?.join(',')]), ['EMAIL', 'NAME', 'PHONE', 'SIP', 'GROUP', 'LANG', 'ORDER']));
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * The configuration contract (YAML). config/alertline.example.yaml documents every key.
+ * Durations and sizes are parsed here, so the rest of the code sees milliseconds and bytes.
+ */
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+import { CHANNEL_NAMES, type ChannelName } from '../channels/channel.js';
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    try {
+      return parseDuration(v);
+    } catch (e) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const size = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    try {
+      return parseSize(v);
+    } catch (e) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const channelName = z.enum(CHANNEL_NAMES as [ChannelName, ...ChannelName[]]);
+
+const portRange = z
+  .string()
+  .regex(/^\d+-\d+$/, 'write a port range like 10000-10999')
+  .transform((s, ctx) => {
+    const [a, b] = s.split('-').map(Number) as [number, number];
+    if (a < 1024 || b > 65535 || a > b || (b - a) < 1) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `bad port range ${s}` });
+      return z.NEVER;
+    }
+    return { min: a, max: b };
+  });
+
+export const smtpSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(2525),
+    hostname: z.string().default('alertline'),
+    maxMessageSize: size.default('1MB'),
+    allowFrom: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
+    tls: z.object({ key: z.string(), cert: z.string() }).strict().optional(),
+    auth: z
+      .object({
+        required: z.boolean().default(false),
+        users: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .default({}),
+    maxClients: z.number().int().positive().default(100),
+    socketTimeout: duration.default('60s'),
+  })
+  .strict();
+
+export const filterSchema = z
+  .object({
+    dedupeWindow: duration.default('30m'),
+    ignoreSubjects: z.array(z.string()).default([]),
+    maxPending: z.number().int().positive().default(10000),
+  })
+  .strict();
+
+export const voiceSchema = z
+  .object({
+    engine: z.enum(['espeak-wasm', 'command']).default('espeak-wasm'),
+    /** argv template for engine "command": {text} and {file} are replaced; no shell. */
+    command: z.array(z.string()).optional(),
+    lang: z.string().default('en'),
+    rate: z.number().int().min(80).max(450).default(160),
+    repeat: z.number().int().min(1).max(10).default(2),
+    /** Sample rate of WAV files played by gsm.audioCommand. */
+    wavRate: z.number().int().positive().default(8000),
+    cacheMaxBytes: size.default('200MB'),
+  })
+  .strict();
+
+export const voipSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    server: z.string().default('pbx.example.com:5060'),
+    transport: z.enum(['udp', 'tcp']).default('udp'),
+    domain: z.string().default('pbx.example.com'),
+    username: z.string().default('200'),
+    authUsername: z.string().optional(),
+    password: z.string().default(''),
+    displayName: z.string().default('Alertline'),
+    register: z.boolean().default(true),
+    registerExpires: duration.default('3600s'),
+    localAddress: z.string().optional(),
+    localPort: z.number().int().min(0).max(65535).default(5060),
+    rtpPorts: portRange.default('10000-10999'),
+    ringTimeout: duration.default('30s'),
+    maxCallDuration: duration.default('180s'),
+    maxConcurrentCalls: z.number().int().positive().default(4),
+    codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1).default(['PCMU', 'PCMA']),
+  })
+  .strict();
+
+export const gsmSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    port: z.string().default('/dev/ttyUSB0'),
+    baudRate: z.number().int().positive().default(9600),
+    pin: z.string().regex(/^(\d{4,8})?$/, 'PIN must be 4-8 digits').default(''),
+    audioCommand: z.array(z.string()).min(1).default(['aplay', '-q', '{file}']),
+    ringTimeout: duration.default('30s'),
+    maxCallDuration: duration.default('180s'),
+    healthInterval: duration.default('60s'),
+    commandTimeout: duration.default('5s'),
+  })
+  .strict();
+
+export const smsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    fullText: z.boolean().default(false),
+    maxParts: z.number().int().min(1).max(16).default(4),
+  })
+  .strict();
+
+export const mailChannelSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    host: z.string().default('smtp.example.com'),
+    port: z.number().int().min(1).max(65535).default(587),
+    secure: z.boolean().default(false),
+    requireTLS: z.boolean().default(true),
+    /** Accept self-signed relay certificates (lab setups only). */
+    tlsRejectUnauthorized: z.boolean().default(true),
+    user: z.string().default(''),
+    password: z.string().default(''),
+    from: z.string().default('alertline@example.com'),
+    retries: z.number().int().min(0).max(20).default(3),
+    retryBackoff: duration.default('10s'),
+    timeout: duration.default('30s'),
+  })
+  .strict();
+
+export const escalationSchema = z
+  .object({
+    mode: z.enum(['until-acknowledged', 'all']).default('until-acknowledged'),
+    rounds: z.number().int().min(1).max(50).default(3),
+    roundInterval: duration.default('5m'),
+    /** When the first call of a round went unanswered, the next round starts this soon (repeat calls pass DND). */
+    quickRetry: duration.default('2m'),
+    maxCallsPerHour: z.number().int().min(1).default(6),
+    notifyResolved: z.boolean().default(true),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().default('./data'),
+    audioCacheDir: z.string().default('./audio-cache'),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    smtp: smtpSchema.default({}),
+    filter: filterSchema.default({}),
+    voice: voiceSchema.default({}),
+    channels: z
+      .object({
+        order: z.array(channelName).default(['voip', 'gsm', 'sms', 'mail']),
+        voip: voipSchema.default({}),
+        gsm: gsmSchema.default({}),
+        sms: smsSchema.default({}),
+        mail: mailChannelSchema.default({}),
+      })
+      .strict()
+      .default({}),
+    escalation: escalationSchema.default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type SmtpConfig = Config['smtp'];
+export type FilterConfig = Config['filter'];
+export type VoiceConfig = Config['voice'];
+export type VoipConfig = Config['channels']['voip'];
+export type GsmConfig = Config['channels']['gsm'];
+export type SmsConfig = Config['channels']['sms'];
+export type MailChannelConfig = Config['channels']['mail'];
+export type EscalationConfig = Config['escalation'];
+
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}

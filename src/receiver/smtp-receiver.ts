@@ -1,0 +1,238 @@
+/**
+ * The SMTP receiver (smtp-server): who may connect (smtp.allowFrom), AUTH and STARTTLS, which
+ * recipients exist (users and groups), capacity (filter.maxPending → 452), size (552), checks on
+ * the raw message, parsing, and the rule that matters most: "250" is sent only after the alert and
+ * its deliveries are committed to SQLite. A failed commit answers 451 and nothing half-stored stays.
+ */
+import { readFileSync } from 'node:fs';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession, type SMTPServerOptions } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import type { SmtpConfig } from '../config/schema.js';
+import type { UserStore, User } from '../store/users.js';
+import type { InsertResult } from '../store/alerts.js';
+import type { Logger } from '../util/log.js';
+import type { Clock } from '../util/clock.js';
+import { ClientNetworks } from './client-networks.js';
+import { checkRawMessage } from './message-checks.js';
+import { parseAlertMail } from './parse-alert.js';
+import type { AlertWriter } from './alert-writer.js';
+import { isOwnRelay } from '../compose/relayed-mail.js';
+
+export interface ReceiverDeps {
+  config: SmtpConfig;
+  users: UserStore;
+  writer: AlertWriter;
+  /** Deliveries still to do; at or above maxPending() new mail gets 452. */
+  openDeliveries: () => number;
+  maxPending: () => number;
+  clock: Clock;
+  logger: Logger;
+}
+
+const MAX_RECIPIENTS = 100;
+
+function smtpError(code: number, message: string): Error {
+  const e = new Error(message) as Error & { responseCode: number };
+  e.responseCode = code;
+  return e;
+}
+
+export class SmtpReceiver {
+  private server: SMTPServer | null = null;
+  private readonly networks: ClientNetworks;
+  private readonly recipients = new Map<string, Map<string, User>>();
+  private closing = false;
+  private accepted = 0;
+
+  constructor(private readonly d: ReceiverDeps) {
+    this.networks = new ClientNetworks(d.config.allowFrom);
+    const users = Object.keys(d.config.auth.users);
+    if (d.config.auth.required && !users.length) throw new Error('smtp.auth.required is true but smtp.auth.users is empty');
+  }
+
+  get acceptedCount(): number {
+    return this.accepted;
+  }
+
+  address(): AddressInfo | null {
+    const s = this.server as unknown as { server?: { address(): AddressInfo | string | null } };
+    const a = s?.server?.address();
+    return a && typeof a === 'object' ? a : null;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const c = this.d.config;
+    const authUsers = c.auth.users;
+    const hasAuth = Object.keys(authUsers).length > 0;
+    const opts: SMTPServerOptions = {
+      name: c.hostname,
+      banner: 'Alertline alert receiver',
+      size: c.maxMessageSize,
+      maxClients: c.maxClients,
+      socketTimeout: c.socketTimeout,
+      closeTimeout: 10_000,
+      disableReverseLookup: true,
+      logger: false,
+      authOptional: !c.auth.required,
+      authMethods: ['PLAIN', 'LOGIN'],
+      allowInsecureAuth: !c.tls,
+      disabledCommands: [...(c.tls ? [] : ['STARTTLS']), ...(hasAuth ? [] : ['AUTH'])],
+      ...(c.tls ? { key: readFileSync(c.tls.key), cert: readFileSync(c.tls.cert) } : {}),
+      onConnect: (session, cb) => this.onConnect(session, cb),
+      onAuth: (auth, session, cb) => {
+        const expected = auth.username !== undefined ? authUsers[auth.username] : undefined;
+        const ok = typeof expected === 'string' && typeof auth.password === 'string' && timingSafeEqualStr(auth.password, expected);
+        if (!ok) {
+          this.d.logger.warn('smtp.auth_failed', { client: session.remoteAddress, user: auth.username });
+          return cb(smtpError(535, '5.7.8 Authentication credentials invalid'));
+        }
+        cb(null, { user: auth.username });
+      },
+      onMailFrom: (addr, session, cb) => this.onMailFrom(addr, session, cb),
+      onRcptTo: (addr, session, cb) => this.onRcptTo(addr, session, cb),
+      onData: (stream, session, cb) => this.onData(stream, session, cb),
+      onClose: (session) => this.recipients.delete(session.id),
+    };
+    this.server = new SMTPServer(opts);
+    this.server.on('error', (e) => this.d.logger.warn('smtp.error', { error: e }));
+    await new Promise<void>((resolve, reject) => {
+      const srv = this.server!;
+      const onErr = (e: Error) => reject(e);
+      (srv as unknown as { server: NodeJS.EventEmitter }).server.once('error', onErr);
+      srv.listen(c.port, c.host, () => {
+        (srv as unknown as { server: NodeJS.EventEmitter }).server.off('error', onErr);
+        resolve();
+      });
+    });
+    const a = this.address()!;
+    this.d.logger.info('smtp.listening', { address: a.address, port: a.port, tls: Boolean(c.tls), authMode: c.auth.required ? 'required' : hasAuth ? 'optional' : 'off' });
+    return a;
+  }
+
+  /** Stop accepting: new connections and transactions get 421; open sessions may finish. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const srv = this.server;
+    if (!srv) return;
+    this.server = null;
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
+
+  private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    if (this.closing) return cb(smtpError(421, '4.3.2 Service shutting down, try later'));
+    if (!this.networks.allows(session.remoteAddress)) {
+      this.d.logger.warn('smtp.refused', { client: session.remoteAddress, reason: 'not in smtp.allowFrom' });
+      return cb(smtpError(554, '5.7.1 Client host not allowed'));
+    }
+    cb();
+  }
+
+  private onMailFrom(_addr: SMTPServerAddress, _session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    if (this.closing) return cb(smtpError(421, '4.3.2 Service shutting down, try later'));
+    let open: number;
+    try {
+      open = this.d.openDeliveries();
+    } catch (e) {
+      this.d.logger.error('smtp.store_error', { error: e as Error });
+      return cb(smtpError(451, '4.3.0 Temporary storage problem, try later'));
+    }
+    if (open >= this.d.maxPending()) {
+      this.d.logger.warn('smtp.capacity', { open, maxPending: this.d.maxPending() });
+      return cb(smtpError(452, '4.3.1 Too many undelivered alerts queued, try later'));
+    }
+    cb();
+  }
+
+  private onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const address = addr.address.trim();
+    let users: User[];
+    try {
+      users = this.d.users.resolveRecipient(address);
+    } catch (e) {
+      this.d.logger.error('smtp.store_error', { error: e as Error });
+      return cb(smtpError(451, '4.3.0 Temporary lookup failure, try later'));
+    }
+    if (!users.length) {
+      this.d.logger.info('smtp.unknown_recipient', { client: session.remoteAddress, rcpt: address });
+      return cb(smtpError(550, `5.1.1 <${address}>: no such user or group here`));
+    }
+    let map = this.recipients.get(session.id);
+    if (!map) this.recipients.set(session.id, (map = new Map()));
+    if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) return cb(smtpError(452, '4.5.3 Too many recipients'));
+    for (const u of users) map.set(u.email.toLowerCase(), u);
+    cb();
+  }
+
+  private onData(stream: NodeJS.ReadableStream & { sizeExceeded?: boolean }, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const limit = this.d.config.maxMessageSize;
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+    });
+    stream.on('error', (e) => cb(smtpError(451, `4.3.0 ${(e as Error).message}`)));
+    stream.on('end', () => {
+      const users = this.recipients.get(session.id);
+      // A new transaction (RSET / next MAIL) starts with a fresh recipient list.
+      this.recipients.delete(session.id);
+      if (stream.sizeExceeded || size > limit) {
+        this.d.logger.warn('smtp.too_large', { client: session.remoteAddress, size, limit });
+        return cb(smtpError(552, `5.3.4 Message too big (limit ${limit} bytes)`));
+      }
+      this.store(Buffer.concat(chunks), session, [...(users?.values() ?? [])]).then(
+        (msg) => cb(null, msg),
+        (e: Error & { responseCode?: number }) => cb(e.responseCode ? e : smtpError(451, '4.3.0 Could not store the message, try later')),
+      );
+    });
+  }
+
+  private async store(raw: Buffer, session: SMTPServerSession, recipients: User[]): Promise<string> {
+    const log = this.d.logger;
+    const problem = checkRawMessage(raw);
+    if (problem) {
+      log.warn('smtp.refused_message', { client: session.remoteAddress, reason: problem.message });
+      throw smtpError(problem.code, problem.message);
+    }
+    if (isOwnRelay(raw, this.d.config.hostname)) {
+      log.warn('smtp.loop', { client: session.remoteAddress });
+      throw smtpError(554, '5.4.6 Mail loop: this message was relayed by this appliance');
+    }
+    if (!recipients.length) throw smtpError(554, '5.5.1 No valid recipients');
+    let parsed;
+    try {
+      parsed = await parseAlertMail(raw);
+    } catch (e) {
+      log.warn('smtp.unparseable', { client: session.remoteAddress, error: e as Error });
+      throw smtpError(554, '5.6.0 Message could not be parsed');
+    }
+    let result: InsertResult;
+    try {
+      result = await this.d.writer.submit({
+        parsed, raw, recipients, receivedAt: this.d.clock.now(),
+        rcpt: session.envelope.rcptTo.map((r) => r.address),
+        client: session.remoteAddress,
+        ...(session.envelope.mailFrom ? { mailFrom: session.envelope.mailFrom.address } : {}),
+      });
+    } catch (e) {
+      log.error('smtp.store_failed', { client: session.remoteAddress, subject: parsed.subject, error: e as Error });
+      throw smtpError(451, '4.3.0 Could not store the message, try later');
+    }
+    this.accepted++;
+    log.info('mail.accepted', {
+      alert: result.id, state: result.state, kind: parsed.kind, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      rcpt: session.envelope.rcptTo.map((r) => r.address).join(','), subject: parsed.subject, event: parsed.eventId,
+    });
+    for (const dl of result.deliveries) if (dl.decision !== 'deliver') log.info(`mail.${dl.decision === 'cancel' ? 'not_notified' : dl.decision === 'ignore' ? 'ignored' : 'suppressed'}`, { alert: result.id, user: dl.email });
+    for (const id of result.resolvedAlerts) log.info('alert.resolved', { alert: id, by: result.id });
+    return `2.0.0 Queued as alert ${result.id}`;
+  }
+}
+
+function timingSafeEqualStr(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  let diff = ab.length ^ bb.length;
+  for (let i = 0; i < Math.max(ab.length, bb.length); i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
+  return diff === 0;
+}

@@ -1,0 +1,30 @@
+/** One handle on the database with every store. */
+import { openDatabase, databasePath, type Db } from './database.js';
+import { UserStore } from './users.js';
+import { SettingsStore } from './settings.js';
+import { AlertStore } from './alerts.js';
+import { DeliveryStore } from './deliveries.js';
+import { DaemonStatusStore } from './daemon-status.js';
+
+export interface Stores {
+  db: Db;
+  users: UserStore;
+  settings: SettingsStore;
+  alerts: AlertStore;
+  deliveries: DeliveryStore;
+  daemonStatus: DaemonStatusStore;
+  close(): void;
+}
+
+export function openStores(dataDir: string, now: () => number = Date.now): Stores {
+  const db = openDatabase(dataDir === ':memory:' ? ':memory:' : databasePath(dataDir));
+  return {
+    db,
+    users: new UserStore(db, now),
+    settings: new SettingsStore(db, now),
+    alerts: new AlertStore(db),
+    deliveries: new DeliveryStore(db),
+    daemonStatus: new DaemonStatusStore(db),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,66 @@
+/** Validation of user fields, shared by the CLI (exit 2 with a clear message) and the store. */
+import type { ChannelName } from '../channels/channel.js';
+import { CHANNEL_NAMES } from '../channels/channel.js';
+
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export function validateEmail(v: string): string {
+  const s = v.trim();
+  if (s.length > 254 || !EMAIL.test(s) || s.split('@')[0]!.length > 64) {
+    throw new ValidationError(`invalid e-mail address ${JSON.stringify(v)}`);
+  }
+  return s.toLowerCase();
+}
+
+/** E.164: "+" then 8 to 15 digits, first digit not 0. Spaces, dashes, dots and parentheses are removed. */
+export function validatePhone(v: string): string {
+  const s = v.replace(/[\s().-]/g, '');
+  if (!/^\+[1-9]\d{7,14}$/.test(s)) {
+    throw new ValidationError(`invalid phone number ${JSON.stringify(v)}: write it in E.164 form, e.g. +34600123456`);
+  }
+  return s;
+}
+
+/** A SIP extension (digits, *, #, letters, dots, dashes) or a sip:/sips: URI. */
+export function validateSip(v: string): string {
+  const s = v.trim();
+  if (/^[A-Za-z0-9*#._+-]{1,32}$/.test(s)) return s;
+  if (/^sips?:[A-Za-z0-9*#._+!~'()&=$,;?/%-]+@[A-Za-z0-9.-]+(:\d{1,5})?(;[A-Za-z0-9=._-]+)*$/.test(s)) return s;
+  throw new ValidationError(`invalid SIP target ${JSON.stringify(v)}: give an extension (e.g. 201) or a URI (sip:201@pbx.example.com)`);
+}
+
+export function validateLang(v: string): string {
+  const s = v.trim();
+  if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(s)) throw new ValidationError(`invalid language ${JSON.stringify(v)} (e.g. en, es, pt-br)`);
+  return s;
+}
+
+export function validateGroup(v: string): string {
+  const s = v.trim().toLowerCase();
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(s)) throw new ValidationError(`invalid group name ${JSON.stringify(v)} (letters, digits, . _ -)`);
+  return s;
+}
+
+export function validateChannel(v: string): ChannelName {
+  const s = v.trim().toLowerCase();
+  if (!(CHANNEL_NAMES as readonly string[]).includes(s)) {
+    throw new ValidationError(`unknown channel ${JSON.stringify(v)} (one of ${CHANNEL_NAMES.join(', ')})`);
+  }
+  return s as ChannelName;
+}
+
+export function validateChannelOrder(v: string | string[]): ChannelName[] {
+  const list = (Array.isArray(v) ? v : v.split(',')).map((x) => x.trim()).filter(Boolean);
+  if (!list.length) throw new ValidationError('channel order is empty');
+  const out = list.map(validateChannel);
+  const dup = out.find((c, i) => out.indexOf(c) !== i);
+  if (dup) throw new ValidationError(`channel ${dup} is listed twice`);
+  return out;
+}

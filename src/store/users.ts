@@ -1,0 +1,116 @@
+/** Users (on-call people) and groups. Addresses are validated on the way in. */
+import type { Db } from './database.js';
+import type { ChannelName } from '../channels/channel.js';
+import {
+  ValidationError, validateChannelOrder, validateEmail, validateGroup, validateLang, validatePhone, validateSip,
+} from './user-fields.js';
+
+export interface User {
+  id: number;
+  email: string;
+  name: string | null;
+  phone: string | null;
+  sip: string | null;
+  group: string | null;
+  lang: string | null;
+  channelOrder: ChannelName[] | null;
+  createdAt: number;
+}
+
+export interface UserFields {
+  name?: string | null;
+  phone?: string | null;
+  sip?: string | null;
+  group?: string | null;
+  lang?: string | null;
+  channelOrder?: ChannelName[] | string | null;
+  email?: string;
+}
+
+interface Row {
+  id: number; email: string; name: string | null; phone: string | null; sip: string | null;
+  grp: string | null; lang: string | null; channel_order: string | null; created_at: number;
+}
+
+function fromRow(r: Row): User {
+  return {
+    id: r.id, email: r.email, name: r.name, phone: r.phone, sip: r.sip, group: r.grp, lang: r.lang,
+    channelOrder: r.channel_order ? (JSON.parse(r.channel_order) as ChannelName[]) : null, createdAt: r.created_at,
+  };
+}
+
+function clean(fields: UserFields): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  const opt = <T>(v: T | null | undefined, f: (x: T) => string): string | null | undefined =>
+    v === undefined ? undefined : v === null || v === '' ? null : f(v);
+  const set = (k: string, v: string | null | undefined) => { if (v !== undefined) out[k] = v; };
+  set('name', opt(fields.name, (s) => { if (s.length > 100) throw new ValidationError('name too long'); return s.trim(); }));
+  set('phone', opt(fields.phone, validatePhone));
+  set('sip', opt(fields.sip, validateSip));
+  set('grp', opt(fields.group, validateGroup));
+  set('lang', opt(fields.lang, validateLang));
+  set('channel_order', opt(fields.channelOrder, (v) => JSON.stringify(validateChannelOrder(v as string | string[]))));
+  if (fields.email !== undefined) out.email = validateEmail(fields.email);
+  return out;
+}
+
+export class UserStore {
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+
+  add(email: string, fields: UserFields = {}): User {
+    const e = validateEmail(email);
+    if (this.get(e)) throw new ValidationError(`user ${e} already exists`);
+    const c = clean(fields);
+    this.db
+      .prepare(`INSERT INTO users (email, name, phone, sip, grp, lang, channel_order, created_at)
+                VALUES (@email, @name, @phone, @sip, @grp, @lang, @channel_order, @created_at)`)
+      .run({ name: null, phone: null, sip: null, grp: null, lang: null, channel_order: null, ...c, email: e, created_at: this.now() });
+    return this.get(e)!;
+  }
+
+  update(email: string, fields: UserFields): User {
+    const existing = this.get(email);
+    if (!existing) throw new ValidationError(`no user ${email}`);
+    const c = clean(fields);
+    if (c.email && c.email !== existing.email && this.get(c.email)) throw new ValidationError(`user ${c.email} already exists`);
+    const keys = Object.keys(c);
+    if (keys.length) {
+      this.db.prepare(`UPDATE users SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...c, id: existing.id });
+    }
+    return this.get(c.email ?? existing.email)!;
+  }
+
+  remove(email: string): boolean {
+    return this.db.prepare('DELETE FROM users WHERE email = ?').run(email.trim()).changes > 0;
+  }
+
+  get(email: string): User | null {
+    const r = this.db.prepare('SELECT * FROM users WHERE email = ?').get(email.trim()) as Row | undefined;
+    return r ? fromRow(r) : null;
+  }
+
+  byPhone(phone: string): User | null {
+    const r = this.db.prepare('SELECT * FROM users WHERE phone = ?').get(phone) as Row | undefined;
+    return r ? fromRow(r) : null;
+  }
+
+  list(): User[] {
+    return (this.db.prepare('SELECT * FROM users ORDER BY email').all() as Row[]).map(fromRow);
+  }
+
+  inGroup(group: string): User[] {
+    return (this.db.prepare('SELECT * FROM users WHERE grp = ? ORDER BY email').all(group.trim()) as Row[]).map(fromRow);
+  }
+
+  /**
+   * Resolves an envelope recipient: a user's own address, or "<group>@any-domain" for every user
+   * of that group. Empty when nobody matches.
+   */
+  resolveRecipient(address: string): User[] {
+    const direct = this.get(address);
+    if (direct) return [direct];
+    const at = address.lastIndexOf('@');
+    if (at <= 0) return [];
+    return this.inGroup(address.slice(0, at));
+  }
+}
