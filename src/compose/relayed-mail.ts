@@ -41,16 +41,21 @@ export function buildRelayedMail(opts: {
   from: string;
   fromName?: string;
   to: string;
+  /** Envelope sender, used for Reply-To when the message has no From field. */
   originalFrom?: string;
   alertId: number;
   hostname: string;
 }): Buffer {
   const { header, body } = splitHeader(opts.raw);
-  const kept = headerFields(header).filter(([name]) => !DROP.has(name) && name !== LOOP_HEADER.toLowerCase());
+  const fields = headerFields(header);
+  const kept = fields.filter(([name]) => !DROP.has(name) && name !== LOOP_HEADER.toLowerCase());
+  // Reply-To: the original From field as written (display name and encoding kept), else the envelope sender.
+  const origFrom = fields.find(([n]) => n === 'from')?.[1].replace(/^from:\s*/i, '').trim();
+  const replyTo = origFrom || (opts.originalFrom ? `<${opts.originalFrom}>` : '');
   const lines = [
     `From: ${encodeDisplayName(opts.fromName ?? 'Alertline')} <${opts.from}>`,
     `To: <${opts.to}>`,
-    ...(opts.originalFrom ? [`Reply-To: <${opts.originalFrom}>`] : []),
+    ...(replyTo ? [`Reply-To: ${replyTo}`] : []),
     `${LOOP_HEADER}: ${opts.hostname}; alert=${opts.alertId}`,
     ...kept.map(([, text]) => text),
   ];

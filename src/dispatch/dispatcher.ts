@@ -211,7 +211,7 @@ export class Dispatcher {
     }
     const recipient = this.recipientFor(user, cfg);
     const plan = d.plan ? (JSON.parse(d.plan) as ChannelName[]) : channelPlan(cfg.channels.order, user.channelOrder, d.text_only === 1);
-    const pcfg = policyConfig(cfg);
+    const pcfg = this.policyFor(cfg, plan, recipient);
     let pos: Position = { step: d.step, round: d.round, tries: d.tries, textOnly: d.text_only === 1, informed: d.informed === 1 };
     const moved = () => pos.step !== d.step || pos.round !== d.round || pos.tries !== d.tries;
 
@@ -246,6 +246,16 @@ export class Dispatcher {
       return;
     }
     if (moved()) deliveries.reschedule(d.id, { ...pos, nextAt: now }, now);
+  }
+
+  /**
+   * Rounds exist to get an acknowledgement by phone. When no voice channel in the plan can reach
+   * this person (none enabled, no number), there is nothing to repeat: walk the plan once.
+   */
+  private policyFor(cfg: Config, plan: ChannelName[], r: Recipient): PolicyConfig {
+    const p = policyConfig(cfg);
+    const voice = plan.some((ch) => VOICE_CHANNELS.has(ch) && cfg.channels[ch].enabled && this.d.channels[ch]?.canReach(r));
+    return voice ? p : { ...p, mode: 'all' };
   }
 
   private anyUsable(plan: ChannelName[], r: Recipient, cfg: Config): boolean {
@@ -310,7 +320,8 @@ export class Dispatcher {
       deliveries.reschedule(d.id, { step: pos.step, round: pos.round, tries: pos.tries, nextAt: now }, now);
       return;
     }
-    const next = afterStep({ pos, plan, channel: ch, result: o.kind, retryable: o.retryable, now, cfg: policyConfig(this.d.config()) });
+    const cfg = this.d.config();
+    const next = afterStep({ pos, plan, channel: ch, result: o.kind, retryable: o.retryable, now, cfg: this.policyFor(cfg, plan, r) });
     this.apply(d, next, now);
   }
 
