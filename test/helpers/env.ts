@@ -44,7 +44,7 @@ export interface SinkMessage {
  * A real SMTP server on loopback that records what it receives. `respond` decides the reply per
  * message: return null to accept, or [code, text] to refuse.
  */
-export async function startSink(opts: { respond?: (n: number, raw: Buffer) => [number, string] | null; auth?: { user: string; pass: string } } = {}) {
+export async function startSink(opts: { respond?: (n: number, raw: Buffer) => [number, string] | null; auth?: { user: string; pass: string }; delayMs?: number } = {}) {
   const messages: SinkMessage[] = [];
   let count = 0;
   const server = new SMTPServer({
@@ -71,8 +71,12 @@ export async function startSink(opts: { respond?: (n: number, raw: Buffer) => [n
           e.responseCode = r[0];
           return cb(e);
         }
-        messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((x) => x.address), raw });
-        cb(null, 'sink accepted');
+        const accept = () => {
+          messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((x) => x.address), raw });
+          cb(null, 'sink accepted');
+        };
+        if (opts.delayMs) setTimeout(accept, opts.delayMs);
+        else accept();
       });
     },
   });
