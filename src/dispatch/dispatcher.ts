@@ -8,7 +8,7 @@ import type { Channel, ChannelName, DeliveryJob, Outcome, Recipient } from '../c
 import { outcome as mkOutcome } from '../channels/channel.js';
 import type { Config } from '../config/schema.js';
 import type { AlertStore, DeliveryRow } from '../store/alerts.js';
-import { OPEN_ALERT_STATES } from '../store/alerts.js';
+import { OPEN_ALERT_STATES, type AlertState } from '../store/alerts.js';
 import type { DeliveryStore } from '../store/deliveries.js';
 import type { UserStore, User } from '../store/users.js';
 import type { Clock } from '../util/clock.js';
@@ -29,6 +29,8 @@ export interface DispatcherDeps {
   pollIntervalMs?: number;
   /** Upper bound on one channel step, whatever the channel does. */
   stepTimeoutMs?: number;
+  /** Minimum spacing of queue scans triggered by pokes (default 20 ms; tests use 0). */
+  pokeSpacingMs?: number;
 }
 
 interface Running {
@@ -40,6 +42,8 @@ interface Running {
   abortReason?: 'acknowledged' | 'resolved' | 'cancelled' | 'shutdown';
   done: Promise<void>;
 }
+
+const POKE_SPACING_MS = 20;
 
 export function policyConfig(cfg: Config): PolicyConfig {
   return {
@@ -68,6 +72,7 @@ export class Dispatcher {
   private stopping = false;
   private started = false;
   private idleWaiters: (() => void)[] = [];
+  private lastTickAt = -Infinity;
 
   constructor(private readonly d: DispatcherDeps) {}
 
@@ -81,14 +86,21 @@ export class Dispatcher {
     this.poke();
   }
 
-  /** Something changed (new alert, ack): look at the queue soon. */
+  /**
+   * Something changed (new alert, ack, a step ended): look at the queue soon. Pokes are coalesced
+   * and spaced by at least pokeSpacingMs so a flood of incoming mail doesn't rescan the queue
+   * after every commit.
+   */
   poke(): void {
     if (this.stopping || !this.started || this.tickQueued) return;
     this.tickQueued = true;
-    setImmediate(() => {
+    const wait = Math.max(0, this.lastTickAt + (this.d.pokeSpacingMs ?? POKE_SPACING_MS) - performance.now());
+    const run = () => {
       this.tickQueued = false;
       this.tick();
-    });
+    };
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   runningCount(channel?: ChannelName): number {
@@ -132,6 +144,7 @@ export class Dispatcher {
 
   tick(): void {
     if (this.stopping) return;
+    this.lastTickAt = performance.now();
     const { clock, logger } = this.d;
     const now = clock.now();
     let cfg: Config;
@@ -143,10 +156,11 @@ export class Dispatcher {
       return;
     }
     this.abortStale();
+    const users = new Map<string, User | null>();
     for (const d of this.d.deliveries.due(now)) {
       if (this.running.has(d.id)) continue;
       try {
-        this.advance(d, cfg, now);
+        this.advance(d, cfg, now, users);
       } catch (e) {
         logger.error('dispatch.step_error', { delivery: d.id, alert: d.alert_id, error: e as Error });
       }
@@ -195,14 +209,14 @@ export class Dispatcher {
   }
 
   /** Walks a due delivery forward: skips what can't be used, then starts the current step (or waits for capacity). */
-  private advance(d: DeliveryRow, cfg: Config, now: number): void {
-    const { alerts, deliveries, users, logger } = this.d;
-    const alert = alerts.get(d.alert_id);
-    if (!alert || !OPEN_ALERT_STATES.includes(alert.state)) {
-      deliveries.finish(d.id, 'cancelled', `alert is ${alert?.state ?? 'gone'}`, now);
+  private advance(d: DeliveryRow & { alert_state: AlertState }, cfg: Config, now: number, userCache: Map<string, User | null>): void {
+    const { deliveries, users, logger } = this.d;
+    if (!OPEN_ALERT_STATES.includes(d.alert_state)) {
+      deliveries.finish(d.id, 'cancelled', `alert is ${d.alert_state}`, now);
       return;
     }
-    const user = users.get(d.user_email);
+    let user = userCache.get(d.user_email);
+    if (user === undefined) userCache.set(d.user_email, (user = users.get(d.user_email)));
     if (!user) {
       deliveries.finish(d.id, 'failed', 'user no longer exists', now);
       logger.error('delivery.failed', { alert: d.alert_id, user: d.user_email, reason: 'user no longer exists' });

@@ -3,6 +3,7 @@
  * message, and one delivery per recipient, in one transaction: after commit it is on disk.
  */
 import type { Db } from './database.js';
+import { prep } from './database.js';
 import type { AlertKind, AlertView } from '../channels/channel.js';
 import type { ParsedAlert } from '../receiver/parse-alert.js';
 import type { User } from './users.js';
@@ -74,12 +75,12 @@ export class AlertStore {
    * The filter runs inside the transaction so duplicates within the same batch are caught.
    */
   insertBatch(batch: NewAlert[], filter: FilterSettings): InsertResult[] {
-    const insertAlert = this.db.prepare(`INSERT INTO alerts (received_at, kind, subject, host, severity, event_id, problem_key, text, mail_from, rcpt, message_id, client, raw, state, updated_at)
+    const insertAlert = prep(this.db, `INSERT INTO alerts (received_at, kind, subject, host, severity, event_id, problem_key, text, mail_from, rcpt, message_id, client, raw, state, updated_at)
       VALUES (@received_at, @kind, @subject, @host, @severity, @event_id, @problem_key, @text, @mail_from, @rcpt, @message_id, @client, @raw, @state, @received_at)`);
-    const insertDelivery = this.db.prepare(`INSERT INTO deliveries (alert_id, user_email, dedupe_key, state, next_at, text_only, plan, result, created_at, updated_at)
+    const insertDelivery = prep(this.db, `INSERT INTO deliveries (alert_id, user_email, dedupe_key, state, next_at, text_only, plan, result, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const seen = this.db.prepare(`SELECT 1 FROM deliveries WHERE user_email = ? AND dedupe_key = ? AND created_at >= ? AND state NOT IN ('suppressed', 'ignored', 'cancelled') LIMIT 1`);
-    const setState = this.db.prepare('UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?');
+    const seen = prep(this.db, `SELECT 1 FROM deliveries WHERE user_email = ? AND dedupe_key = ? AND created_at >= ? AND state NOT IN ('suppressed', 'ignored', 'cancelled') LIMIT 1`);
+    const setState = prep(this.db, 'UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?');
 
     const run = this.db.transaction((items: NewAlert[]) => {
       const results: InsertResult[] = [];
@@ -132,18 +133,17 @@ export class AlertStore {
 
   /** Marks open problems with this key resolved and cancels their queued deliveries. */
   private resolveProblems(problemKey: string, resolvedBy: number, now: number): { resolvedAlerts: number[]; informed: Set<string> } {
-    const problems = this.db
-      .prepare(`SELECT id, state FROM alerts WHERE problem_key = ? AND kind IN ('problem', 'update') AND id <> ?`)
+    const problems = prep(this.db, `SELECT id, state FROM alerts WHERE problem_key = ? AND kind IN ('problem', 'update') AND id <> ?`)
       .all(problemKey, resolvedBy) as { id: number; state: AlertState }[];
     const informed = new Set<string>();
     const resolvedAlerts: number[] = [];
     for (const pr of problems) {
-      for (const r of this.db.prepare(`SELECT DISTINCT user_email FROM deliveries WHERE alert_id = ? AND (informed = 1 OR state IN ('acknowledged','done','unacknowledged') OR EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = deliveries.id AND t.outcome IN ('delivered','answered','acknowledged')))`).all(pr.id) as { user_email: string }[]) {
+      for (const r of prep(this.db, `SELECT DISTINCT user_email FROM deliveries WHERE alert_id = ? AND (informed = 1 OR state IN ('acknowledged','done','unacknowledged') OR EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = deliveries.id AND t.outcome IN ('delivered','answered','acknowledged')))`).all(pr.id) as { user_email: string }[]) {
         informed.add(r.user_email.toLowerCase());
       }
       if (!(['pending', 'notifying', 'unacknowledged', 'failed', 'delivered'] as AlertState[]).includes(pr.state)) continue;
-      this.db.prepare(`UPDATE alerts SET state = 'resolved', resolved_by = ?, resolved_at = ?, updated_at = ? WHERE id = ?`).run(resolvedBy, now, now, pr.id);
-      this.db.prepare(`UPDATE deliveries SET state = 'cancelled', result = 'problem resolved (alert ' || ? || ')', updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(resolvedBy, now, pr.id);
+      prep(this.db, `UPDATE alerts SET state = 'resolved', resolved_by = ?, resolved_at = ?, updated_at = ? WHERE id = ?`).run(resolvedBy, now, now, pr.id);
+      prep(this.db, `UPDATE deliveries SET state = 'cancelled', result = 'problem resolved (alert ' || ? || ')', updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(resolvedBy, now, pr.id);
       this.event(pr.id, now, 'resolved', `by alert ${resolvedBy}`);
       resolvedAlerts.push(pr.id);
     }
@@ -151,7 +151,7 @@ export class AlertStore {
   }
 
   event(alertId: number, at: number, kind: string, detail?: string): void {
-    this.db.prepare('INSERT INTO alert_events (alert_id, at, kind, detail) VALUES (?, ?, ?, ?)').run(alertId, at, kind, detail ?? null);
+    prep(this.db, 'INSERT INTO alert_events (alert_id, at, kind, detail) VALUES (?, ?, ?, ?)').run(alertId, at, kind, detail ?? null);
   }
 
   /**
@@ -163,15 +163,14 @@ export class AlertStore {
     const run = this.db.transaction(() => {
       const a = this.get(alertId);
       if (!a) return [];
-      const siblings = a.kind === 'resolved' ? [] : (this.db
-        .prepare(`SELECT id FROM alerts WHERE problem_key = ? AND kind IN ('problem','update') AND id <> ? AND state IN ('pending','notifying','unacknowledged')`)
+      const siblings = a.kind === 'resolved' ? [] : (prep(this.db, `SELECT id FROM alerts WHERE problem_key = ? AND kind IN ('problem','update') AND id <> ? AND state IN ('pending','notifying','unacknowledged')`)
         .all(a.problem_key, a.id) as { id: number }[]).map((r) => r.id);
       const ids: number[] = [];
       for (const id of [a.id, ...siblings]) {
         const cur = this.get(id)!;
         if (!(['pending', 'notifying', 'unacknowledged', 'delivered', 'failed'] as AlertState[]).includes(cur.state)) continue;
-        this.db.prepare(`UPDATE alerts SET state = 'acknowledged', ack_by = ?, ack_via = ?, ack_at = ?, updated_at = ? WHERE id = ?`).run(by, via, now, now, id);
-        this.db.prepare(`UPDATE deliveries SET state = 'acknowledged', result = 'acknowledged by ' || ?, updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(by, now, id);
+        prep(this.db, `UPDATE alerts SET state = 'acknowledged', ack_by = ?, ack_via = ?, ack_at = ?, updated_at = ? WHERE id = ?`).run(by, via, now, now, id);
+        prep(this.db, `UPDATE deliveries SET state = 'acknowledged', result = 'acknowledged by ' || ?, updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(by, now, id);
         this.event(id, now, 'acknowledged', `by ${by} via ${via}${id !== alertId ? ` (same problem as alert ${alertId})` : ''}`);
         ids.push(id);
       }
@@ -181,11 +180,11 @@ export class AlertStore {
   }
 
   get(id: number): AlertRow | null {
-    return (this.db.prepare(`SELECT ${ALERT_COLS} FROM alerts WHERE id = ?`).get(id) as AlertRow | undefined) ?? null;
+    return (prep(this.db, `SELECT ${ALERT_COLS} FROM alerts WHERE id = ?`).get(id) as AlertRow | undefined) ?? null;
   }
 
   raw(id: number): Buffer | null {
-    const r = this.db.prepare('SELECT raw FROM alerts WHERE id = ?').get(id) as { raw: Buffer } | undefined;
+    const r = prep(this.db, 'SELECT raw FROM alerts WHERE id = ?').get(id) as { raw: Buffer } | undefined;
     return r?.raw ?? null;
   }
 
@@ -200,39 +199,39 @@ export class AlertStore {
   }
 
   setState(id: number, state: AlertState, now: number): void {
-    this.db.prepare('UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?').run(state, now, id);
+    prep(this.db, 'UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?').run(state, now, id);
   }
 
   list(limit = 50): AlertRow[] {
-    return this.db.prepare(`SELECT ${ALERT_COLS} FROM alerts ORDER BY id DESC LIMIT ?`).all(limit) as AlertRow[];
+    return prep(this.db, `SELECT ${ALERT_COLS} FROM alerts ORDER BY id DESC LIMIT ?`).all(limit) as AlertRow[];
   }
 
   deliveries(alertId: number): DeliveryRow[] {
-    return this.db.prepare('SELECT * FROM deliveries WHERE alert_id = ? ORDER BY id').all(alertId) as DeliveryRow[];
+    return prep(this.db, 'SELECT * FROM deliveries WHERE alert_id = ? ORDER BY id').all(alertId) as DeliveryRow[];
   }
 
   attempts(alertId: number): AttemptRow[] {
-    return this.db.prepare('SELECT * FROM attempts WHERE alert_id = ? ORDER BY started_at, id').all(alertId) as AttemptRow[];
+    return prep(this.db, 'SELECT * FROM attempts WHERE alert_id = ? ORDER BY started_at, id').all(alertId) as AttemptRow[];
   }
 
   events(alertId: number): AlertEventRow[] {
-    return this.db.prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY at, id').all(alertId) as AlertEventRow[];
+    return prep(this.db, 'SELECT * FROM alert_events WHERE alert_id = ? ORDER BY at, id').all(alertId) as AlertEventRow[];
   }
 
   /** Latest open alert a user was sent (for "ack" without an id, e.g. an SMS reply "1"). */
   latestOpenFor(email: string): number | null {
-    const r = this.db.prepare(`SELECT a.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+    const r = prep(this.db, `SELECT a.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
       WHERE d.user_email = ? AND a.state IN ('pending','notifying','unacknowledged') AND a.kind <> 'resolved'
       ORDER BY a.id DESC LIMIT 1`).get(email) as { id: number } | undefined;
     return r?.id ?? null;
   }
 
   wasSentTo(alertId: number, email: string): boolean {
-    return this.db.prepare('SELECT 1 FROM deliveries WHERE alert_id = ? AND user_email = ?').get(alertId, email) !== undefined;
+    return prep(this.db, 'SELECT 1 FROM deliveries WHERE alert_id = ? AND user_email = ?').get(alertId, email) !== undefined;
   }
 
   countByState(since = 0): Record<string, number> {
-    const rows = this.db.prepare('SELECT state, count(*) n FROM alerts WHERE received_at >= ? GROUP BY state').all(since) as { state: string; n: number }[];
+    const rows = prep(this.db, 'SELECT state, count(*) n FROM alerts WHERE received_at >= ? GROUP BY state').all(since) as { state: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 }

@@ -3,6 +3,7 @@
  * A database value overrides the YAML file's; the daemon re-reads them, so no restart is needed.
  */
 import type { Db } from './database.js';
+import { prep } from './database.js';
 import type { Config } from '../config/schema.js';
 import { parseDuration, formatDuration } from '../config/units.js';
 import { ValidationError, validateChannelOrder, validateLang } from './user-fields.js';
@@ -97,17 +98,16 @@ export class SettingsStore {
 
   setValue(key: string, value: unknown): void {
     SettingsStore.keySpec(key);
-    this.db
-      .prepare('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+    prep(this.db, 'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
       .run(key, JSON.stringify(value), this.now());
   }
 
   unset(key: string): boolean {
-    return this.db.prepare('DELETE FROM settings WHERE key = ?').run(key).changes > 0;
+    return prep(this.db, 'DELETE FROM settings WHERE key = ?').run(key).changes > 0;
   }
 
   overrides(): Record<string, unknown> {
-    const rows = this.db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[];
+    const rows = prep(this.db, 'SELECT key, value FROM settings').all() as { key: string; value: string }[];
     const out: Record<string, unknown> = {};
     for (const r of rows) if (SETTING_KEYS[r.key]) out[r.key] = JSON.parse(r.value);
     return out;

@@ -1,5 +1,6 @@
 /** Users (on-call people) and groups. Addresses are validated on the way in. */
 import type { Db } from './database.js';
+import { prep } from './database.js';
 import type { ChannelName } from '../channels/channel.js';
 import {
   ValidationError, validateChannelOrder, validateEmail, validateGroup, validateLang, validatePhone, validateSip,
@@ -61,8 +62,7 @@ export class UserStore {
     const e = validateEmail(email);
     if (this.get(e)) throw new ValidationError(`user ${e} already exists`);
     const c = clean(fields);
-    this.db
-      .prepare(`INSERT INTO users (email, name, phone, sip, grp, lang, channel_order, created_at)
+    prep(this.db, `INSERT INTO users (email, name, phone, sip, grp, lang, channel_order, created_at)
                 VALUES (@email, @name, @phone, @sip, @grp, @lang, @channel_order, @created_at)`)
       .run({ name: null, phone: null, sip: null, grp: null, lang: null, channel_order: null, ...c, email: e, created_at: this.now() });
     return this.get(e)!;
@@ -75,31 +75,31 @@ export class UserStore {
     if (c.email && c.email !== existing.email && this.get(c.email)) throw new ValidationError(`user ${c.email} already exists`);
     const keys = Object.keys(c);
     if (keys.length) {
-      this.db.prepare(`UPDATE users SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...c, id: existing.id });
+      prep(this.db, `UPDATE users SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...c, id: existing.id });
     }
     return this.get(c.email ?? existing.email)!;
   }
 
   remove(email: string): boolean {
-    return this.db.prepare('DELETE FROM users WHERE email = ?').run(email.trim()).changes > 0;
+    return prep(this.db, 'DELETE FROM users WHERE email = ?').run(email.trim()).changes > 0;
   }
 
   get(email: string): User | null {
-    const r = this.db.prepare('SELECT * FROM users WHERE email = ?').get(email.trim()) as Row | undefined;
+    const r = prep(this.db, 'SELECT * FROM users WHERE email = ?').get(email.trim()) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
   byPhone(phone: string): User | null {
-    const r = this.db.prepare('SELECT * FROM users WHERE phone = ?').get(phone) as Row | undefined;
+    const r = prep(this.db, 'SELECT * FROM users WHERE phone = ?').get(phone) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
   list(): User[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY email').all() as Row[]).map(fromRow);
+    return (prep(this.db, 'SELECT * FROM users ORDER BY email').all() as Row[]).map(fromRow);
   }
 
   inGroup(group: string): User[] {
-    return (this.db.prepare('SELECT * FROM users WHERE grp = ? ORDER BY email').all(group.trim()) as Row[]).map(fromRow);
+    return (prep(this.db, 'SELECT * FROM users WHERE grp = ? ORDER BY email').all(group.trim()) as Row[]).map(fromRow);
   }
 
   /**

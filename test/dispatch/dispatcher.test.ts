@@ -50,7 +50,7 @@ afterEach(async () => {
 });
 
 function start() {
-  disp = new Dispatcher({ alerts: s.alerts, deliveries: s.deliveries, users: s.users, channels, config: () => cfg, clock, logger: silentLogger, pollIntervalMs: 1000 });
+  disp = new Dispatcher({ alerts: s.alerts, deliveries: s.deliveries, users: s.users, channels, config: () => cfg, clock, logger: silentLogger, pollIntervalMs: 1000, pokeSpacingMs: 0 });
   disp.start();
   return disp;
 }
