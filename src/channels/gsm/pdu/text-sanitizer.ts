@@ -1,0 +1,35 @@
+/**
+ * Makes arbitrary text (an e-mail subject or body, possibly hostile) safe and sensible to send
+ * as an SMS. What it does, in order:
+ *  - CR LF pairs become a single LF (a line break costs one character, not two);
+ *  - every other control character — C0 (U+0000-U+001F) except LF, CR and form feed, DEL
+ *    (U+007F) and C1 (U+0080-U+009F) — becomes a space. This covers Ctrl-Z (0x1A), ESC (0x1B),
+ *    NUL and tab. Form feed stays: it is the GSM extension table's page break;
+ *  - an unpaired UTF-16 surrogate (not a character) becomes U+FFFD.
+ * Everything else, including ';' and '"', is ordinary text: the codec only ever emits hex
+ * digits, so no character of the text can reach the modem's command line.
+ */
+export function sanitizeSmsText(text: string): string {
+  const s = String(text).replace(/\r\n/g, '\n');
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const u = s.charCodeAt(i);
+    if (u >= 0xd800 && u <= 0xdbff) {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        out += s[i]! + s[i + 1]!;
+        i++;
+      } else {
+        out += '\ufffd';
+      }
+      continue;
+    }
+    if (u >= 0xdc00 && u <= 0xdfff) {
+      out += '\ufffd';
+      continue;
+    }
+    const control = u < 0x20 || (u >= 0x7f && u <= 0x9f);
+    out += control && u !== 0x0a && u !== 0x0d && u !== 0x0c ? ' ' : s[i]!;
+  }
+  return out;
+}
