@@ -237,15 +237,16 @@ for (const pacer of ['main', 'worker'] as const) {
 describe('RtpSession ports', () => {
   it('skips busy pairs and fails clearly when the range is exhausted', async () => {
     const logger = memoryLogger();
-    const a = await RtpSession.open({ portRange: { min: 31000, max: 31001 }, localAddress: '127.0.0.1', logger, pacer: 'main' });
+    const base = 30000 + 2 * Math.floor(Math.random() * 4000); // even, away from other tests' ranges
+    const a = await RtpSession.open({ portRange: { min: base, max: base + 1 }, localAddress: '127.0.0.1', logger, pacer: 'main' });
     open.push(a);
-    expect(a.localPort).toBe(31000);
-    await expect(RtpSession.open({ portRange: { min: 31000, max: 31001 }, localAddress: '127.0.0.1', logger, pacer: 'main' })).rejects.toThrow(/no free port pair/);
-    const b = await RtpSession.open({ portRange: { min: 31000, max: 31003 }, localAddress: '127.0.0.1', logger, pacer: 'main' });
+    expect(a.localPort).toBe(base);
+    await expect(RtpSession.open({ portRange: { min: base, max: base + 1 }, localAddress: '127.0.0.1', logger, pacer: 'main' })).rejects.toThrow(/no free port pair/);
+    const b = await RtpSession.open({ portRange: { min: base, max: base + 3 }, localAddress: '127.0.0.1', logger, pacer: 'main' });
     open.push(b);
-    expect(b.localPort).toBe(31002);
-    await expect(RtpSession.open({ portRange: { min: 31005, max: 31005 }, logger, pacer: 'main' })).rejects.toThrow(/no even RTP port/);
-    await expect(RtpSession.open({ portRange: { min: 31000, max: 31003 }, localAddress: 'localhost', logger, pacer: 'main' })).rejects.toThrow(/IP literal/);
+    expect(b.localPort).toBe(base + 2);
+    await expect(RtpSession.open({ portRange: { min: base + 5, max: base + 5 }, logger, pacer: 'main' })).rejects.toThrow(/no even RTP port/);
+    await expect(RtpSession.open({ portRange: { min: base, max: base + 3 }, localAddress: 'localhost', logger, pacer: 'main' })).rejects.toThrow(/IP literal/);
   });
 
   it('works over IPv6 loopback', async () => {
