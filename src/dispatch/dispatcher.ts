@@ -282,7 +282,10 @@ export class Dispatcher {
     const attemptId = deliveries.start(d.id, ch, target, now);
     if (attemptId === null) return;
     const view = alerts.view(d.alert_id)!;
-    const job: DeliveryJob = { alert: view, recipient, texts: composeTexts(view, recipient.lang), attemptId };
+    // A call also says how many other alerts are open for this person, so alerts skipped by the
+    // hourly call limit are still heard about.
+    const more = VOICE_CHANNELS.has(ch) ? alerts.otherOpenFor(recipient.email, d.alert_id) : 0;
+    const job: DeliveryJob = { alert: view, recipient, texts: composeTexts(view, recipient.lang, more), attemptId };
     const ctrl = new AbortController();
     const entry: Running = { deliveryId: d.id, alertId: d.alert_id, email: recipient.email, channel: ch, ctrl, done: Promise.resolve() };
     this.running.set(d.id, entry);

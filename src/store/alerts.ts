@@ -226,6 +226,13 @@ export class AlertStore {
     return r?.id ?? null;
   }
 
+  /** Other alerts still open for this person (merged into a call's message: "and 3 more alerts"). */
+  otherOpenFor(email: string, alertId: number): number {
+    return (prep(this.db, `SELECT count(DISTINCT a.id) n FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+      WHERE d.user_email = ? AND a.id <> ? AND a.state IN ('pending','notifying') AND a.kind NOT IN ('resolved','test')
+        AND d.state IN ('queued','running')`).get(email, alertId) as { n: number }).n;
+  }
+
   wasSentTo(alertId: number, email: string): boolean {
     return prep(this.db, 'SELECT 1 FROM deliveries WHERE alert_id = ? AND user_email = ?').get(alertId, email) !== undefined;
   }

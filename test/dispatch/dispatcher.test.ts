@@ -259,6 +259,22 @@ describe('capacity, FIFO, rate limits, restart', () => {
     expect(third[0]!.reason).toMatch(/rate limit/);
   });
 
+  it('a call mentions the other alerts still open for the person ("and 2 more alerts")', async () => {
+    setConfig({ channels: { order: ['voip'] }, escalation: { rounds: 1 } });
+    const gate: (() => void)[] = [];
+    channels.voip.script = (_j, signal) => Promise.race([untilAborted(signal), new Promise<Outcome>((res) => gate.push(() => res(o('acknowledged'))))]);
+    await receive('Subject: Problem: first\r\n\r\nHost: a');
+    await receive('Subject: Problem: second\r\n\r\nHost: b');
+    await receive('Subject: Problem: third\r\n\r\nHost: c');
+    start();
+    await settle();
+    expect(channels.voip.jobs).toHaveLength(1); // one call at a time per person
+    expect(channels.voip.jobs[0]!.texts.voice).toMatch(/^Problem: first\. .*and 2 more alerts\.$/);
+    gate.shift()!();
+    await settle();
+    expect(channels.voip.jobs[1]!.texts.voice).toContain('and 1 more alert.');
+  });
+
   it('a restart in the middle of an escalation resumes at the right step (state is in SQLite)', async () => {
     channels.voip.script = (_j, signal) => untilAborted(signal);
     start();
