@@ -13,7 +13,9 @@ import { compileIgnore } from './receiver/filter.js';
 import type { FilterSettings } from './store/alerts.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelManager, type ChannelFactory } from './channels/manager.js';
-import { MailChannel } from './channels/mail/mail-channel.js';
+import { channelFactories } from './channels/factories.js';
+import type { PromptAudio } from './audio/prompt-audio.js';
+import type { SpeechService } from './audio/speech-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/log.js';
 
@@ -28,10 +30,13 @@ export interface DaemonOptions {
   pollIntervalMs?: number;
 }
 
+/** The real channels, for tests that want one of them without a whole daemon's acknowledgement path. */
 export function defaultFactories(logger: Logger): Partial<Record<ChannelName, ChannelFactory>> {
-  return {
-    mail: async (cfg) => new MailChannel(cfg.channels.mail, { hostname: cfg.smtp.hostname, logger: logger.child({ channel: 'mail' }) }),
-  };
+  return channelFactories({
+    logger,
+    ackSink: { acknowledgeByPhone: async () => null },
+    audio: () => Promise.reject(new Error('no speech service in this context')),
+  });
 }
 
 export class Daemon {
@@ -46,6 +51,7 @@ export class Daemon {
   private statusTimer: NodeJS.Timeout | null = null;
   private ignoreCache: { key: string; res: RegExp[] } = { key: '', res: [] };
   private stopped = false;
+  private speech: Promise<SpeechService> | null = null;
 
   private constructor(private readonly opts: DaemonOptions) {
     this.fileConfig = opts.config;
@@ -53,7 +59,9 @@ export class Daemon {
     this.logger = opts.logger ?? createLogger({ level: opts.config.logLevel });
     this.startedAt = this.clock.now();
     this.stores = openStores(opts.config.dataDir, () => this.clock.now());
-    this.channels = new ChannelManager(opts.factories ?? defaultFactories(this.logger), this.logger, () => this.clock.now());
+    this.channels = new ChannelManager(
+      opts.factories ?? channelFactories({ logger: this.logger, ackSink: { acknowledgeByPhone: (p, id, via) => this.acknowledgeByPhone(p, id, via) }, audio: () => this.audio() }),
+      this.logger, () => this.clock.now());
     this.dispatcher = new Dispatcher({
       alerts: this.stores.alerts, deliveries: this.stores.deliveries, users: this.stores.users,
       channels: new Proxy({}, { get: (_t, k) => this.channels.channels[k as ChannelName] }) as Partial<Record<ChannelName, Channel>>,
@@ -81,10 +89,44 @@ export class Daemon {
     return { ignore: this.ignoreCache.res, dedupeWindowMs: cfg.filter.dedupeWindow, notifyResolved: cfg.escalation.notifyResolved };
   }
 
+  /** The speech service shared by the call channels (created once; validates voice.lang). */
+  audio(): Promise<PromptAudio> {
+    if (!this.speech) {
+      const cfg = this.config();
+      this.speech = import('./audio/speech-service.js').then(({ SpeechService }) =>
+        SpeechService.create({ voice: cfg.voice, cacheDir: cfg.audioCacheDir, logger: this.logger.child({ part: 'speech' }) }));
+      this.speech.catch(() => { this.speech = null; });
+    }
+    return this.speech;
+  }
+
+  /** An SMS reply from a user's phone: "1" / "ack" acknowledges their latest open alert, "ack 42" alert 42. */
+  async acknowledgeByPhone(phone: string, alertId: number | undefined, via: string): Promise<number | null> {
+    const { users, alerts } = this.stores;
+    const user = users.byPhone(phone);
+    if (!user) {
+      this.logger.warn('ack.unknown_sender', { phone, via });
+      return null;
+    }
+    const id = alertId ?? alerts.latestOpenFor(user.email);
+    if (id === null || !alerts.wasSentTo(id, user.email)) {
+      this.logger.warn('ack.no_match', { user: user.email, alert: alertId, via });
+      return null;
+    }
+    const acked = alerts.acknowledge(id, user.email, via, this.clock.now());
+    if (!acked.length) return null;
+    this.logger.info('alert.acknowledged', { alert: id, by: user.email, via });
+    this.dispatcher.poke();
+    return id;
+  }
+
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const d = new Daemon(opts);
     try {
-      await d.channels.sync(d.config());
+      const cfg = d.config();
+      // A voice setting that cannot work is a start-up error, not a 3 a.m. surprise.
+      if (!opts.factories && (cfg.channels.voip.enabled || cfg.channels.gsm.enabled)) await d.audio();
+      await d.channels.sync(cfg);
       d.dispatcher.start();
       await d.receiver.listen();
     } catch (e) {
@@ -164,6 +206,7 @@ export class Daemon {
     const closing = this.receiver.close();
     await this.dispatcher.stop(graceMs);
     await this.channels.stopAll();
+    if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
     try {
       this.stores.daemonStatus.clear(process.pid);

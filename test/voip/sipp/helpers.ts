@@ -66,8 +66,8 @@ export async function startSipp(
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('-set', k, String(v));
   const child: ChildProcess = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20000)));
+  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20000)));
   const done = new Promise<{ code: number | null; output: string }>((resolve) => {
     child.on('exit', (code) => {
       const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8').slice(-12000) : '');
@@ -228,4 +228,13 @@ export async function rtpSink(): Promise<{ port: number; packets: Buffer[]; clos
   sock.on('message', (m) => packets.push(m));
   await new Promise<void>((resolve) => sock.bind(port, '127.0.0.1', () => resolve()));
   return { port, packets, close: () => new Promise<void>((r) => sock.close(() => r())) };
+}
+
+/** Rows "----------> NAME  messages  retrans" of sipp's final scenario screen. */
+export function sippRows(output: string, name: string): { messages: number; retrans: number }[] {
+  const from = output.lastIndexOf('Scenario Screen');
+  const end = output.indexOf('Statistics Screen', from);
+  const screen = output.slice(from, end < 0 ? undefined : end);
+  const re = new RegExp(`-{10}> ${name}\\s+(\\d+)\\s+(\\d+)`, 'g');
+  return [...screen.matchAll(re)].map((m) => ({ messages: Number(m[1]), retrans: Number(m[2]) }));
 }

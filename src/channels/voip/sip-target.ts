@@ -1,0 +1,23 @@
+/**
+ * The SIP URI to call for a recipient's `sip` field: an extension ("201" → sip:201@<domain>),
+ * "user@host" (→ sip:user@host), or a full sip:/sips: URI. Anything that could smuggle header
+ * text into a request (spaces, CR/LF, <, >, quotes) is refused.
+ */
+import { SipParseError } from './sip/syntax/errors.js';
+import { parseSipUriText } from './sip/syntax/uri.js';
+
+export function sipTarget(sip: string, domain: string): string {
+  const s = sip.trim();
+  if (s === '' || s.length > 256) throw new SipParseError('empty or overlong SIP address');
+  if (/[\s<>"\x00-\x1f\x7f]/.test(s)) throw new SipParseError('SIP address contains spaces or control characters');
+  let uri: string;
+  if (/^sips?:/i.test(s)) uri = s;
+  else if (s.includes('@')) uri = `sip:${s}`;
+  else {
+    if (!/^[A-Za-z0-9+*#._\-]+$/.test(s)) throw new SipParseError(`bad extension "${s}"`);
+    uri = `sip:${s.replace(/#/g, '%23')}@${domain}`;
+  }
+  const parsed = parseSipUriText(uri);
+  if (parsed.headers !== undefined) throw new SipParseError('SIP address must not carry ?headers');
+  return uri;
+}

@@ -1,0 +1,220 @@
+/**
+ * Registration client (RFC 3261 §10.2): one Call-ID for the life of the binding, CSeq growing by
+ * one for every REGISTER (a refresh is always a new request), digest on 401/407, 423 honoured via
+ * Min-Expires, refresh at half the granted expiry, and retries with backoff after a failure.
+ */
+import { parseDeltaSeconds } from '../syntax/parse.js';
+import { contactsOf, type SipResponse } from '../syntax/message.js';
+import { isSipUri, parseUri } from '../syntax/uri.js';
+import { randomToken } from '../transaction/branch.js';
+import type { Endpoint } from '../transport/transport.js';
+import type { FinalResult, SipUserAgent } from './user-agent.js';
+
+export type RegistrationState = 'unregistered' | 'registering' | 'registered' | 'failed';
+
+export interface RegistrationStatus {
+  state: RegistrationState;
+  /** Why it failed, or the last server answer. */
+  reason: string;
+  /** When the current binding runs out (ms since epoch). */
+  expiresAt?: number;
+  /** The expiry the registrar granted, in seconds. */
+  grantedExpires?: number;
+  /** Consecutive failures (resets on success). */
+  failures: number;
+  contact: string;
+}
+
+export interface RegistrationOptions {
+  /** Requested expiry in seconds. */
+  expires: number;
+  registrar: Endpoint;
+  /** Backoff after failure: first delay and cap, in ms. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+export class Registration {
+  readonly callId: string;
+  private readonly fromTag = randomToken(6);
+  private cseq = 0;
+  private requested: number;
+  private status_: RegistrationStatus;
+  private cancelTimer: (() => void) | undefined;
+  private stopped = false;
+  private inFlight: Promise<void> | undefined;
+  private readonly listeners = new Set<(s: RegistrationStatus) => void>();
+
+  constructor(
+    private readonly ua: SipUserAgent,
+    private readonly opts: RegistrationOptions,
+  ) {
+    this.callId = ua.newCallId();
+    this.requested = opts.expires;
+    this.status_ = { state: 'unregistered', reason: 'not started', failures: 0, contact: ua.contactUri() };
+  }
+
+  status(): RegistrationStatus {
+    return { ...this.status_ };
+  }
+
+  onChange(fn: (s: RegistrationStatus) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** CSeq of the last REGISTER sent (for tests and status). */
+  get lastCSeq(): number {
+    return this.cseq;
+  }
+
+  /** First registration; resolves when it succeeded or failed (a failure schedules retries). */
+  start(): Promise<void> {
+    this.stopped = false;
+    return this.attempt();
+  }
+
+  /** Removes the binding (Expires: 0) and stops refreshing. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    await this.inFlight?.catch(() => {});
+    if (this.status_.state !== 'registered') {
+      this.set({ state: 'unregistered', reason: 'stopped' });
+      return;
+    }
+    const result = await this.send(0);
+    this.set({
+      state: 'unregistered',
+      reason: result.kind === 'response' ? `unregistered (${result.response.status})` : `unregister: ${result.kind}`,
+      expiresAt: undefined,
+      grantedExpires: undefined,
+    });
+  }
+
+  private attempt(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const p = this.run().finally(() => {
+      if (this.inFlight === p) this.inFlight = undefined;
+    });
+    this.inFlight = p;
+    return p;
+  }
+
+  private async run(): Promise<void> {
+    if (this.status_.state !== 'registered') this.set({ state: 'registering' });
+    let briefRetries = 0;
+    let addressRetries = 0;
+    for (;;) {
+      const result = await this.send(this.requested);
+      if (this.stopped) return;
+      if (result.kind !== 'response') {
+        return this.fail(result.kind === 'timeout' ? 'no answer from registrar (timeout)' : result.kind === 'auth-failed' ? result.error : `transport error: ${result.error.message}`);
+      }
+      const res = result.response;
+      if (res.status === 423 && briefRetries++ < 3) {
+        const min = res.headers.get('Min-Expires');
+        const minExpires = min !== undefined ? parseDeltaSeconds(min) : NaN;
+        if (!Number.isFinite(minExpires) || minExpires <= this.requested) return this.fail('423 Interval Too Brief without a usable Min-Expires');
+        this.ua.logger.info('sip.register.min_expires', { minExpires });
+        this.requested = minExpires;
+        continue;
+      }
+      if (res.status < 200 || res.status >= 300) return this.fail(`${res.status} ${res.reason}`);
+      // NAT: the registrar saw us elsewhere; bind the address it can reach instead (RFC 3581).
+      const seen = this.ua.observedAddress(res);
+      if (seen && addressRetries++ < 1 && this.ua.learnPublicAddress(seen)) continue;
+      const granted = this.grantedExpires(res);
+      if (granted <= 0) return this.fail('registrar granted no expiry');
+      const now = this.ua.clock.now();
+      this.set({
+        state: 'registered',
+        reason: `${res.status} ${res.reason}`,
+        grantedExpires: granted,
+        expiresAt: now + granted * 1000,
+        failures: 0,
+        contact: this.ua.contactUri(),
+      });
+      this.schedule(refreshDelayMs(granted));
+      return;
+    }
+  }
+
+  private send(expires: number): Promise<FinalResult> {
+    const to = `<${this.ua.aor}>`;
+    return this.ua.requestWithAuth(
+      (auth) =>
+        this.ua.buildRequest({
+          method: 'REGISTER',
+          uri: `sip:${this.ua.opts.domain}`,
+          from: this.ua.localParty(this.fromTag),
+          to,
+          callId: this.callId,
+          cseq: ++this.cseq,
+          contact: true,
+          extra: [['Expires', String(expires)], ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY'], ...auth],
+        }),
+      this.opts.registrar,
+    );
+  }
+
+  /** Expiry for our binding: the Contact's expires param, else Expires, else what we asked. */
+  private grantedExpires(res: SipResponse): number {
+    const ours = this.ua.contactUri();
+    try {
+      for (const c of contactsOf(res)) {
+        if (sameBinding(c.uri, ours)) {
+          const e = c.params.get('expires');
+          if (e) return parseDeltaSeconds(e);
+        }
+      }
+    } catch {
+      // unparsable Contact list: fall back to Expires
+    }
+    const e = res.headers.get('Expires');
+    if (e !== undefined) return parseDeltaSeconds(e);
+    return this.requested;
+  }
+
+  private fail(reason: string): void {
+    const failures = this.status_.failures + 1;
+    const min = this.opts.retryMinMs ?? 5_000;
+    const max = this.opts.retryMaxMs ?? 300_000;
+    const delay = Math.min(max, min * 2 ** Math.min(failures - 1, 16));
+    this.ua.logger.warn('sip.register.failed', { reason, failures, retryInMs: delay });
+    this.set({ state: 'failed', reason, failures, expiresAt: undefined });
+    this.schedule(delay);
+  }
+
+  private schedule(ms: number): void {
+    this.cancelTimer?.();
+    if (this.stopped) return;
+    this.cancelTimer = this.ua.clock.setTimer(() => {
+      this.cancelTimer = undefined;
+      void this.attempt();
+    }, ms);
+  }
+
+  private set(patch: Partial<RegistrationStatus>): void {
+    this.status_ = { ...this.status_, ...patch };
+    for (const k of Object.keys(patch) as (keyof RegistrationStatus)[]) if (patch[k] === undefined) delete this.status_[k];
+    for (const fn of this.listeners) fn(this.status());
+  }
+}
+
+/** Refresh at half the granted expiry (at least 1 s later). */
+export function refreshDelayMs(grantedSeconds: number): number {
+  return Math.max(1000, Math.floor((grantedSeconds * 1000) / 2));
+}
+
+function sameBinding(a: string, b: string): boolean {
+  try {
+    const ua = parseUri(a);
+    const ub = parseUri(b);
+    if (!isSipUri(ua) || !isSipUri(ub)) return false;
+    return ua.user === ub.user && ua.host.toLowerCase() === ub.host.toLowerCase() && (ua.port ?? 5060) === (ub.port ?? 5060);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The UA core (RFC 3261 §8, §12, §13, §15): builds requests with our identity, answers requests
+ * from the far end (OPTIONS, NOTIFY, BYE, INFO, CANCEL, stray INVITEs), runs challenge/response
+ * for non-INVITE requests, and routes in-dialog requests to the calls that own the dialogs.
+ */
+import type { Clock } from '../../../../util/clock.js';
+import type { Logger } from '../../../../util/log.js';
+import { DigestClient } from '../auth/digest.js';
+import { SipParseError } from '../syntax/errors.js';
+import { formatNameAddr, parseNameAddr } from '../syntax/name-addr.js';
+import {
+  Headers,
+  callIdOf,
+  tagOf,
+  toOf,
+  topVia,
+  type SipRequest,
+  type SipResponse,
+} from '../syntax/message.js';
+import { formatVia, parseVia } from '../syntax/via.js';
+import { newBranch, randomToken } from '../transaction/branch.js';
+import type { ServerTransaction } from '../transaction/server-transactions.js';
+import type { TimerValues } from '../transaction/timers.js';
+import { TransactionLayer } from '../transaction/transaction-layer.js';
+import { stampReceived } from '../transport/response-route.js';
+import type { Endpoint, SipTransport } from '../transport/transport.js';
+import { ChallengeRound, isChallenge } from './challenge.js';
+import { parseDtmfInfo } from './dtmf-info.js';
+
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'NOTIFY'];
+const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'REGISTER', 'SUBSCRIBE', 'REFER', 'MESSAGE', 'UPDATE', 'PRACK', 'PUBLISH']);
+export const USER_AGENT = 'Alertline';
+
+export interface UserAgentOptions {
+  transport: SipTransport;
+  clock: Clock;
+  logger: Logger;
+  /** Our address-of-record user and domain: sip:<username>@<domain>. */
+  username: string;
+  domain: string;
+  displayName?: string;
+  authUsername?: string;
+  password: string;
+  /** Registrar / outbound proxy: where requests outside a dialog go. */
+  outboundProxy: Endpoint;
+  timers?: Partial<TimerValues>;
+  cnonce?: () => string;
+}
+
+/** What a call registers with the UA to receive in-dialog requests. */
+export interface DialogUser {
+  onBye(req: SipRequest): void;
+  onDtmf(digit: string, via: 'info'): void;
+}
+
+export type FinalResult = { kind: 'response'; response: SipResponse } | { kind: 'timeout' } | { kind: 'transport-error'; error: Error } | { kind: 'auth-failed'; response: SipResponse; error: string };
+
+export class SipUserAgent {
+  readonly layer: TransactionLayer;
+  readonly digest: DigestClient;
+  private readonly dialogs = new Map<string, DialogUser>();
+  /** Address peers see us at (learned from received/rport); starts as the bound address. */
+  private publicAddr: Endpoint;
+
+  constructor(readonly opts: UserAgentOptions) {
+    this.layer = new TransactionLayer(opts.transport, opts.clock, opts.logger, opts.timers);
+    this.digest = new DigestClient({ username: opts.authUsername ?? opts.username, password: opts.password }, opts.cnonce);
+    this.publicAddr = { ...opts.transport.local };
+    this.layer.onRequest((req, txn) => this.handleRequest(req, txn));
+    this.layer.onStrayInviteSuccess((res) => this.strayWatchers.get(callIdOf(res))?.(res));
+  }
+
+  private readonly strayWatchers = new Map<string, (res: SipResponse) => void>();
+
+  /** Receives 2xx retransmissions for a call after its INVITE transaction is gone. */
+  watchStrayInviteSuccess(callId: string, fn: (res: SipResponse) => void): () => void {
+    this.strayWatchers.set(callId, fn);
+    return () => {
+      if (this.strayWatchers.get(callId) === fn) this.strayWatchers.delete(callId);
+    };
+  }
+
+  get transport(): SipTransport {
+    return this.opts.transport;
+  }
+
+  get logger(): Logger {
+    return this.opts.logger;
+  }
+
+  get clock(): Clock {
+    return this.opts.clock;
+  }
+
+  get aor(): string {
+    return `sip:${this.opts.username}@${this.opts.domain}`;
+  }
+
+  get contactAddress(): Endpoint {
+    return this.publicAddr;
+  }
+
+  /** Updates the address in Contact/Via after a registrar told us how it sees us. Returns true if it changed. */
+  learnPublicAddress(e: Endpoint): boolean {
+    if (e.address === this.publicAddr.address && e.port === this.publicAddr.port) return false;
+    this.opts.logger.info('sip.public_address', { address: e.address, port: e.port });
+    this.publicAddr = { ...e };
+    return true;
+  }
+
+  contactUri(): string {
+    const host = this.publicAddr.address.includes(':') ? `[${this.publicAddr.address}]` : this.publicAddr.address;
+    const tp = this.transport.protocol === 'UDP' ? '' : `;transport=${this.transport.protocol.toLowerCase()}`;
+    return `sip:${this.opts.username}@${host}:${this.publicAddr.port}${tp}`;
+  }
+
+  contactHeader(): string {
+    return `<${this.contactUri()}>`;
+  }
+
+  localParty(tag: string): string {
+    return formatNameAddr({ displayName: this.opts.displayName, uri: this.aor, params: new Map([['tag', tag]]) });
+  }
+
+  /** A Via for a new transaction: fresh branch, rport requested (RFC 3581). */
+  newVia(): string {
+    const l = this.transport.local;
+    const host = l.address === '0.0.0.0' || l.address === '::' ? this.publicAddr.address : l.address;
+    return formatVia({
+      transport: this.transport.protocol,
+      host: host.includes(':') ? `[${host}]` : host,
+      port: l.port,
+      params: new Map<string, string | null>([['branch', newBranch()], ['rport', null]]),
+    });
+  }
+
+  buildRequest(r: {
+    method: string;
+    uri: string;
+    from: string;
+    to: string;
+    callId: string;
+    cseq: number;
+    routes?: string[];
+    contact?: boolean;
+    extra?: [string, string][];
+    body?: Buffer;
+    contentType?: string;
+  }): SipRequest {
+    const h = new Headers();
+    h.add('Via', this.newVia());
+    for (const route of r.routes ?? []) h.add('Route', route);
+    h.add('Max-Forwards', '70');
+    h.add('From', r.from);
+    h.add('To', r.to);
+    h.add('Call-ID', r.callId);
+    h.add('CSeq', `${r.cseq} ${r.method}`);
+    if (r.contact) h.add('Contact', this.contactHeader());
+    h.add('User-Agent', USER_AGENT);
+    for (const [n, v] of r.extra ?? []) h.add(n, v);
+    const body = r.body ?? Buffer.alloc(0);
+    if (body.length > 0 && r.contentType) h.add('Content-Type', r.contentType);
+    return { type: 'request', method: r.method, uri: r.uri, headers: h, body };
+  }
+
+  /**
+   * Sends a non-INVITE request and waits for its final response, answering 401/407 once (plus
+   * stale retries). `build` is called for each attempt with the credentials to add; it must
+   * allocate a new CSeq each time (a retried request is a new request).
+   */
+  async requestWithAuth(build: (auth: [string, string][]) => SipRequest, dest: Endpoint): Promise<FinalResult> {
+    const round = new ChallengeRound(this.digest);
+    let auth: [string, string][] = [];
+    for (;;) {
+      const req = build(auth);
+      const result = await this.sendNonInvite(req, dest);
+      if (result.kind !== 'response' || !isChallenge(result.response)) return result;
+      const a = round.answer(result.response, req.method, req.uri);
+      if ('error' in a) return { kind: 'auth-failed', response: result.response, error: a.error };
+      auth = a.headers;
+    }
+  }
+
+  sendNonInvite(req: SipRequest, dest: Endpoint): Promise<FinalResult> {
+    return new Promise((resolve) => {
+      this.layer.sendRequest(req, dest, {
+        onResponse: (res) => {
+          if (res.status >= 200) resolve({ kind: 'response', response: res });
+        },
+        onTimeout: () => resolve({ kind: 'timeout' }),
+        onTransportError: (error) => resolve({ kind: 'transport-error', error }),
+      });
+    });
+  }
+
+  newCallId(): string {
+    const a = this.publicAddr.address;
+    return `${randomToken(12)}@${a.includes(':') ? 'alertline' : a}`;
+  }
+
+  // ---- dialogs -------------------------------------------------------------------------------
+
+  registerDialog(callId: string, localTag: string, user: DialogUser): () => void {
+    const key = `${callId}|${localTag}`;
+    this.dialogs.set(key, user);
+    return () => {
+      if (this.dialogs.get(key) === user) this.dialogs.delete(key);
+    };
+  }
+
+  private dialogFor(req: SipRequest): DialogUser | undefined {
+    const localTag = tagOf(toOf(req));
+    if (!localTag) return undefined;
+    return this.dialogs.get(`${callIdOf(req)}|${localTag}`);
+  }
+
+  // ---- requests from the far end ---------------------------------------------------------------
+
+  /** §8.2.6: a response copying Via, From, To, Call-ID and CSeq; adds our To tag to finals. */
+  buildResponse(req: SipRequest, source: Endpoint, status: number, reason: string, extra: [string, string][] = [], body?: Buffer): SipResponse {
+    const h = new Headers();
+    const vias = req.headers.list('Via');
+    vias.forEach((v, i) => h.add('Via', i === 0 ? formatVia(stampReceived(parseVia(v), source)) : v));
+    h.add('From', req.headers.get('From')!);
+    let to = req.headers.get('To')!;
+    if (status > 100 && !tagOf(parseNameAddr(to))) to += `;tag=${randomToken(6)}`;
+    h.add('To', to);
+    h.add('Call-ID', req.headers.get('Call-ID')!);
+    h.add('CSeq', req.headers.get('CSeq')!);
+    h.add('Server', USER_AGENT);
+    for (const [n, v] of extra) h.add(n, v);
+    return { type: 'response', status, reason, headers: h, body: body ?? Buffer.alloc(0) };
+  }
+
+  private handleRequest(req: SipRequest, txn: ServerTransaction | null): void {
+    if (!txn) return; // ACK for a 2xx: we never send 2xx to INVITE, nothing to do.
+    const respond = (status: number, reason: string, extra: [string, string][] = [], body?: Buffer) =>
+      txn.respond(this.buildResponse(req, txn.source, status, reason, extra, body));
+    const allow: [string, string] = ['Allow', ALLOWED_METHODS.join(', ')];
+    this.opts.logger.debug('sip.request_in', { method: req.method, callId: callIdOf(req) });
+    try {
+      switch (req.method) {
+        case 'OPTIONS':
+          respond(200, 'OK', [allow, ['Accept', 'application/sdp, application/dtmf-relay, application/dtmf']]);
+          return;
+        case 'NOTIFY':
+          respond(200, 'OK');
+          return;
+        case 'BYE': {
+          const d = this.dialogFor(req);
+          if (!d) return respond(481, 'Call/Transaction Does Not Exist');
+          respond(200, 'OK');
+          d.onBye(req);
+          return;
+        }
+        case 'INFO': {
+          const d = this.dialogFor(req);
+          if (!d) return respond(481, 'Call/Transaction Does Not Exist');
+          respond(200, 'OK');
+          const digit = parseDtmfInfo(req.headers.get('Content-Type'), req.body);
+          if (digit !== null) d.onDtmf(digit, 'info');
+          return;
+        }
+        case 'CANCEL': {
+          const inv = this.layer.findInviteServer(req);
+          if (!inv) return respond(481, 'Call/Transaction Does Not Exist');
+          respond(200, 'OK');
+          if (!inv.finalSent) inv.respond(this.buildResponse(inv.request, inv.source, 487, 'Request Terminated'));
+          return;
+        }
+        case 'INVITE':
+          // Alertline places calls; it does not take them. A re-INVITE inside one of our calls is
+          // refused without ending the call (§14.2: the session stays as it was).
+          if (this.dialogFor(req)) return respond(488, 'Not Acceptable Here', [allow]);
+          return respond(603, 'Decline');
+        default:
+          if (KNOWN_METHODS.has(req.method)) return respond(405, 'Method Not Allowed', [allow]);
+          return respond(501, 'Not Implemented', [allow]);
+      }
+    } catch (e) {
+      const status = e instanceof SipParseError ? e.status : 500;
+      this.opts.logger.warn('sip.request_failed', { method: req.method, error: (e as Error).message });
+      respond(status, status === 400 ? 'Bad Request' : 'Server Internal Error');
+    }
+  }
+
+  /** True if the response's top Via is one we sent and carries received/rport: how peers see us. */
+  observedAddress(res: SipResponse): Endpoint | undefined {
+    const via = topVia(res);
+    const received = via.params.get('received');
+    const rport = via.params.get('rport');
+    if (!received && !rport) return undefined;
+    return { address: received ?? this.publicAddr.address, port: rport ? Number(rport) : (via.port ?? this.publicAddr.port) };
+  }
+
+  close(): void {
+    this.layer.close();
+    this.dialogs.clear();
+  }
+}
+
