@@ -108,7 +108,7 @@ import type { ChannelName } from '../../src/channels/channel.js';
 import { silentLogger, type Logger } from '../../src/util/log.js';
 
 /** An in-process daemon on a free loopback port with its own data dir. */
-export async function startDaemon(over: Record<string, unknown> = {}, opts: { factories?: Partial<Record<ChannelName, ChannelFactory>>; users?: [string, Record<string, string>?][]; logger?: Logger } = {}) {
+export async function startDaemon(over: Record<string, unknown> = {}, opts: { factories?: Partial<Record<ChannelName, ChannelFactory>>; realChannels?: boolean; users?: [string, Record<string, string>?][]; logger?: Logger } = {}) {
   const tmp = tempDir();
   const config = testConfig(tmp.dir, over);
   // Users go in before the daemon starts listening (same database file).
@@ -118,7 +118,7 @@ export async function startDaemon(over: Record<string, unknown> = {}, opts: { fa
     s.users.add(email, f ?? {});
   }
   s.close();
-  const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, factories: opts.factories ?? {}, pollIntervalMs: 100 });
+  const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, ...(opts.realChannels ? {} : { factories: opts.factories ?? {} }), pollIntervalMs: 100 });
   return {
     daemon,
     config,

@@ -45,12 +45,12 @@ export interface SippRun {
 /** Starts sipp as a UAS with scenario `name` (file in this folder). Resolves once it listens. */
 export async function startSipp(
   name: string,
-  opts: { transport?: 'u1' | 't1'; vars?: Record<string, string | number>; mediaPort?: number; timeoutS?: number } = {},
+  opts: { transport?: 'u1' | 't1'; vars?: Record<string, string | number>; mediaPort?: number; timeoutS?: number; port?: number; dir?: string } = {},
 ): Promise<SippRun> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'alertline-sipp-'));
   const args = [
-    '-sf', join(HERE, name),
+    '-sf', join(opts.dir ?? HERE, name),
     '-i', '127.0.0.1',
     '-p', String(port),
     '-t', opts.transport ?? 'u1',
