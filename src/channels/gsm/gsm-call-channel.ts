@@ -5,6 +5,7 @@
  * acknowledges, key 2 repeats the message. The call never outlives gsm.maxCallDuration, ATH is
  * always sent at the end and the audio process is always reaped.
  */
+import { guarded, hasPhone, phoneTarget } from './phone-target.js';
 import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient } from '../channel.js';
 import { outcome } from '../channel.js';
 import type { PromptAudio } from '../../audio/prompt-audio.js';
@@ -17,7 +18,6 @@ import { parseClcc, parseDtmf, type CallListEntry, type FinalResult, type Urc } 
 import { play, type Playback, type PlaybackResult } from './audio-player.js';
 import { EventQueue } from './call-events.js';
 import type { ModemLink } from './sim900-modem.js';
-import { normalizePhone } from './pdu/index.js';
 
 export interface GsmCallChannelOptions {
   modem: ModemLink;
@@ -90,7 +90,7 @@ export class GsmCallChannel implements Channel {
   }
 
   canReach(recipient: Recipient): boolean {
-    return typeof recipient.phone === 'string' && recipient.phone.trim().length > 0;
+    return hasPhone(recipient);
   }
 
   health(): ChannelHealth {
@@ -98,22 +98,13 @@ export class GsmCallChannel implements Channel {
   }
 
   async deliver(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
-    try {
-      return await this.deliverInner(job, signal);
-    } catch (e) {
-      this.log.error('gsm.call_crashed', { alert: job.alert.id, error: (e as Error).message });
-      return outcome('failed', `internal error: ${(e as Error).message}`, true);
-    }
+    return guarded(this.log, 'gsm.call_crashed', job.alert.id, () => this.deliverInner(job, signal));
   }
 
   private async deliverInner(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
-    if (!job.recipient.phone) return outcome('failed', 'recipient has no phone number', false);
-    let number: string;
-    try {
-      number = normalizePhone(job.recipient.phone);
-    } catch (e) {
-      return outcome('rejected', `invalid phone number: ${(e as Error).message}`, false);
-    }
+    const target = phoneTarget(job.recipient);
+    if ('outcome' in target) return target.outcome;
+    const number = target.number;
     if (!/^\+?[0-9]{3,20}$/.test(number)) return outcome('rejected', 'invalid phone number', false);
     if (signal.aborted) return outcome('failed', 'aborted', false);
     if (!this.modem.isReady()) return outcome('failed', `modem not ready: ${this.modem.health().detail}`, true);

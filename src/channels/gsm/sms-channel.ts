@@ -3,6 +3,7 @@
  * as AT+CMGS=<TPDU octets>, `> ` prompt, hex + Ctrl-Z, `+CMGS: <mr>`; transient +CMS ERRORs are
  * retried a bounded number of times. The text ends with how to acknowledge by reply.
  */
+import { guarded, hasPhone, phoneTarget } from './phone-target.js';
 import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient } from '../channel.js';
 import { outcome } from '../channel.js';
 import type { SmsConfig } from '../../config/schema.js';
@@ -12,7 +13,7 @@ import type { Logger } from '../../util/log.js';
 import { AtError } from './at-engine.js';
 import { parseCmgs } from './at-parser.js';
 import { classifyCmsError } from './cms-errors.js';
-import { encodeSmsSubmit, isGsm7Text, normalizePhone, sanitizeSmsText, type EncodedSms } from './pdu/index.js';
+import { encodeSmsSubmit, isGsm7Text, sanitizeSmsText, type EncodedSms } from './pdu/index.js';
 import type { ModemLink } from './sim900-modem.js';
 import { SMS_ACK_HINT } from './sms-reply.js';
 
@@ -76,7 +77,7 @@ export class SmsChannel implements Channel {
   }
 
   canReach(recipient: Recipient): boolean {
-    return typeof recipient.phone === 'string' && recipient.phone.trim().length > 0;
+    return hasPhone(recipient);
   }
 
   health(): ChannelHealth {
@@ -84,22 +85,13 @@ export class SmsChannel implements Channel {
   }
 
   async deliver(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
-    try {
-      return await this.deliverInner(job, signal);
-    } catch (e) {
-      this.log.error('sms.crashed', { alert: job.alert.id, error: (e as Error).message });
-      return outcome('failed', `internal error: ${(e as Error).message}`, true);
-    }
+    return guarded(this.log, 'sms.crashed', job.alert.id, () => this.deliverInner(job, signal));
   }
 
   private async deliverInner(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
-    if (!job.recipient.phone) return outcome('failed', 'recipient has no phone number', false);
-    let to: string;
-    try {
-      to = normalizePhone(job.recipient.phone);
-    } catch (e) {
-      return outcome('rejected', `invalid phone number: ${(e as Error).message}`, false);
-    }
+    const target = phoneTarget(job.recipient);
+    if ('outcome' in target) return target.outcome;
+    const to = target.number;
     if (signal.aborted) return outcome('failed', 'aborted', false);
     if (!this.modem.isReady()) return outcome('failed', `modem not ready: ${this.modem.health().detail}`, true);
 

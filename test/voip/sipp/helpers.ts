@@ -13,6 +13,7 @@ import type { G711Codec, PhraseKey, PromptAudio } from '../../../src/audio/promp
 import { voiceSchema, voipSchema } from '../../../src/config/schema.js';
 import type { DeliveryJob } from '../../../src/channels/channel.js';
 import { memoryLogger } from '../../../src/util/log.js';
+import { alawEncode, ulawEncode } from '../../../src/audio/g711.js';
 import { VoipChannel, type VoipChannelOptions } from '../../../src/channels/voip/voip-channel.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -113,40 +114,8 @@ async function waitListening(port: number, transport: 'u1' | 't1', done: Promise
   throw new Error('sipp did not start listening');
 }
 
-/** ITU-T G.711 µ-law encoder (for test audio only). */
-export function linearToUlaw(sample: number): number {
-  const BIAS = 0x84;
-  let s = Math.max(-32635, Math.min(32635, sample));
-  const sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  s += BIAS;
-  let exp = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exp > 0; mask >>= 1) exp--;
-  const mant = (s >> (exp + 3)) & 0x0f;
-  return ~(sign | (exp << 4) | mant) & 0xff;
-}
-
-/** ITU-T G.711 A-law encoder (for test audio only). */
-export function linearToAlaw(sample: number): number {
-  let s = Math.max(-32767, Math.min(32767, sample)) >> 3; // 13-bit
-  const sign = s >= 0 ? 0x80 : 0;
-  if (s < 0) s = -s - 1;
-  let out: number;
-  if (s < 32) out = s >> 1;
-  else {
-    let exp = 1;
-    while (s >= 64 && exp < 7) {
-      s >>= 1;
-      exp++;
-    }
-    out = (exp << 4) | ((s >> 1) & 0x0f);
-  }
-  return (out | sign) ^ 0x55;
-}
-
-/** 160-byte frames of a tone followed by silence, in the codec asked for. */
 export function toneFrames(codec: G711Codec, seconds: number, hz = 440): Buffer[] {
-  const enc = codec === 'PCMU' ? linearToUlaw : linearToAlaw;
+  const enc = codec === 'PCMU' ? ulawEncode : alawEncode;
   const frames: Buffer[] = [];
   const n = Math.round(seconds * 50);
   for (let f = 0; f < n; f++) {
