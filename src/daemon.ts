@@ -53,7 +53,7 @@ export class Daemon {
   private stopped = false;
   private speech: Promise<SpeechService> | null = null;
 
-  private constructor(private readonly opts: DaemonOptions) {
+  private constructor(opts: DaemonOptions) {
     this.fileConfig = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? createLogger({ level: opts.config.logLevel });

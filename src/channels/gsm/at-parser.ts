@@ -74,9 +74,6 @@ export interface FinalResult {
   errorText?: string;
 }
 
-/** Result codes that end a dial command (ATD/ATA/ATO) but are unsolicited at any other time. */
-const CALL_FINALS: ReadonlySet<FinalCode> = new Set(['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE', 'CONNECT']);
-
 /** Whether a command is a dial/answer command, for which call progress codes are its final result. */
 export function isCallCommand(command: string): boolean {
   return /^AT(D|A$|O)/i.test(command);
