@@ -52,6 +52,8 @@ export class Daemon {
   private ignoreCache: { key: string; res: RegExp[] } = { key: '', res: [] };
   private stopped = false;
   private speech: Promise<SpeechService> | null = null;
+  /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
+  channelsReady: Promise<void> = Promise.resolve();
 
   private constructor(opts: DaemonOptions) {
     this.fileConfig = opts.config;
@@ -126,13 +128,17 @@ export class Daemon {
       const cfg = d.config();
       // A voice setting that cannot work is a start-up error, not a 3 a.m. surprise.
       if (!opts.factories && (cfg.channels.voip.enabled || cfg.channels.gsm.enabled)) await d.audio();
-      await d.channels.sync(cfg);
-      d.dispatcher.start();
+      // Accepting and storing mail comes first: a slow modem bring-up must never refuse alerts.
       await d.receiver.listen();
     } catch (e) {
       await d.stop(0).catch(() => {});
       throw e;
     }
+    // Channels come up in the background; dispatching starts once they have had their chance,
+    // so queued alerts don't walk past a channel that is still starting.
+    d.channelsReady = d.channels.sync(d.config()).catch((e) => d.logger.error('channel.sync_failed', { error: e as Error })).then(() => {
+      if (!d.stopped) d.dispatcher.start();
+    });
     d.writeStatus();
     d.statusTimer = setInterval(() => d.housekeeping(), opts.statusIntervalMs ?? 5000);
     d.statusTimer.unref();
@@ -204,6 +210,7 @@ export class Daemon {
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.logger.info('daemon.stopping', { graceMs });
     const closing = this.receiver.close();
+    await Promise.race([this.channelsReady, new Promise((r) => setTimeout(r, 5000))]);
     await this.dispatcher.stop(graceMs);
     await this.channels.stopAll();
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});

@@ -15,6 +15,7 @@ import { registerSendTest } from './send-test.js';
 import { registerStatus } from './status.js';
 import { registerRun } from './run.js';
 import { registerExtra } from './extra.js';
+import { registerDoctor } from './doctor.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../../package.json') as { version: string };
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerSendTest(program, g);
   registerStatus(program, g);
   registerExtra(program, g);
+  registerDoctor(program, g);
   program.commands.forEach(function exitOverrideAll(c: Command) {
     c.exitOverride();
     c.commands.forEach(exitOverrideAll);

@@ -3,20 +3,29 @@ import { loadCli, type GlobalOpts } from './context.js';
 import { loadConfig } from '../config/load.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../util/log.js';
+import { systemdSupervisionFromEnv } from '../appliance/notifier.js';
+import { superviseDaemon } from '../appliance/supervision.js';
 
 export function registerRun(program: Command, g: () => GlobalOpts): void {
   program.command('run').description('start the appliance in the foreground (systemd runs this)').action(async () => {
     const loaded = loadCli(g());
     const logger = createLogger({ level: loaded.config.logLevel });
     for (const w of loaded.warnings) logger.warn('config.warning', { warning: w });
+    // A bug must be loud, not fatal in the middle of someone's call: log it and keep serving.
+    // (A truly stuck daemon stops feeding the systemd watchdog and gets restarted.)
+    process.on('unhandledRejection', (e) => logger.error('bug.unhandled_rejection', { error: e instanceof Error ? `${e.message} ${e.stack?.split('\n')[1]?.trim() ?? ''}` : String(e) }));
+    const systemd = systemdSupervisionFromEnv({ logger });
     const daemon = await Daemon.start({ config: loaded.config, configPath: loaded.path, logger });
+    const supervisor = superviseDaemon(daemon, { logger, systemd });
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info('daemon.signal', { signal });
+      supervisor.stopping();
       try {
         await daemon.stop(30_000);
+        await supervisor.close();
         process.exit(0);
       } catch (e) {
         logger.error('daemon.stop_failed', { error: e as Error });
@@ -30,6 +39,7 @@ export function registerRun(program: Command, g: () => GlobalOpts): void {
         const next = loadConfig(g().config);
         for (const w of next.warnings) logger.warn('config.warning', { warning: w });
         daemon.reload(next.config);
+        supervisor.reloaded();
       } catch (e) {
         logger.error('config.reload_failed', { error: (e as Error).message, note: 'keeping the previous configuration' });
       }

@@ -108,10 +108,13 @@ describe('AtEngine over a pseudo-terminal', () => {
     const disconnected = new Promise<Error>((r) => engine.once('disconnect', r));
     const pending = engine.command('AT+CSQ', { timeout: 20_000 });
     const queued = engine.command('AT');
+    // Handlers attached before the port goes, so the rejections are never unhandled.
+    const pendingFails = expect(pending).rejects.toMatchObject({ kind: 'port-closed' });
+    const queuedFails = expect(queued).rejects.toMatchObject({ kind: 'port-closed' });
     await sim.waitFor(() => sim.commands.includes('AT+CSQ'));
     await sim.vanish();
-    await expect(pending).rejects.toMatchObject({ kind: 'port-closed' });
-    await expect(queued).rejects.toMatchObject({ kind: 'port-closed' });
+    await pendingFails;
+    await queuedFails;
     expect((await disconnected).message).toMatch(/serial port closed/);
     expect(engine.isOpen).toBe(false);
     await expect(engine.command('AT')).rejects.toMatchObject({ kind: 'port-closed' });

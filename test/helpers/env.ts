@@ -119,6 +119,7 @@ export async function startDaemon(over: Record<string, unknown> = {}, opts: { fa
   }
   s.close();
   const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, ...(opts.realChannels ? {} : { factories: opts.factories ?? {} }), pollIntervalMs: 100 });
+  await daemon.channelsReady;
   return {
     daemon,
     config,

@@ -1,0 +1,22 @@
+/** `alertline doctor [--json]`: checks config, data dir, SMTP port, TTS, relay, modem and SIP registration; exit 1 if any fails. */
+import type { Command } from 'commander';
+import { CliError, printJson, type GlobalOpts } from './context.js';
+import { formatDoctorReport, runDoctor } from '../appliance/doctor-checks.js';
+import { modemProbe, sipProbe } from '../appliance/doctor-channel-probes.js';
+
+export function registerDoctor(program: Command, g: () => GlobalOpts): void {
+  program
+    .command('doctor')
+    .description('check config, data dir, SMTP port, TTS, mail relay, GSM modem and SIP registration')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { json?: boolean }) => {
+      const opts = g();
+      const report = await runDoctor({
+        ...(opts.config ? { configPath: opts.config } : {}),
+        probes: { modem: modemProbe(), sip: sipProbe() },
+      });
+      if (f.json) printJson(report);
+      else console.log(formatDoctorReport(report));
+      if (!report.ok) throw new CliError('', 1);
+    });
+}
