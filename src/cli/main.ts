@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { CliError, type GlobalOpts } from './context.js';
 import { ConfigError } from '../config/load.js';
 import { ValidationError } from '../store/user-fields.js';
-import { registerUsers } from './users.js';
+import { registerUsers, registerGroups } from './users.js';
 import { registerChannels } from './channels.js';
 import { registerSettings } from './settings.js';
 import { registerAlerts, registerAck } from './alerts.js';
@@ -30,6 +30,7 @@ export function buildProgram(): Command {
   const g = (): GlobalOpts => program.opts<GlobalOpts>();
   registerRun(program, g);
   registerUsers(program, g);
+  registerGroups(program, g);
   registerChannels(program, g);
   registerSettings(program, g);
   registerAlerts(program, g);

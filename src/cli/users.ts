@@ -48,3 +48,17 @@ export function registerUsers(program: Command, g: () => GlobalOpts): void {
     console.log(table(list.map((u) => [u.email, u.name, u.phone, u.sip, u.group, u.lang, u.channelOrder?.join(',')]), ['EMAIL', 'NAME', 'PHONE', 'SIP', 'GROUP', 'LANG', 'ORDER']));
   });
 }
+
+export function registerGroups(program: Command, g: () => GlobalOpts): void {
+  const groups = program.command('groups').description('groups of users (mail to <group>@... reaches every member) and their channel order');
+  groups.command('list').description('groups with their members and order').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
+    const list = await withStores(g(), ({ stores }) => stores.users.groups());
+    if (f.json) return printJson(list);
+    if (!list.length) return console.log('no groups (put users in one with: alertline users update <email> --group noc)');
+    console.log(table(list.map((x) => [x.name, x.members, x.order?.join(',') ?? '(global order)']), ['GROUP', 'MEMBERS', 'ORDER']));
+  });
+  groups.command('order <group> <channels>').description('channel order for the group\'s members without their own, e.g. gsm,sms; "" removes it').action(async (group: string, list: string) => {
+    await withStores(g(), ({ stores }) => stores.users.setGroupOrder(group, list));
+    console.log(list ? `group ${group.toLowerCase()}: ${list}` : `group ${group.toLowerCase()} uses the global order`);
+  });
+}

@@ -224,7 +224,7 @@ export class Dispatcher {
       return;
     }
     const recipient = this.recipientFor(user, cfg);
-    const plan = d.plan ? (JSON.parse(d.plan) as ChannelName[]) : channelPlan(cfg.channels.order, user.channelOrder, d.text_only === 1);
+    const plan = d.plan ? (JSON.parse(d.plan) as ChannelName[]) : channelPlan(cfg.channels.order, users.effectiveOrder(user), d.text_only === 1);
     const pcfg = this.policyFor(cfg, plan, recipient);
     let pos: Position = { step: d.step, round: d.round, tries: d.tries, textOnly: d.text_only === 1, informed: d.informed === 1 };
     const moved = () => pos.step !== d.step || pos.round !== d.round || pos.tries !== d.tries;

@@ -102,4 +102,11 @@ export const MIGRATIONS: string[] = [
     status TEXT NOT NULL           -- JSON snapshot written by the running daemon for 'alertline status'
   );
   `,
+  /* 2: per-group channel order */ `
+  CREATE TABLE groups (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    channel_order TEXT NOT NULL,   -- JSON array overriding channels.order for the group's members
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -102,6 +102,34 @@ export class UserStore {
     return (prep(this.db, 'SELECT * FROM users WHERE grp = ? ORDER BY email').all(group.trim()) as Row[]).map(fromRow);
   }
 
+  /** A group's own channel order (members without their own order use it), or null. */
+  groupOrder(group: string): ChannelName[] | null {
+    const r = prep(this.db, 'SELECT channel_order FROM groups WHERE name = ?').get(group.trim()) as { channel_order: string } | undefined;
+    return r ? (JSON.parse(r.channel_order) as ChannelName[]) : null;
+  }
+
+  setGroupOrder(group: string, order: ChannelName[] | string | null): void {
+    const g = validateGroup(group);
+    if (order === null || order === '') {
+      prep(this.db, 'DELETE FROM groups WHERE name = ?').run(g);
+      return;
+    }
+    prep(this.db, `INSERT INTO groups (name, channel_order, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT(name) DO UPDATE SET channel_order = excluded.channel_order, updated_at = excluded.updated_at`)
+      .run(g, JSON.stringify(validateChannelOrder(order)), this.now());
+  }
+
+  groups(): { name: string; members: number; order: ChannelName[] | null }[] {
+    const rows = prep(this.db, `SELECT g.name, count(u.id) members, o.channel_order FROM (SELECT grp name FROM users WHERE grp IS NOT NULL UNION SELECT name FROM groups) g
+      LEFT JOIN users u ON u.grp = g.name LEFT JOIN groups o ON o.name = g.name GROUP BY g.name ORDER BY g.name`).all() as { name: string; members: number; channel_order: string | null }[];
+    return rows.map((r) => ({ name: r.name, members: r.members, order: r.channel_order ? (JSON.parse(r.channel_order) as ChannelName[]) : null }));
+  }
+
+  /** The order a user's deliveries walk: their own, else their group's, else null (the global one). */
+  effectiveOrder(u: User): ChannelName[] | null {
+    return u.channelOrder ?? (u.group ? this.groupOrder(u.group) : null);
+  }
+
   /**
    * Resolves an envelope recipient: a user's own address, or "<group>@any-domain" for every user
    * of that group. Empty when nobody matches.

@@ -77,6 +77,16 @@ describe('alertline channels and settings', () => {
     expect(run('settings', 'get', 'voice.lang').stdout.trim()).toBe('en');
   });
 
+  it('groups: order per group, listed with members; bad channel → exit 2', () => {
+    expect(run('users', 'add', 'g1@example.com', '--group', 'noc').code).toBe(0);
+    expect(run('groups', 'order', 'noc', 'gsm,sms').code).toBe(0);
+    expect(JSON.parse(run('groups', 'list', '--json').stdout)).toEqual([{ name: 'noc', members: 1, order: ['gsm', 'sms'] }]);
+    expect(run('groups', 'order', 'noc', 'gsm,telegram').code).toBe(2);
+    expect(run('groups', 'order', 'noc', '').code).toBe(0);
+    expect(JSON.parse(run('groups', 'list', '--json').stdout)[0].order).toBeNull();
+    expect(run('users', 'remove', 'g1@example.com').code).toBe(0);
+  });
+
   it('a broken config file is reported with the file and key, exit 1', () => {
     const bad = join(tmp.dir, 'bad.yaml');
     writeFileSync(bad, 'smtp:\n  port: "twenty-five"\nchannels:\n  fax: {}\n');

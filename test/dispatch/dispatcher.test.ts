@@ -146,6 +146,20 @@ describe('escalation: until-acknowledged', () => {
   });
 });
 
+describe('escalation: group order', () => {
+  it("a group's order applies to members without their own; a member's own order wins", async () => {
+    s.users.setGroupOrder('noc', 'sms,voip');
+    s.users.update('ben@x.example', { channelOrder: 'mail' });
+    channels.voip.script = () => o('acknowledged');
+    start();
+    const id = await receive(fixture('zabbix-problem.eml'), ['noc@x.example']);
+    await settle();
+    const byUser = (email: string) => s.alerts.attempts(id).filter((a) => s.deliveries.get(a.delivery_id)!.user_email === email).map((a) => `${a.channel}:${a.outcome}`);
+    expect(byUser('ana@x.example')).toEqual(['sms:delivered', 'voip:acknowledged']);
+    expect(byUser('ben@x.example')).toEqual(['mail:delivered']); // in parallel with ana's first step
+  });
+});
+
 describe('escalation: mode all', () => {
   it('every enabled channel once, in order, whatever the outcomes', async () => {
     setConfig({ escalation: { mode: 'all' } });
