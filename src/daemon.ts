@@ -73,10 +73,24 @@ export class Daemon {
     const writer = new AlertWriter(this.stores.alerts, () => this.filterSettings(), () => this.dispatcher.poke());
     this.receiver = new SmtpReceiver({
       config: opts.config.smtp, users: this.stores.users, writer,
-      openDeliveries: () => this.stores.deliveries.openCount(),
+      openDeliveries: () => this.openDeliveriesCached(),
       maxPending: () => this.config().filter.maxPending,
       clock: this.clock, logger: this.logger,
     });
+  }
+
+  private openCache = { at: -Infinity, n: 0 };
+
+  /**
+   * Open deliveries for the receiver's capacity check at every MAIL FROM. Counting costs
+   * O(backlog), so the figure is reused for 200 ms: maxPending is a soft bound, and a brief
+   * overshoot by what arrives in 200 ms is harmless, where a count per message under a deep
+   * backlog is not.
+   */
+  private openDeliveriesCached(): number {
+    const now = performance.now();
+    if (now - this.openCache.at > 200) this.openCache = { at: now, n: this.stores.deliveries.openCount() };
+    return this.openCache.n;
   }
 
   /** File config with the database's runtime settings applied. */

@@ -275,6 +275,7 @@ describe('SMTP receiver', () => {
     expect(r.final!.code).toBe(452);
     expect(alertCount()).toBe(2);
     d.daemon.stores.db.prepare(`UPDATE deliveries SET state = 'done'`).run();
+    await new Promise((r) => setTimeout(r, 250)); // the receiver re-counts open deliveries every 200 ms
     expect((await sendRaw(d.port, { to: ['oncall@alerts.example'], data: 'Subject: Problem: p3\r\n\r\nx' })).final!.code).toBe(250);
   });
 
