@@ -151,17 +151,26 @@ export class InviteClientTransaction extends ClientTransaction {
   }
 }
 
-/** §17.1.1.3: ACK for a non-2xx final, same branch, To from the response, Route from the INVITE. */
-export function buildNonSuccessAck(invite: SipRequest, res: SipResponse): SipRequest {
+/**
+ * A request that belongs to the INVITE's own transaction: the non-2xx ACK (§17.1.1.3) and CANCEL
+ * (§9.1). Both copy the INVITE's Request-URI, top Via (same branch), Route set, From, Call-ID and
+ * CSeq number; only the method and To differ (the ACK takes the response's To, with its tag).
+ */
+export function inviteTransactionRequest(invite: SipRequest, method: 'ACK' | 'CANCEL', to: string): SipRequest {
   const h = new Headers();
   h.add('Via', invite.headers.list('Via')[0]!);
   for (const r of invite.headers.getAll('Route')) h.add('Route', r);
   h.add('Max-Forwards', '70');
   h.add('From', invite.headers.get('From')!);
-  h.add('To', res.headers.get('To')!);
+  h.add('To', to);
   h.add('Call-ID', invite.headers.get('Call-ID')!);
-  h.add('CSeq', `${cseqOf(invite).seq} ACK`);
-  return { type: 'request', method: 'ACK', uri: invite.uri, headers: h, body: Buffer.alloc(0) };
+  h.add('CSeq', `${cseqOf(invite).seq} ${method}`);
+  return { type: 'request', method, uri: invite.uri, headers: h, body: Buffer.alloc(0) };
+}
+
+/** §17.1.1.3: ACK for a non-2xx final, same branch, To from the response, Route from the INVITE. */
+export function buildNonSuccessAck(invite: SipRequest, res: SipResponse): SipRequest {
+  return inviteTransactionRequest(invite, 'ACK', res.headers.get('To')!);
 }
 
 /** §17.1.2 non-INVITE client transaction. */

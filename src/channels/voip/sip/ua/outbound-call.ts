@@ -9,7 +9,7 @@ import { formatNameAddr } from '../syntax/name-addr.js';
 import { Headers, cseqOf, callIdOf, toOf, tagOf, type SipRequest, type SipResponse } from '../syntax/message.js';
 import { serializeMessage } from '../syntax/serialize.js';
 import { randomToken } from '../transaction/branch.js';
-import type { ClientTransaction } from '../transaction/client-transactions.js';
+import { inviteTransactionRequest, type ClientTransaction } from '../transaction/client-transactions.js';
 import { timeout64 } from '../transaction/timers.js';
 import type { Endpoint } from '../transport/transport.js';
 import { ChallengeRound, isChallenge } from './challenge.js';
@@ -211,16 +211,8 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
   private sendCancel(): void {
     const invite = this.invite!;
     this.cancelSent = true;
-    const h = new Headers();
-    h.add('Via', invite.headers.list('Via')[0]!);
-    for (const r of invite.headers.getAll('Route')) h.add('Route', r);
-    h.add('Max-Forwards', '70');
-    h.add('From', invite.headers.get('From')!);
-    h.add('To', invite.headers.get('To')!);
-    h.add('Call-ID', this.callId);
-    h.add('CSeq', `${cseqOf(invite).seq} CANCEL`);
-    h.add('User-Agent', 'Alertline');
-    const cancel: SipRequest = { type: 'request', method: 'CANCEL', uri: invite.uri, headers: h, body: Buffer.alloc(0) };
+    const cancel = inviteTransactionRequest(invite, 'CANCEL', invite.headers.get('To')!);
+    cancel.headers.add('User-Agent', 'Alertline');
     void this.ua.sendNonInvite(cancel, this.ua.opts.outboundProxy).then((r) => {
       if (r.kind === 'response' && r.response.status >= 300) {
         this.ua.logger.warn('sip.cancel_refused', { status: r.response.status });
