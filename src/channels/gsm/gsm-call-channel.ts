@@ -14,7 +14,7 @@ import type { Clock } from '../../util/clock.js';
 import { systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { AtError } from './at-engine.js';
-import { parseClcc, parseDtmf, type CallListEntry, type FinalResult, type Urc } from './at-parser.js';
+import { parseClcc, parseDtmf, type CallListEntry, type FinalCode, type FinalResult, type Urc } from './at-parser.js';
 import { play, type Playback, type PlaybackResult } from './audio-player.js';
 import { EventQueue } from './call-events.js';
 import type { ModemLink } from './sim900-modem.js';
@@ -66,6 +66,13 @@ export function mapDialFinal(final: FinalResult): Outcome {
       return outcome('failed', `unexpected dial result: ${final.line}`, true);
   }
 }
+
+const RINGING_URC_CODES: Partial<Record<Urc['kind'], FinalCode>> = {
+  busy: 'BUSY',
+  'no-answer': 'NO ANSWER',
+  'call-ended': 'NO CARRIER',
+  'no-dialtone': 'NO DIALTONE',
+};
 
 export class GsmCallChannel implements Channel {
   readonly name = 'gsm' as const;
@@ -275,19 +282,10 @@ class CallAttempt {
     return this.talk();
   }
 
+  /** A call-progress code that arrives as a URC after ATD returned means what it means as ATD's final result. */
   private ringingUrc(urc: Urc): Outcome | null {
-    switch (urc.kind) {
-      case 'busy':
-        return outcome('busy', 'BUSY', true);
-      case 'no-answer':
-        return outcome('no-answer', 'NO ANSWER', true);
-      case 'call-ended':
-        return outcome('no-answer', 'NO CARRIER (call ended before answer)', true);
-      case 'no-dialtone':
-        return outcome('failed', 'NO DIALTONE (no network)', true);
-      default:
-        return null;
-    }
+    const code = RINGING_URC_CODES[urc.kind];
+    return code ? mapDialFinal({ code, line: code }) : null;
   }
 
   /** Our outgoing voice call in an AT+CLCC list (there is only one call at a time). */
