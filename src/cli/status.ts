@@ -3,6 +3,21 @@ import { withStores, printJson, CliError, type GlobalOpts } from './context.js';
 
 const STALE_MS = 30_000;
 
+interface ModemView { state: string; port: string; registered: boolean; registration?: { text: string }; signal?: { rssi: number; dbm: number | null }; operator?: string; lastError?: string }
+interface SipView { server: string; transport: string; registration: { state: string; reason?: string; expiresAt?: number } }
+
+export function modemLine(m: ModemView): string {
+  const signal = m.signal ? `signal ${m.signal.rssi}${m.signal.dbm !== null ? ` (${m.signal.dbm} dBm)` : ' (unknown)'}` : 'signal unknown';
+  const reg = m.registered ? `registered${m.registration ? ` (${m.registration.text})` : ''}` : 'NOT registered';
+  return [`${m.state} on ${m.port}`, reg, signal, m.operator, m.lastError ? `last error: ${m.lastError}` : ''].filter(Boolean).join(', ');
+}
+
+export function sipLine(s: SipView, now = Date.now()): string {
+  const r = s.registration;
+  const exp = r.expiresAt ? `, expires in ${Math.max(0, Math.round((r.expiresAt - now) / 1000))} s` : '';
+  return `${r.state} at ${s.server} (${s.transport})${r.reason && r.state !== 'registered' ? `: ${r.reason}` : ''}${exp}`;
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -39,6 +54,10 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         for (const [name, c] of Object.entries(live.channels as Record<string, any>)) {
           console.log(`  ${name.padEnd(5)} ${c.enabled ? (c.healthy ? 'ok       ' : 'UNHEALTHY') : 'disabled '} ${c.detail ?? ''}${c.busy ? ` (${c.busy} busy)` : ''}`);
         }
+        const modem = (live.channels.gsm?.status ?? live.channels.sms?.status) as ModemView | undefined;
+        if (modem) console.log(`modem: ${modemLine(modem)}`);
+        const sip = live.channels.voip?.status as SipView | undefined;
+        if (sip) console.log(`sip: ${sipLine(sip)}`);
       }
       const today = Object.entries(r.alertsToday).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`alerts today: ${today || 'none'}`);

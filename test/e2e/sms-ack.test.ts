@@ -5,6 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { cli } from '../helpers/cli.js';
 import { fixture, startDaemon, waitFor } from '../helpers/env.js';
 import { sendRaw } from '../helpers/smtp-client.js';
 import { Sim900Simulator } from '../gsm/sim900-simulator.js';
@@ -34,6 +36,15 @@ describe('acknowledgement by SMS reply, through the daemon', () => {
     }, { realChannels: true, logger, users: [['ana@alerts.example', { phone: ANA }], ['ben@alerts.example', { phone: '+34600333444' }]] });
     cleanups.push(() => d.stop());
     await waitFor(() => d.daemon.channels.channels.gsm?.health().healthy, 20_000);
+
+    // `alertline status` (another process, same database) shows the modem's live state.
+    (d.daemon as unknown as { writeStatus(): void }).writeStatus();
+    const cliConf = join(sim.dir, 'cli.yaml');
+    writeFileSync(cliConf, `dataDir: ${d.config.dataDir}\n`);
+    const st = cli(['--config', cliConf, 'status']);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(/^modem: ready on .*, registered \(.*\), signal \d+ \(-\d+ dBm\)/m);
+    expect(st.stdout).toMatch(/^  gsm +ok /m);
 
     const r = await sendRaw(d.port, { to: ['ana@alerts.example'], data: fixture('zabbix-problem.eml') });
     const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
