@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFinal } from '../../src/channels/gsm/at-parser.js';
-import { CallLock } from '../../src/channels/gsm/call-lock.js';
+import { Slots } from '../../src/util/slots.js';
 import { classifyCmsError } from '../../src/channels/gsm/cms-errors.js';
 import { parseSmsReply } from '../../src/channels/gsm/sms-reply.js';
 import { encodeAlertSms } from '../../src/channels/gsm/sms-channel.js';
@@ -73,20 +73,34 @@ describe('encodeAlertSms', () => {
   });
 });
 
-describe('CallLock', () => {
+describe('Slots (one call per modem)', () => {
   it('grants in order and lets an aborted waiter go', async () => {
-    const lock = new CallLock();
-    const r1 = await lock.acquire();
+    const lock = new Slots(1);
+    const r1 = (await lock.acquire())!;
     const ac = new AbortController();
     const p2 = lock.acquire(ac.signal);
     const p3 = lock.acquire();
     ac.abort();
-    await expect(p2).rejects.toThrow('aborted');
+    await expect(p2).resolves.toBeNull();
     r1();
-    const r3 = await p3;
-    expect(lock.locked).toBe(true);
+    const r3 = (await p3)!;
+    expect(lock.inUse).toBe(1);
     r3();
-    expect(lock.locked).toBe(false);
+    r3(); // releasing twice frees one slot only once
+    expect(lock.inUse).toBe(0);
+  });
+
+  it('N slots: the N+1th caller waits for a release', async () => {
+    const slots = new Slots(2);
+    const a = (await slots.acquire())!;
+    await slots.acquire();
+    let third = false;
+    const p = slots.acquire().then((r) => { third = true; return r; });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(third).toBe(false);
+    a();
+    expect(await p).toBeTypeOf('function');
+    expect(slots.inUse).toBe(2);
   });
 });
 

@@ -22,7 +22,7 @@ import {
   type StoredPdu,
   type Urc,
 } from './at-parser.js';
-import { CallLock } from './call-lock.js';
+import { Slots } from '../../util/slots.js';
 import { decodeSmsDeliver, normalizePhone } from './pdu/index.js';
 import { parseSmsReply } from './sms-reply.js';
 
@@ -110,7 +110,8 @@ export class Sim900Modem implements ModemLink {
       'registrationTimeout' | 'registrationPoll' | 'reconnectMin' | 'reconnectMax' | 'probeAttempts' | 'probeTimeout' | 'failureThreshold'
     >
   >;
-  private readonly callLock = new CallLock();
+  /** One voice call at a time per modem. */
+  private readonly callLock = new Slots(1);
   private readonly urcListeners = new Set<(urc: Urc) => void>();
 
   private running = false;
@@ -205,7 +206,7 @@ export class Sim900Modem implements ModemLink {
       failures: this.failures,
       reconnects: this.reconnects,
       ...(this.lastBringUpAt !== undefined ? { lastBringUpAt: this.lastBringUpAt } : {}),
-      inCall: this.callLock.locked,
+      inCall: this.callLock.inUse > 0,
     };
   }
 
@@ -218,8 +219,10 @@ export class Sim900Modem implements ModemLink {
     return () => this.urcListeners.delete(fn);
   }
 
-  acquireCall(signal?: AbortSignal): Promise<() => void> {
-    return this.callLock.acquire(signal);
+  async acquireCall(signal?: AbortSignal): Promise<() => void> {
+    const release = await this.callLock.acquire(signal);
+    if (!release) throw new Error('aborted');
+    return release;
   }
 
   /** Resolves when queued incoming-SMS work is done (tests, shutdown). */

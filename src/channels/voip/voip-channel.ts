@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { outcome, type Channel, type ChannelHealth, type DeliveryJob, type Outcome, type Recipient } from '../channel.js';
 import { outcomeForFinal } from './call-outcome.js';
-import { CallSlots } from './call-slots.js';
+import { Slots } from '../../util/slots.js';
 import { localAddressToward } from './local-address.js';
 import { RtpSession, type RtpSessionOptions } from './rtp/session.js';
 import { buildSdpOffer, parseSdpAnswer } from './sdp.js';
@@ -59,7 +59,7 @@ export class VoipChannel implements Channel {
   private readonly cfg: VoipConfig;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly slots: CallSlots;
+  private readonly slots: Slots;
   private ua: SipUserAgent | undefined;
   private registration: Registration | undefined;
   private readonly calls = new Set<{ abort: () => void; done: Promise<unknown> }>();
@@ -68,7 +68,7 @@ export class VoipChannel implements Channel {
     this.cfg = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger.child({ channel: 'voip' });
-    this.slots = new CallSlots(this.cfg.maxConcurrentCalls);
+    this.slots = new Slots(this.cfg.maxConcurrentCalls);
   }
 
   canReach(recipient: Recipient): boolean {

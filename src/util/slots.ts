@@ -1,5 +1,8 @@
-/** Limits concurrent calls (voip.maxConcurrentCalls); waiting callers honour their abort signal. */
-export class CallSlots {
+/**
+ * N slots handed out in FIFO order, whose waiters can give up through an AbortSignal. The GSM
+ * modem uses one slot (one call at a time), the VoIP channel voip.maxConcurrentCalls.
+ */
+export class Slots {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
 
@@ -9,16 +12,16 @@ export class CallSlots {
     return this.active;
   }
 
-  /** Resolves with a release function, or null if the signal aborted first. */
-  acquire(signal: AbortSignal): Promise<(() => void) | null> {
-    if (signal.aborted) return Promise.resolve(null);
+  /** Resolves with a release function (idempotent), or null if the signal aborted first. */
+  acquire(signal?: AbortSignal): Promise<(() => void) | null> {
+    if (signal?.aborted) return Promise.resolve(null);
     if (this.active < this.max) {
       this.active++;
       return Promise.resolve(this.releaser());
     }
     return new Promise((resolve) => {
       const grant = () => {
-        signal.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
         this.active++;
         resolve(this.releaser());
       };
@@ -27,7 +30,7 @@ export class CallSlots {
         if (i >= 0) this.waiters.splice(i, 1);
         resolve(null);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(grant);
     });
   }
