@@ -117,16 +117,19 @@ export function parseCSeq(value: string): CSeq {
 
 // Accessors for the header fields every message carries (validated by parseMessage).
 
+/** A header every message must carry, or a parse error naming it. */
+function required(msg: SipMessage, name: string): string {
+  const v = msg.headers.get(name);
+  if (v === undefined) throw new SipParseError(`missing ${name}`);
+  return v;
+}
+
 export function cseqOf(msg: SipMessage): CSeq {
-  const v = msg.headers.get('CSeq');
-  if (v === undefined) throw new SipParseError('missing CSeq');
-  return parseCSeq(v);
+  return parseCSeq(required(msg, 'CSeq'));
 }
 
 export function callIdOf(msg: SipMessage): string {
-  const v = msg.headers.get('Call-ID');
-  if (v === undefined) throw new SipParseError('missing Call-ID');
-  return v.trim();
+  return required(msg, 'Call-ID').trim();
 }
 
 export function viasOf(msg: SipMessage): Via[] {
@@ -140,15 +143,11 @@ export function topVia(msg: SipMessage): Via {
 }
 
 export function fromOf(msg: SipMessage): NameAddr {
-  const v = msg.headers.get('From');
-  if (v === undefined) throw new SipParseError('missing From');
-  return parseNameAddr(v);
+  return parseNameAddr(required(msg, 'From'));
 }
 
 export function toOf(msg: SipMessage): NameAddr {
-  const v = msg.headers.get('To');
-  if (v === undefined) throw new SipParseError('missing To');
-  return parseNameAddr(v);
+  return parseNameAddr(required(msg, 'To'));
 }
 
 /** Contact entries (empty for none or for "*"). */
