@@ -24,34 +24,8 @@ export interface Outcome {
   detail?: Record<string, unknown>;
 }
 
-export type AlertKind = 'problem' | 'resolved' | 'update' | 'test' | 'other';
-
-/** What a channel needs to know about the alert (read-only view of the stored alert). */
-export interface AlertView {
-  id: number;
-  kind: AlertKind;
-  subject: string;
-  host?: string;
-  severity?: string;
-  eventId?: string;
-  /** Plain-text body of the mail. */
-  text: string;
-  from?: string;
-  receivedAt: number;
-  /** The original message as received (mail relay forwards it). */
-  raw: Buffer;
-}
-
-export interface Recipient {
-  email: string;
-  name?: string;
-  /** E.164 phone number for gsm/sms. */
-  phone?: string;
-  /** SIP extension or URI for voip. */
-  sip?: string;
-  /** Language for speech and texts (e.g. "en", "es"). */
-  lang: string;
-}
+import type { AlertView, Recipient } from '../core/model.js';
+export type { AlertKind, AlertView, Recipient } from '../core/model.js';
 
 /** Texts derived by src/compose for each channel. */
 export interface ComposedTexts {

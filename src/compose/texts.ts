@@ -4,7 +4,10 @@
  */
 import type { AlertView, ComposedTexts } from '../channels/channel.js';
 import { isGsm7Text } from '../channels/gsm/pdu/index.js';
+import { cleanSubject } from '../core/subject.js';
 import { SMS_ACK_HINT } from '../channels/gsm/sms-reply.js';
+
+export { cleanSubject };
 
 const KIND_WORD: Record<string, { en: string; es: string }> = {
   problem: { en: 'Problem', es: 'Problema' },
@@ -26,16 +29,6 @@ function words(lang: string) {
 function kindWord(kind: string, lang: string): string {
   const w = KIND_WORD[kind] ?? KIND_WORD.other!;
   return lang.toLowerCase().startsWith('es') ? w.es : w.en;
-}
-
-/** The subject without the monitor's own prefixes ("Problem:", "[FIRING:1]", "** PROBLEM ... **"). */
-export function cleanSubject(subject: string): string {
-  let s = subject.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
-  s = s.replace(/^\[(firing|resolved)(:\d+)?\]\s*/i, '');
-  s = s.replace(/^(problem|problema|probl[èe]me|resolved|resuelto|resolvido|r[ée]solu|updated? problem|problema actualizado)(\s+(in|en|em)\s+[^:]{1,40})?\s*:\s*/i, '');
-  const nag = /^\*\*\s*\w+\s+(service|host)\s+alert:\s*(.*?)\s*\*\*$/i.exec(s);
-  if (nag) s = nag[2]!;
-  return s.replace(/\s+/g, ' ').trim() || subject.trim();
 }
 
 function hhmm(ms: number): string {

@@ -5,20 +5,11 @@
  * Alertmanager labels, Nagios Host/State), and the kind: problem, resolved or update.
  */
 import { simpleParser, type AddressObject } from 'mailparser';
-import type { AlertKind } from '../channels/channel.js';
+import type { ParsedAlert } from '../core/model.js';
+import { alertKind, normalizeSubject } from '../core/subject.js';
 
-export interface ParsedAlert {
-  kind: AlertKind;
-  subject: string;
-  text: string;
-  host?: string;
-  severity?: string;
-  eventId?: string;
-  from?: string;
-  messageId?: string;
-  /** Key a Resolved mail matches its problem by: the event id, else the normalized subject + host. */
-  problemKey: string;
-}
+export type { ParsedAlert };
+export { alertKind, normalizeSubject };
 
 const MAX_TEXT = 64 * 1024;
 
@@ -36,36 +27,6 @@ function field(text: string, names: string[]): string | undefined {
     if (m && m[1]) return m[1].slice(0, 200);
   }
   return undefined;
-}
-
-const KIND_RULES: [RegExp, AlertKind][] = [
-  [/^\s*(resolved|resuelto|resolvido|r[ée]solu)\b/i, 'resolved'],
-  [/^\s*(problem|problema|probl[èe]me)\s*:/i, 'problem'],
-  [/^\s*(updated? problem|problema actualizado)/i, 'update'],
-  [/^\s*\[resolved\]/i, 'resolved'],
-  [/^\s*\[firing(:\d+)?\]/i, 'problem'],
-  [/^\s*\*\*\s*recovery\b/i, 'resolved'],
-  [/^\s*\*\*\s*(problem|flappingstart)\b/i, 'problem'],
-  [/^\s*\*\*\s*(acknowledgement|custom|downtime\w*|flapping\w*)\b/i, 'update'],
-  [/^\s*\[?\s*(ok|recovered|resolved)\b/i, 'resolved'],
-];
-
-export function alertKind(subject: string): AlertKind {
-  for (const [re, kind] of KIND_RULES) if (re.test(subject)) return kind;
-  return 'problem';
-}
-
-/**
- * The subject without what differs between a problem mail and its recovery: "Problem:",
- * "Resolved in 12m 3s:", "[FIRING:1]", "** PROBLEM ... is CRITICAL **".
- */
-export function normalizeSubject(subject: string): string {
-  let s = subject.trim();
-  s = s.replace(/^\[(firing|resolved)(:\d+)?\]\s*/i, '');
-  s = s.replace(/^(problem|problema|probl[èe]me|resolved|resuelto|resolvido|r[ée]solu|updated? problem|problema actualizado)(\s+(in|en|em)\s+[^:]{1,40})?\s*:\s*/i, '');
-  const nag = /^\*\*\s*\w+\s+(service|host)\s+alert:\s*(.*?)\s*\*\*$/i.exec(s);
-  if (nag) s = nag[2]!.replace(/\s+is\s+\w+$/i, '');
-  return s.replace(/\s+/g, ' ').toLowerCase();
 }
 
 function firstAddress(a: AddressObject | AddressObject[] | undefined): string | undefined {

@@ -4,22 +4,12 @@
  */
 import type { Db } from './database.js';
 import { prep } from './database.js';
-import type { AlertKind, AlertView } from '../channels/channel.js';
+import type { AlertKind, AlertState, AlertView, DeliveryState } from '../core/model.js';
+export type { AlertState, DeliveryState } from '../core/model.js';
+export { OPEN_ALERT_STATES, OPEN_DELIVERY_STATES } from '../core/model.js';
 import type { ParsedAlert } from '../receiver/parse-alert.js';
 import type { User } from './users.js';
 import { decide, dedupeKey, type FilterDecision } from '../receiver/filter.js';
-
-export type AlertState =
-  | 'pending' | 'notifying' | 'acknowledged' | 'resolved' | 'unacknowledged' | 'delivered' | 'failed'
-  | 'ignored' | 'suppressed' | 'cancelled';
-
-export type DeliveryState =
-  | 'queued' | 'running' | 'done' | 'unacknowledged' | 'failed' | 'acknowledged' | 'cancelled' | 'suppressed' | 'ignored';
-
-/** Delivery states that still need work (count toward filter.maxPending). */
-export const OPEN_DELIVERY_STATES: DeliveryState[] = ['queued', 'running'];
-/** Alert states in which notification may still go on. */
-export const OPEN_ALERT_STATES: AlertState[] = ['pending', 'notifying'];
 
 export interface NewAlert {
   parsed: ParsedAlert;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { configSchema, type Config } from '../../src/config/schema.js';
 
-export const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/mail');
+export const FIXTURES = join(import.meta.dirname, '../fixtures/mail');
 
 export function fixture(name: string): Buffer {
   return readFileSync(join(FIXTURES, name));
