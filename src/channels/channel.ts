@@ -27,20 +27,16 @@ export interface Outcome {
 import type { AlertView, Recipient } from '../core/model.js';
 export type { AlertKind, AlertView, Recipient } from '../core/model.js';
 
-/** Texts derived by src/compose for each channel. */
-export interface ComposedTexts {
-  /** Sentence to speak (without intro and key prompt: the voice channel adds those per language). */
-  voice: string;
-  /** Short SMS text (one part unless sms.fullText). */
-  sms: string;
-  /** Whole alert text for sms.fullText. */
-  smsFull: string;
-}
+/** Voice channels place calls (an acknowledgement key ends the walk); text channels inform. */
+export type ChannelKind = 'voice' | 'text';
 
 export interface DeliveryJob {
   alert: AlertView;
   recipient: Recipient;
-  texts: ComposedTexts;
+  /** The address this channel gave for the recipient (phone number, SIP URI, e-mail, JID). */
+  address: string;
+  /** Other alerts still open for this person: a call mentions them ("and 3 more alerts"). */
+  moreAlerts: number;
   /** Id of the attempt row this delivery is recorded under. */
   attemptId: number;
 }
@@ -51,10 +47,25 @@ export interface ChannelHealth {
   detail: string;
 }
 
+/** How a text channel retries a retryable failure: up to `retries` more tries, doubling from backoffMs. */
+export interface RetryRule {
+  retries: number;
+  backoffMs: number;
+}
+
+/**
+ * A channel describes itself (kind, capacity, the address it uses for a person) and composes its
+ * own text from src/compose helpers. The dispatcher names no channel: it only reads these.
+ */
 export interface Channel {
   readonly name: ChannelName;
-  /** True if the recipient has an address this channel can use (phone for gsm/sms, sip for voip). */
-  canReach(recipient: Recipient): boolean;
+  readonly kind: ChannelKind;
+  /** Deliveries this channel can run at once (one modem line, N SIP calls, relay connections). */
+  readonly capacity: number;
+  /** Retry rule for retryable failures; none means a failed step moves on. */
+  readonly retry?: RetryRule;
+  /** The address used to reach this person, or null when they have none this channel can use. */
+  address(recipient: Recipient): string | null;
   health(): ChannelHealth;
   /**
    * Delivers one job. Must resolve (never reject) with an outcome, and must honour the signal:
@@ -64,17 +75,33 @@ export interface Channel {
   /** Optional start/stop for channels holding resources (modem, SIP registration). */
   start?(): Promise<void>;
   stop?(): Promise<void>;
+  /** Channel-specific status for `alertline status` (registration, signal...). */
+  status?(): unknown;
 }
 
 export function outcome(kind: OutcomeKind, reason: string, retryable = false, detail?: Record<string, unknown>): Outcome {
   return { kind, reason, retryable, ...(detail ? { detail } : {}) };
 }
 
-/** Acknowledgements that arrive outside a delivery (an SMS reply read from the modem). */
+/** Who wrote back, by the address a channel knows them by. */
+export interface Sender {
+  phone?: string;
+  sip?: string;
+  xmpp?: string;
+}
+
+/**
+ * Messages that arrive outside a delivery: an SMS reply read from the modem, a chat reply, a call
+ * from a user's phone. The daemon reads them with the core's reply grammar and acts.
+ */
+export interface InboundSink {
+  /** A person wrote back. Resolves to the text to answer them with, or null for no answer. */
+  message(from: Sender, text: string, via: string): Promise<string | null>;
+  /** A person called the appliance (rejected unanswered): acknowledges their latest alert. */
+  callBack(from: Sender, via: string): Promise<string | null>;
+}
+
+/** @deprecated the modem's SMS inbox still uses this; InboundSink replaces it. */
 export interface AckSink {
-  /**
-   * A user (identified by phone number) acknowledged. alertId is the id they named, or undefined
-   * for "the latest alert sent to me". Resolves to the alert acknowledged, or null if none matched.
-   */
   acknowledgeByPhone(phone: string, alertId: number | undefined, via: string): Promise<number | null>;
 }

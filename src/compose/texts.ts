@@ -2,10 +2,8 @@
  * The text each channel needs, derived from the stored alert: a sentence to speak, a compact SMS
  * (one part), and the whole alert for sms.fullText.
  */
-import type { AlertView, ComposedTexts } from '../channels/channel.js';
-import { isGsm7Text } from '../channels/gsm/pdu/index.js';
+import type { AlertView } from '../core/model.js';
 import { cleanSubject } from '../core/subject.js';
-import { SMS_ACK_HINT } from '../channels/gsm/sms-reply.js';
 
 export { cleanSubject };
 
@@ -41,52 +39,50 @@ function truncate(s: string, max: number): string {
   return chars.length <= max ? s : chars.slice(0, max - 3).join('') + '...';
 }
 
-const PUNCT: Record<string, string> = { '\u2018': "'", '\u2019': "'", '\u201c': '"', '\u201d': '"', '\u2013': '-', '\u2014': '-', '\u2026': '...', '\u00a0': ' ', '\u2193': 'v', '\u2191': '^' };
-
-/**
- * Keeps an SMS in the GSM 7-bit alphabet where that loses nothing that matters: characters GSM
- * has (é, ñ, ü...) stay, accents it lacks are dropped (ó → o), typographic punctuation becomes
- * plain. Text in other scripts is left alone (it will go as UCS-2).
- */
-export function gsmFriendly(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    if (isGsm7Text(ch)) out += ch;
-    else if (PUNCT[ch]) out += PUNCT[ch];
-    else {
-      const base = ch.normalize('NFD').replace(/\p{M}+/gu, '');
-      out += base && isGsm7Text(base) ? base : ch;
-    }
-  }
-  return out;
-}
-
-export function composeTexts(alert: AlertView, lang = 'en', moreAlerts = 0): ComposedTexts {
+/** The sentence a call speaks (the call adds the greeting and the key prompt per language). */
+export function voiceText(alert: AlertView, lang = 'en', moreAlerts = 0): string {
   const w = words(lang);
-  const subject = cleanSubject(alert.subject);
+  const subject = alert.sentence ?? cleanSubject(alert.subject);
   const kind = kindWord(alert.kind, lang);
-  const subjectHasHost = alert.host ? subject.toLowerCase().includes(alert.host.toLowerCase()) : true;
-
-  const voiceParts = [`${kind}: ${subject}.`];
-  if (alert.host && !subjectHasHost) voiceParts.push(`${w.host} ${alert.host}.`);
-  if (alert.severity) voiceParts.push(`${w.severity} ${alert.severity}.`);
-  if (moreAlerts > 0) voiceParts.push(`${w.more(moreAlerts)}.`);
-  const voice = voiceParts.join(' ');
-
-  const tag = `#${alert.id}`;
-  const meta = gsmFriendly([alert.host && !subjectHasHost ? alert.host : '', alert.severity ?? '', hhmm(alert.receivedAt)].filter(Boolean).join(' | '));
-  const head = gsmFriendly(`${kind.toUpperCase()} ${tag}`);
-  const smsSubject = gsmFriendly(subject);
-  // One part with the " Reply 1 to ack" the SMS channel appends: 160 GSM characters (extension
-  // characters count twice), or 70 when the text needs UCS-2.
-  const gsm = isGsm7Text(`${head}${smsSubject}${meta}`);
-  const limit = (gsm ? 160 : 70) - SMS_ACK_HINT.length - 1;
-  const septets = (t: string) => (gsm ? [...t].reduce((n, c) => n + ('^{}\\[~]|€\f'.includes(c) ? 2 : 1), 0) : [...t].length);
-  const room = limit - septets(head) - septets(meta) - 4;
-  let subj = truncate(smsSubject, Math.max(10, room));
-  while (subj.length > 10 && septets(`${head} ${subj} | ${meta}`) > limit) subj = truncate(subj, [...subj].length - 1);
-  const sms = `${head} ${subj} | ${meta}`;
-  const body = alert.text.replace(/\r\n?/g, '\n').replace(/\n{2,}/g, '\n').trim();
-  const smsFull = gsmFriendly(`${head} ${subject}\n${body}`).slice(0, 1500);
-  return { voice, sms, smsFull };
+  const parts = [`${kind}: ${subject}.`];
+  if (alert.host && !mentionsHost(subject, alert.host)) parts.push(`${w.host} ${alert.host}.`);
+  if (alert.severity) parts.push(`${w.severity} ${alert.severity}.`);
+  if (moreAlerts > 0) parts.push(`${w.more(moreAlerts)}.`);
+  return parts.join(' ');
 }
+
+function mentionsHost(subject: string, host: string): boolean {
+  return subject.toLowerCase().includes(host.toLowerCase());
+}
+
+/** The pieces of a short text ("PROBLEM #42", the subject, "host | severity | 03:07"): a text channel fits them to its size. */
+export interface TextPieces {
+  head: string;
+  subject: string;
+  meta: string;
+}
+
+export function textPieces(alert: AlertView, lang = 'en'): TextPieces {
+  const subject = alert.sentence ?? cleanSubject(alert.subject);
+  const host = alert.host && !mentionsHost(subject, alert.host) ? alert.host : '';
+  return {
+    head: `${kindWord(alert.kind, lang).toUpperCase()} #${alert.id}`,
+    subject,
+    meta: [host, alert.severity ?? '', hhmm(alert.receivedAt)].filter(Boolean).join(' | '),
+  };
+}
+
+/** The short text on one line: head, subject and meta. */
+export function shortText(alert: AlertView, lang = 'en'): string {
+  const p = textPieces(alert, lang);
+  return `${p.head} ${p.subject} | ${p.meta}`;
+}
+
+/** The whole alert as text: head and subject, then the body. */
+export function fullText(alert: AlertView, lang = 'en'): string {
+  const p = textPieces(alert, lang);
+  const body = alert.text.replace(/\r\n?/g, '\n').replace(/\n{2,}/g, '\n').trim();
+  return `${p.head} ${p.subject}\n${body}`;
+}
+
+export { truncate };

@@ -125,6 +125,9 @@ export const smsSchema = z
     enabled: z.boolean().default(false),
     fullText: z.boolean().default(false),
     maxParts: z.number().int().min(1).max(16).default(4),
+    /** Retries of a transient failure (network error, modem busy), doubling from retryBackoff. */
+    retries: z.number().int().min(0).max(20).default(3),
+    retryBackoff: duration.default('10s'),
   })
   .strict();
 

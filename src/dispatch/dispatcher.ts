@@ -13,7 +13,6 @@ import type { DeliveryStore } from '../store/deliveries.js';
 import type { UserStore, User } from '../store/users.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { composeTexts } from '../compose/texts.js';
 import { afterStep, channelPlan, endOfRound, TEXT_CHANNELS, VOICE_CHANNELS, type Next, type PolicyConfig, type Position } from './policy.js';
 
 export interface DispatcherDeps {
@@ -245,7 +244,7 @@ export class Dispatcher {
         if (reason) deliveries.recordSkip(d, ch, this.targetOf(ch, recipient) || null, reason, now);
         pos = { ...pos, step: pos.step + 1, tries: 0 };
       };
-      if (!chan || !cfg.channels[ch].enabled || !chan.canReach(recipient)) { skip(null); continue; }
+      if (!chan || !cfg.channels[ch].enabled || chan.address(recipient) === null) { skip(null); continue; }
       if (pos.round > 1 && TEXT_CHANNELS.has(ch) && deliveries.attemptsOf(d.id).some((a) => a.channel === ch && a.outcome === 'delivered')) { skip(null); continue; }
       const health = chan.health();
       if (!health.healthy) { skip(`channel unhealthy: ${health.detail}`); continue; }
@@ -268,12 +267,12 @@ export class Dispatcher {
    */
   private policyFor(cfg: Config, plan: ChannelName[], r: Recipient): PolicyConfig {
     const p = policyConfig(cfg);
-    const voice = plan.some((ch) => VOICE_CHANNELS.has(ch) && cfg.channels[ch].enabled && this.d.channels[ch]?.canReach(r));
+    const voice = plan.some((ch) => VOICE_CHANNELS.has(ch) && cfg.channels[ch].enabled && this.d.channels[ch]?.address(r) != null);
     return voice ? p : { ...p, mode: 'all' };
   }
 
   private anyUsable(plan: ChannelName[], r: Recipient, cfg: Config): boolean {
-    return plan.some((ch) => this.d.channels[ch] && cfg.channels[ch].enabled && this.d.channels[ch]!.canReach(r));
+    return plan.some((ch) => this.d.channels[ch] && cfg.channels[ch].enabled && this.d.channels[ch]!.address(r) !== null);
   }
 
   private launch(d: DeliveryRow, ch: ChannelName, chan: Channel, recipient: Recipient, pos: Position, plan: ChannelName[], now: number): void {
@@ -285,7 +284,7 @@ export class Dispatcher {
     // A call also says how many other alerts are open for this person, so alerts skipped by the
     // hourly call limit are still heard about.
     const more = VOICE_CHANNELS.has(ch) ? alerts.otherOpenFor(recipient.email, d.alert_id) : 0;
-    const job: DeliveryJob = { alert: view, recipient, texts: composeTexts(view, recipient.lang, more), attemptId };
+    const job: DeliveryJob = { alert: view, recipient, address: target, moreAlerts: more, attemptId };
     const ctrl = new AbortController();
     const entry: Running = { deliveryId: d.id, alertId: d.alert_id, email: recipient.email, channel: ch, ctrl, done: Promise.resolve() };
     this.running.set(d.id, entry);

@@ -5,7 +5,8 @@
  * acknowledges, key 2 repeats the message. The call never outlives gsm.maxCallDuration, ATH is
  * always sent at the end and the audio process is always reaped.
  */
-import { guarded, hasPhone, phoneTarget } from './phone-target.js';
+import { voiceText } from '../../compose/texts.js';
+import { guarded, phoneAddress, phoneTarget } from './phone-target.js';
 import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient } from '../channel.js';
 import { outcome } from '../channel.js';
 import type { PromptAudio } from '../../audio/prompt-audio.js';
@@ -76,6 +77,9 @@ const RINGING_URC_CODES: Partial<Record<Urc['kind'], FinalCode>> = {
 
 export class GsmCallChannel implements Channel {
   readonly name = 'gsm' as const;
+  readonly kind = 'voice' as const;
+  /** One modem, one call at a time. */
+  readonly capacity = 1;
   private readonly modem: ModemLink;
   private readonly audio: PromptAudio;
   private readonly voice: VoiceConfig;
@@ -96,8 +100,8 @@ export class GsmCallChannel implements Channel {
     this.keyGrace = opts.keyGrace ?? 5000;
   }
 
-  canReach(recipient: Recipient): boolean {
-    return hasPhone(recipient);
+  address(recipient: Recipient): string | null {
+    return phoneAddress(recipient);
   }
 
   health(): ChannelHealth {
@@ -119,7 +123,7 @@ export class GsmCallChannel implements Channel {
     // Prepare the speech before dialling: the callee should not wait in silence for TTS.
     let wav: string;
     try {
-      wav = await this.audio.callWav(job.texts.voice, job.recipient.lang);
+      wav = await this.audio.callWav(voiceText(job.alert, job.recipient.lang, job.moreAlerts), job.recipient.lang);
     } catch (e) {
       return outcome('failed', `prompt audio unavailable: ${(e as Error).message}`, true);
     }

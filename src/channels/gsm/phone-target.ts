@@ -14,8 +14,8 @@ export function phoneTarget(r: Recipient): { number: string } | { outcome: Outco
   }
 }
 
-export function hasPhone(r: Recipient): boolean {
-  return typeof r.phone === 'string' && r.phone.trim().length > 0;
+export function phoneAddress(r: Recipient): string | null {
+  return typeof r.phone === 'string' && r.phone.trim().length > 0 ? r.phone : null;
 }
 
 /** Runs a delivery; an unexpected exception becomes a retryable failure, logged, instead of escaping. */

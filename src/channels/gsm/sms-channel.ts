@@ -3,8 +3,8 @@
  * as AT+CMGS=<TPDU octets>, `> ` prompt, hex + Ctrl-Z, `+CMGS: <mr>`; transient +CMS ERRORs are
  * retried a bounded number of times. The text ends with how to acknowledge by reply.
  */
-import { guarded, hasPhone, phoneTarget } from './phone-target.js';
-import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient } from '../channel.js';
+import { guarded, phoneAddress, phoneTarget } from './phone-target.js';
+import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient, RetryRule } from '../channel.js';
 import { outcome } from '../channel.js';
 import type { SmsConfig } from '../../config/schema.js';
 import type { Clock } from '../../util/clock.js';
@@ -16,6 +16,7 @@ import { classifyCmsError } from './cms-errors.js';
 import { encodeSmsSubmit, isGsm7Text, sanitizeSmsText, type EncodedSms } from './pdu/index.js';
 import type { ModemLink } from './sim900-modem.js';
 import { SMS_ACK_HINT } from './sms-reply.js';
+import { fullSms, shortSms } from './sms-text.js';
 
 export interface SmsChannelOptions {
   modem: ModemLink;
@@ -59,6 +60,10 @@ export function encodeAlertSms(to: string, body: string, maxParts: number, refer
 
 export class SmsChannel implements Channel {
   readonly name = 'sms' as const;
+  readonly kind = 'text' as const;
+  /** One modem, one message at a time. */
+  readonly capacity = 1;
+  readonly retry: RetryRule;
   private readonly modem: ModemLink;
   private readonly sms: SmsConfig;
   private readonly log: Logger;
@@ -70,14 +75,15 @@ export class SmsChannel implements Channel {
   constructor(opts: SmsChannelOptions) {
     this.modem = opts.modem;
     this.sms = opts.sms;
+    this.retry = { retries: opts.sms.retries, backoffMs: opts.sms.retryBackoff };
     this.log = opts.logger.child({ channel: 'sms' });
     this.clock = opts.clock ?? systemClock;
     this.attempts = Math.max(1, opts.attempts ?? 3);
     this.retryDelay = opts.retryDelay ?? 3000;
   }
 
-  canReach(recipient: Recipient): boolean {
-    return hasPhone(recipient);
+  address(recipient: Recipient): string | null {
+    return phoneAddress(recipient);
   }
 
   health(): ChannelHealth {
@@ -95,7 +101,7 @@ export class SmsChannel implements Channel {
     if (signal.aborted) return outcome('failed', 'aborted', false);
     if (!this.modem.isReady()) return outcome('failed', `modem not ready: ${this.modem.health().detail}`, true);
 
-    const body = this.sms.fullText ? job.texts.smsFull : job.texts.sms;
+    const body = this.sms.fullText ? fullSms(job.alert, job.recipient.lang) : shortSms(job.alert, job.recipient.lang);
     const maxParts = this.sms.fullText ? this.sms.maxParts : 1;
     const reference = this.nextRef;
     this.nextRef = (this.nextRef + 1) & 0xff;

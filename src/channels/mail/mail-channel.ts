@@ -7,7 +7,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient } from '../channel.js';
-import { outcome } from '../channel.js';
+import { outcome, type RetryRule } from '../channel.js';
 import type { MailChannelConfig } from '../../config/schema.js';
 import type { Logger } from '../../util/log.js';
 import { buildRelayedMail } from '../../compose/relayed-mail.js';
@@ -33,6 +33,10 @@ export function classifySmtpError(e: SmtpError): Outcome {
 
 export class MailChannel implements Channel {
   readonly name = 'mail' as const;
+  readonly kind = 'text' as const;
+  /** Relay connections at once. */
+  readonly capacity = 4;
+  readonly retry: RetryRule;
   private transport: Transporter;
   private lastError: string | null = null;
 
@@ -40,6 +44,7 @@ export class MailChannel implements Channel {
     private readonly cfg: MailChannelConfig,
     private readonly opts: { hostname: string; logger: Logger },
   ) {
+    this.retry = { retries: cfg.retries, backoffMs: cfg.retryBackoff };
     this.transport = nodemailer.createTransport({
       host: cfg.host,
       port: cfg.port,
@@ -55,8 +60,8 @@ export class MailChannel implements Channel {
     } satisfies SMTPTransport.Options);
   }
 
-  canReach(r: Recipient): boolean {
-    return Boolean(r.email);
+  address(r: Recipient): string | null {
+    return r.email || null;
   }
 
   health(): ChannelHealth {

@@ -10,6 +10,7 @@ import type { VoiceConfig, VoipConfig } from '../../config/schema.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { outcome, type Channel, type ChannelHealth, type DeliveryJob, type Outcome, type Recipient } from '../channel.js';
+import { voiceText } from '../../compose/texts.js';
 import { outcomeForFinal } from './call-outcome.js';
 import { Slots } from '../../util/slots.js';
 import { localAddressToward } from './local-address.js';
@@ -56,6 +57,8 @@ export interface VoipStatus {
 
 export class VoipChannel implements Channel {
   readonly name = 'voip' as const;
+  readonly kind = 'voice' as const;
+  readonly capacity: number;
   private readonly cfg: VoipConfig;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -68,11 +71,12 @@ export class VoipChannel implements Channel {
     this.cfg = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger.child({ channel: 'voip' });
+    this.capacity = this.cfg.maxConcurrentCalls;
     this.slots = new Slots(this.cfg.maxConcurrentCalls);
   }
 
-  canReach(recipient: Recipient): boolean {
-    return typeof recipient.sip === 'string' && recipient.sip.trim() !== '';
+  address(recipient: Recipient): string | null {
+    return typeof recipient.sip === 'string' && recipient.sip.trim() !== '' ? recipient.sip : null;
   }
 
   /** Binds the SIP transport and registers (when voip.register). Registration failures are retried in the background. */
@@ -186,7 +190,7 @@ export class VoipChannel implements Channel {
       const framesFor = (codec: G711Codec) => {
         let p = rendered.get(codec);
         if (!p) {
-          p = this.opts.audio.callFrames(job.texts.voice, lang, codec);
+          p = this.opts.audio.callFrames(voiceText(job.alert, lang, job.moreAlerts), lang, codec);
           p.catch(() => {}); // observed later
           rendered.set(codec, p);
         }
