@@ -2,8 +2,8 @@
  * The one interface every delivery channel implements. The dispatcher knows nothing of AT
  * commands, SIP or SMTP: it hands a job and an abort signal to a channel and records the outcome.
  */
-export type ChannelName = 'voip' | 'gsm' | 'sms' | 'mail';
-export const CHANNEL_NAMES: readonly ChannelName[] = ['voip', 'gsm', 'sms', 'mail'];
+import type { ChannelName } from '../config/channel-names.js';
+export { CHANNEL_NAMES, type ChannelName } from '../config/channel-names.js';
 
 export type OutcomeKind =
   | 'delivered' // text handed over (mail accepted by relay, SMS accepted by SMSC)

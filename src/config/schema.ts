@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
-import { CHANNEL_NAMES, type ChannelName } from '../channels/channel.js';
+import { CHANNEL_NAMES } from './channel-names.js';
 
 const duration = z
   .union([z.string(), z.number()])
@@ -28,7 +28,7 @@ const size = z
     }
   });
 
-const channelName = z.enum(CHANNEL_NAMES as [ChannelName, ...ChannelName[]]);
+const channelName = z.enum(CHANNEL_NAMES);
 
 const portRange = z
   .string()

@@ -7,7 +7,7 @@ import { prep } from './database.js';
 import type { Config } from '../config/schema.js';
 import { parseDuration, formatDuration } from '../config/units.js';
 import { ValidationError, validateChannelOrder, validateLang } from './user-fields.js';
-import { CHANNEL_NAMES } from '../channels/channel.js';
+import { CHANNEL_NAMES } from '../config/channel-names.js';
 
 type Parse = (raw: string) => unknown;
 

@@ -1,6 +1,5 @@
 /** Validation of user fields, shared by the CLI (exit 2 with a clear message) and the store. */
-import type { ChannelName } from '../channels/channel.js';
-import { CHANNEL_NAMES } from '../channels/channel.js';
+import { CHANNEL_NAMES, type ChannelName } from '../config/channel-names.js';
 
 export class ValidationError extends Error {
   constructor(message: string) {

@@ -1,7 +1,7 @@
 /** Users (on-call people) and groups. Addresses are validated on the way in. */
 import type { Db } from './database.js';
 import { prep } from './database.js';
-import type { ChannelName } from '../channels/channel.js';
+import type { ChannelName } from '../config/channel-names.js';
 import {
   ValidationError, validateChannelOrder, validateEmail, validateGroup, validateLang, validatePhone, validateSip,
 } from './user-fields.js';
