@@ -4,13 +4,16 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from './config/schema.js';
-import type { Channel, ChannelName } from './channels/channel.js';
+import type { ChannelName, InboundSink, Sender } from './channels/channel.js';
 import { CHANNEL_NAMES } from './channels/channel.js';
 import { openStores, type Stores } from './store/index.js';
+import type { ChannelSnapshot, LiveStatus } from './store/daemon-status.js';
+import type { AdmitDecide } from './store/rows.js';
 import { AlertWriter } from './receiver/alert-writer.js';
 import { SmtpReceiver } from './receiver/smtp-receiver.js';
-import { compileIgnore } from './receiver/filter.js';
-import type { FilterSettings } from './store/alerts.js';
+import { admissionRules, compileIgnore } from './core/admission.js';
+import { acknowledger, type AckRequest, type AckResult } from './core/acknowledge.js';
+import { parseReply } from './core/replies.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelManager, type ChannelFactory } from './channels/manager.js';
 import { channelFactories } from './channels/factories.js';
@@ -35,6 +38,7 @@ export function defaultFactories(logger: Logger): Partial<Record<ChannelName, Ch
   return channelFactories({
     logger,
     ackSink: { acknowledgeByPhone: async () => null },
+    inbound: { message: async () => null, callBack: async () => null },
     audio: () => Promise.reject(new Error('no speech service in this context')),
   });
 }
@@ -49,7 +53,12 @@ export class Daemon {
   private fileConfig: Config;
   private readonly startedAt: number;
   private statusTimer: NodeJS.Timeout | null = null;
-  private ignoreCache: { key: string; res: RegExp[] } = { key: '', res: [] };
+  private rulesCache: { key: string; rules: AdmitDecide | null } = { key: '', rules: null };
+  /** The one acknowledgement entry (core): keys, SMS replies, call-backs, CLI, API, web. */
+  readonly acknowledge: (req: AckRequest) => Promise<AckResult>;
+  /** Replies and call-backs arriving through channels. */
+  readonly inbound: InboundSink;
+  private readonly configPath: string | null;
   private stopped = false;
   private speech: Promise<SpeechService> | null = null;
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
@@ -57,29 +66,42 @@ export class Daemon {
 
   private constructor(opts: DaemonOptions) {
     this.fileConfig = opts.config;
+    this.lastConfig = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? createLogger({ level: opts.config.logLevel });
     this.startedAt = this.clock.now();
+    this.configPath = opts.configPath ?? null;
     this.stores = openStores(opts.config.dataDir, () => this.clock.now());
+    this.acknowledge = acknowledger({
+      alerts: this.stores.alerts, users: this.stores.users, now: () => this.clock.now(), logger: this.logger,
+      changed: () => this.dispatcher.poke(),
+    });
+    this.inbound = {
+      message: (from, text, via) => this.onMessage(from, text, via),
+      callBack: (from, via) => this.onCallBack(from, via),
+    };
     this.channels = new ChannelManager(
-      opts.factories ?? channelFactories({ logger: this.logger, ackSink: { acknowledgeByPhone: (p, id, via) => this.acknowledgeByPhone(p, id, via) }, audio: () => this.audio() }),
+      opts.factories ?? channelFactories({
+        logger: this.logger, inbound: this.inbound, audio: () => this.audio(),
+        ackSink: { acknowledgeByPhone: async (phone, alertId, via) => this.onAckByPhone(phone, alertId, via) },
+      }),
       this.logger, () => this.clock.now());
     this.dispatcher = new Dispatcher({
       alerts: this.stores.alerts, deliveries: this.stores.deliveries, users: this.stores.users,
-      channels: new Proxy({}, { get: (_t, k) => this.channels.channels[k as ChannelName] }) as Partial<Record<ChannelName, Channel>>,
+      channels: () => this.channels.channels, acknowledge: this.acknowledge,
       config: () => this.config(), clock: this.clock, logger: this.logger,
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     });
-    const writer = new AlertWriter(this.stores.alerts, () => this.filterSettings(), () => this.dispatcher.poke());
+    const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke());
     this.receiver = new SmtpReceiver({
       config: opts.config.smtp, users: this.stores.users, writer,
       openDeliveries: () => this.openDeliveriesCached(),
-      maxPending: () => this.config().filter.maxPending,
+      maxPending: () => this.lastConfig.filter.maxPending,
       clock: this.clock, logger: this.logger,
     });
   }
 
-  private openCache = { at: -Infinity, n: 0 };
+  private openCache = { at: -Infinity, n: 0, refreshing: false };
 
   /**
    * Open deliveries for the receiver's capacity check at every MAIL FROM. Counting costs
@@ -89,26 +111,40 @@ export class Daemon {
    */
   private openDeliveriesCached(): number {
     const now = performance.now();
-    if (now - this.openCache.at > 200) this.openCache = { at: now, n: this.stores.deliveries.openCount() };
+    if (now - this.openCache.at > 200 && !this.openCache.refreshing) {
+      this.openCache.refreshing = true;
+      this.stores.deliveries.openCount().then(
+        (n) => { this.openCache = { at: performance.now(), n, refreshing: false }; },
+        (e: Error) => { this.openCache.refreshing = false; this.logger.error('store.count_failed', { error: e }); },
+      );
+    }
     return this.openCache.n;
   }
 
+  /** The effective config last read (for the receiver's synchronous checks). */
+  private lastConfig: Config;
+
   /** File config with the database's runtime settings applied. */
-  config(): Config {
-    return this.stores.settings.effective(this.fileConfig);
+  async config(): Promise<Config> {
+    this.lastConfig = await this.stores.settings.effective(this.fileConfig);
+    return this.lastConfig;
   }
 
-  private filterSettings(): FilterSettings {
-    const cfg = this.config();
-    const key = JSON.stringify(cfg.filter.ignoreSubjects);
-    if (key !== this.ignoreCache.key) this.ignoreCache = { key, res: compileIgnore(cfg.filter.ignoreSubjects) };
-    return { ignore: this.ignoreCache.res, dedupeWindowMs: cfg.filter.dedupeWindow, notifyResolved: cfg.escalation.notifyResolved };
+  /** The admission rules for the settings in force (compiled once per change of settings). */
+  private async admission(): Promise<AdmitDecide> {
+    const cfg = await this.config();
+    const settings = { ignore: cfg.filter.ignoreSubjects, dedupeWindowMs: cfg.filter.dedupeWindow, notifyResolved: cfg.escalation.notifyResolved };
+    const key = JSON.stringify(settings);
+    if (key !== this.rulesCache.key || !this.rulesCache.rules) {
+      this.rulesCache = { key, rules: admissionRules({ ...settings, ignore: compileIgnore(settings.ignore) }) };
+    }
+    return this.rulesCache.rules!;
   }
 
   /** The speech service shared by the call channels (created once; validates voice.lang). */
   audio(): Promise<PromptAudio> {
     if (!this.speech) {
-      const cfg = this.config();
+      const cfg = this.fileConfig;
       this.speech = import('./audio/speech-service.js').then(({ SpeechService }) =>
         SpeechService.create({ voice: cfg.voice, cacheDir: cfg.audioCacheDir, logger: this.logger.child({ part: 'speech' }) }));
       this.speech.catch(() => { this.speech = null; });
@@ -116,30 +152,33 @@ export class Daemon {
     return this.speech;
   }
 
-  /** An SMS reply from a user's phone: "1" / "ack" acknowledges their latest open alert, "ack 42" alert 42. */
-  async acknowledgeByPhone(phone: string, alertId: number | undefined, via: string): Promise<number | null> {
-    const { users, alerts } = this.stores;
-    const user = users.byPhone(phone);
-    if (!user) {
-      this.logger.warn('ack.unknown_sender', { phone, via });
+  /** A text back from a person (SMS reply, chat): read with the core's reply grammar. */
+  private async onMessage(from: Sender, text: string, via: string): Promise<string | null> {
+    const reply = parseReply(text);
+    if (reply.type !== 'ack' || !from.phone) {
+      this.logger.info('inbound.ignored', { via, reason: reply.type === 'ack' ? 'sender has no phone number' : 'not a reply code' });
       return null;
     }
-    const id = alertId ?? alerts.latestOpenFor(user.email);
-    if (id === null || !alerts.wasSentTo(id, user.email)) {
-      this.logger.warn('ack.no_match', { user: user.email, alert: alertId, via });
-      return null;
-    }
-    const acked = alerts.acknowledge(id, user.email, via, this.clock.now());
-    if (!acked.length) return null;
-    this.logger.info('alert.acknowledged', { alert: id, by: user.email, via });
-    this.dispatcher.poke();
-    return id;
+    await this.onAckByPhone(from.phone, reply.alertId, via);
+    return null;
+  }
+
+  /** A call from a user's phone (rejected unanswered): acknowledges their latest alert. */
+  private async onCallBack(from: Sender, via: string): Promise<string | null> {
+    if (from.phone) await this.onAckByPhone(from.phone, undefined, via);
+    return null;
+  }
+
+  private async onAckByPhone(phone: string, alertId: number | undefined, via: string): Promise<number | null> {
+    const r = await this.acknowledge({ by: { phone }, via, ...(alertId !== undefined ? { alertId } : {}) });
+    return r.ok ? r.alertId : null;
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const d = new Daemon(opts);
     try {
-      const cfg = d.config();
+      d.openCache = { at: performance.now(), n: await d.stores.deliveries.openCount(), refreshing: false };
+      const cfg = await d.config();
       // A voice setting that cannot work is a start-up error, not a 3 a.m. surprise.
       if (!opts.factories && (cfg.channels.voip.enabled || cfg.channels.gsm.enabled)) await d.audio();
       // Accepting and storing mail comes first: a slow modem bring-up must never refuse alerts.
@@ -150,10 +189,10 @@ export class Daemon {
     }
     // Channels come up in the background; dispatching starts once they have had their chance,
     // so queued alerts don't walk past a channel that is still starting.
-    d.channelsReady = d.channels.sync(d.config()).catch((e) => d.logger.error('channel.sync_failed', { error: e as Error })).then(() => {
-      if (!d.stopped) d.dispatcher.start();
+    d.channelsReady = d.config().then((cfg) => d.channels.sync(cfg)).catch((e) => d.logger.error('channel.sync_failed', { error: e as Error })).then(async () => {
+      if (!d.stopped) await d.dispatcher.start();
     });
-    d.writeStatus();
+    await d.writeStatus();
     d.statusTimer = setInterval(() => d.housekeeping(), opts.statusIntervalMs ?? 5000);
     d.statusTimer.unref();
     d.logger.info('daemon.started', { pid: process.pid, config: opts.configPath ?? '(defaults)', dataDir: opts.config.dataDir });
@@ -161,8 +200,8 @@ export class Daemon {
   }
 
   private housekeeping(): void {
-    this.channels.sync(this.config()).catch((e) => this.logger.error('channel.sync_failed', { error: e as Error }));
-    this.writeStatus();
+    this.config().then((cfg) => this.channels.sync(cfg)).catch((e) => this.logger.error('channel.sync_failed', { error: e as Error }));
+    void this.writeStatus();
   }
 
   /** SIGHUP: take the new file config (runtime settings in the database still override it). */
@@ -173,20 +212,21 @@ export class Daemon {
     this.dispatcher.poke();
   }
 
-  snapshot(): Record<string, unknown> {
-    const cfg = this.config();
-    const chans: Record<string, unknown> = {};
+  async snapshot(): Promise<LiveStatus> {
+    const cfg = await this.config();
+    const chans: Record<string, ChannelSnapshot> = {};
     const active = this.channels.channels;
     for (const name of CHANNEL_NAMES) {
       const ch = active[name];
       const h = ch?.health();
-      const extra = ch && 'status' in ch && typeof (ch as { status?: unknown }).status === 'function' ? (ch as unknown as { status(): unknown }).status() : undefined;
+      const extra = ch?.status?.();
       chans[name] = {
         enabled: cfg.channels[name].enabled,
         running: Boolean(ch),
         healthy: h?.healthy ?? false,
         detail: h?.detail ?? (cfg.channels[name].enabled ? this.channels.startError(name) ?? 'starting' : 'disabled'),
         busy: this.dispatcher.runningCount(name),
+        ...(ch ? { kind: ch.kind } : {}),
         ...(extra ? { status: extra } : {}),
       };
     }
@@ -196,18 +236,19 @@ export class Daemon {
     return {
       hostname: hostname(),
       uptimeSec: Math.round((this.clock.now() - this.startedAt) / 1000),
+      configPath: this.configPath,
       receiver: a ? { listening: true, address: a.address, port: a.port, accepted: this.receiver.acceptedCount } : { listening: false },
-      queue: { openDeliveries: this.stores.deliveries.openCount(), running: this.dispatcher.runningCount() },
-      alertsToday: this.stores.alerts.countByState(midnight.getTime()),
+      queue: { openDeliveries: await this.stores.deliveries.openCount(), running: this.dispatcher.runningCount() },
+      alertsToday: await this.stores.alerts.countByState(midnight.getTime()),
       channels: chans,
       order: cfg.channels.order,
     };
   }
 
-  private writeStatus(): void {
+  private async writeStatus(): Promise<void> {
     if (this.stopped) return;
     try {
-      this.stores.daemonStatus.write(process.pid, this.startedAt, this.clock.now(), this.snapshot());
+      await this.stores.daemonStatus.write(process.pid, this.startedAt, this.clock.now(), await this.snapshot());
     } catch (e) {
       this.logger.warn('status.write_failed', { error: e as Error });
     }
@@ -230,9 +271,9 @@ export class Daemon {
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
     try {
-      this.stores.daemonStatus.clear(process.pid);
+      await this.stores.daemonStatus.clear(process.pid);
     } catch { /* ignore */ }
-    this.stores.close();
+    await this.stores.close();
     this.logger.info('daemon.stopped', {});
   }
 }

@@ -3,21 +3,22 @@
  * Written against the few members of Daemon it needs, so it can be exercised without one.
  */
 import type { HealthCheck } from './health-loop.js';
+import type { LiveStatus } from '../store/daemon-status.js';
 
 export interface SupervisedDaemon {
-  stores: { db: { prepare(sql: string): { get(): unknown } } };
+  stores: { ping(): Promise<void> };
   receiver: { address(): { address: string; port: number } | null };
-  snapshot(): Record<string, unknown>;
+  snapshot(): Promise<LiveStatus>;
 }
 
 export function daemonHealthChecks(d: SupervisedDaemon): HealthCheck[] {
   return [
     {
       name: 'database',
-      run() {
-        // Reads the schema page: fails if the file was removed, locked past busy_timeout or is corrupt.
-        const row = d.stores.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n?: unknown } | undefined;
-        return row && typeof row.n === 'number' && row.n > 0 ? null : 'schema missing';
+      async run() {
+        // A round trip to the database: fails if the file was removed, locked past busy_timeout or is corrupt.
+        await d.stores.ping();
+        return null;
       },
     },
     {
@@ -29,19 +30,13 @@ export function daemonHealthChecks(d: SupervisedDaemon): HealthCheck[] {
   ];
 }
 
-interface ChannelSnap { enabled?: boolean; healthy?: boolean; detail?: string; busy?: number }
-
 /** e.g. "SMTP 0.0.0.0:25; 2 open deliveries, 1 running; gsm ok, mail DOWN (relay refused)". */
-export function daemonStatusLine(d: SupervisedDaemon): string {
-  const s = d.snapshot() as {
-    receiver?: { listening?: boolean; address?: string; port?: number };
-    queue?: { openDeliveries?: number; running?: number };
-    channels?: Record<string, ChannelSnap>;
-  };
+export async function daemonStatusLine(d: SupervisedDaemon): Promise<string> {
+  const s = await d.snapshot();
   const parts: string[] = [];
-  parts.push(s.receiver?.listening ? `SMTP ${s.receiver.address}:${s.receiver.port}` : 'SMTP not listening');
-  if (s.queue) parts.push(`${s.queue.openDeliveries ?? 0} open deliveries, ${s.queue.running ?? 0} running`);
-  const chans = Object.entries(s.channels ?? {})
+  parts.push(s.receiver.listening ? `SMTP ${s.receiver.address}:${s.receiver.port}` : 'SMTP not listening');
+  parts.push(`${s.queue.openDeliveries} open deliveries, ${s.queue.running} running`);
+  const chans = Object.entries(s.channels)
     .filter(([, c]) => c.enabled)
     .map(([name, c]) => (c.healthy ? `${name} ok` : `${name} DOWN${c.detail ? ` (${c.detail})` : ''}`));
   parts.push(chans.length ? chans.join(', ') : 'no channel enabled');

@@ -12,6 +12,7 @@ import { createServer, connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { LiveStatus } from '../store/daemon-status.js';
 import type { Config } from '../config/schema.js';
 import { openStores } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -36,7 +37,7 @@ export interface DoctorReport {
 /** What the daemon's last snapshot says, when one is running on the same data dir. */
 export interface LiveDaemon {
   pid: number;
-  status: Record<string, unknown>;
+  status: LiveStatus;
 }
 
 export interface DoctorEnv {
@@ -126,7 +127,7 @@ export function checkConfigPermissions(loaded: LoadedConfig): CheckResult {
 
 // ---------------------------------------------------------------- data dir and database
 
-export function checkDataDir(config: Config): { results: CheckResult[]; effective: Config; daemon: LiveDaemon | null } {
+export async function checkDataDir(config: Config): Promise<{ results: CheckResult[]; effective: Config; daemon: LiveDaemon | null }> {
   const dir = resolve(config.dataDir);
   const results: CheckResult[] = [];
   let effective = config;
@@ -154,15 +155,15 @@ export function checkDataDir(config: Config): { results: CheckResult[]; effectiv
   try {
     const stores = openStores(dir);
     try {
-      stores.db.prepare('SELECT count(*) AS n FROM sqlite_master').get();
-      const users = stores.users.list().length;
-      effective = stores.settings.effective(config);
-      const snap = stores.daemonStatus.read();
+      await stores.ping();
+      const users = (await stores.users.list()).length;
+      effective = await stores.settings.effective(config);
+      const snap = await stores.daemonStatus.read();
       if (snap && Date.now() - snap.updatedAt < STALE_MS && pidAlive(snap.pid)) daemon = { pid: snap.pid, status: snap.status };
       results.push(pass('data-dir', `${dir} writable; database open, ${users} user${users === 1 ? '' : 's'}${owner}`));
       if (users === 0) results.push(warn('users', 'no users yet: an alert would reach nobody', 'alertline users add <email> --phone +E164 (see alertline users --help)'));
     } finally {
-      stores.close();
+      await stores.close();
     }
   } catch (e) {
     results.push(fail('data-dir', `${dir} is writable but the database does not open: ${errText(e)}`, 'check the file alertline.db there (permissions, disk space; restore a backup if it is corrupt)'));
@@ -334,7 +335,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   }
   const loaded = cfg.loaded;
   checks.push(checkConfigPermissions(loaded));
-  const data = checkDataDir(loaded.config);
+  const data = await checkDataDir(loaded.config);
   checks.push(...data.results);
   const denv: DoctorEnv = { config: data.effective, configPath: loaded.path, daemon: data.daemon, logger };
   checks.push(checkAudioCache(denv.config));

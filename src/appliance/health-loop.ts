@@ -40,7 +40,7 @@ export interface HealthLoopOptions {
   /** A check that takes longer than this is a problem (default 5 s). */
   checkTimeoutMs?: number;
   /** The STATUS= line while healthy. */
-  statusText?: () => string;
+  statusText?: () => string | Promise<string>;
 }
 
 export class HealthLoop {
@@ -112,7 +112,7 @@ export class HealthLoop {
       }
       let status: string;
       try {
-        status = healthy ? (this.opts.statusText?.() ?? 'running') : `UNHEALTHY: ${problems.join('; ')}`;
+        status = healthy ? ((await this.opts.statusText?.()) ?? 'running') : `UNHEALTHY: ${problems.join('; ')}`;
       } catch (e) {
         status = `running (status unavailable: ${(e as Error).message})`;
       }

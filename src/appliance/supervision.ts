@@ -35,7 +35,7 @@ export interface SuperviseOptions {
   maxLagMs?: number;
 }
 
-export function superviseDaemon(daemon: SupervisedDaemon, opts: SuperviseOptions): ApplianceSupervisor {
+export async function superviseDaemon(daemon: SupervisedDaemon, opts: SuperviseOptions): Promise<ApplianceSupervisor> {
   const logger = opts.logger.child({ part: 'systemd' });
   const systemd = opts.systemd ?? systemdSupervisionFromEnv({ logger });
   for (const p of systemd.problems) logger.warn('systemd.env_problem', { problem: p });
@@ -46,7 +46,7 @@ export function superviseDaemon(daemon: SupervisedDaemon, opts: SuperviseOptions
   if (notifier.active) {
     let first: string;
     try {
-      first = statusText();
+      first = await statusText();
     } catch (e) {
       first = `running (${(e as Error).message})`;
     }
@@ -63,11 +63,11 @@ export function superviseDaemon(daemon: SupervisedDaemon, opts: SuperviseOptions
     logger.info('systemd.notify', { ready: true, watchdogIntervalMs: watchdogIntervalMs ?? 'off' });
   }
   let stopped = false;
-  return {
+  const sup: ApplianceSupervisor = {
     notifier,
     watchdogIntervalMs,
     reloaded() {
-      if (!stopped) notifier.status(`configuration reloaded; ${statusText()}`);
+      void statusText().then((t) => { if (!stopped) notifier.status(`configuration reloaded; ${t}`); }, () => {});
     },
     stopping() {
       if (stopped) return;
@@ -77,8 +77,9 @@ export function superviseDaemon(daemon: SupervisedDaemon, opts: SuperviseOptions
       notifier.stopping('stopping: refusing new mail, finishing running calls');
     },
     async close() {
-      if (!stopped) this.stopping();
+      if (!stopped) sup.stopping();
       await notifier.close();
     },
   };
+  return sup;
 }

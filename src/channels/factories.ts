@@ -3,7 +3,7 @@
  * modem (opened when the first of them starts, closed when the last stops); the call channels share
  * one speech service.
  */
-import type { AckSink, Channel, ChannelName } from './channel.js';
+import type { AckSink, Channel, ChannelName, InboundSink } from './channel.js';
 import type { ChannelFactory } from './manager.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
@@ -15,6 +15,8 @@ import { VoipChannel } from './voip/voip-channel.js';
 export interface FactoryDeps {
   logger: Logger;
   ackSink: AckSink;
+  /** Replies and call-backs reaching a channel (the daemon reads them with the core's grammar). */
+  inbound?: InboundSink;
   /** The shared speech service, created on first use. */
   audio: () => Promise<PromptAudio>;
 }

@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
 import { withStores, printJson, table, fmtTime, parseId, CliError, type GlobalOpts } from './context.js';
 import type { Stores } from '../store/index.js';
+import { acknowledger } from '../core/acknowledge.js';
+import { silentLogger } from '../util/log.js';
 
-export function alertDetail(stores: Stores, id: number) {
-  const a = stores.alerts.get(id);
+export async function alertDetail(stores: Stores, id: number) {
+  const a = await stores.alerts.get(id);
   if (!a) return null;
-  const deliveries = stores.alerts.deliveries(id);
-  const attempts = stores.alerts.attempts(id);
-  const events = stores.alerts.events(id);
+  const deliveries = await stores.alerts.deliveries(id);
+  const attempts = await stores.alerts.attempts(id);
+  const events = await stores.alerts.events(id);
   const byDelivery = new Map(deliveries.map((d) => [d.id, d.user_email]));
   const timeline = [
     ...events.map((e) => ({ at: e.at, what: e.kind, detail: e.detail ?? '' })),
@@ -36,7 +38,11 @@ export function registerAlerts(program: Command, g: () => GlobalOpts): void {
     .option('--json', 'machine-readable output')
     .action(async (f: { limit: string; json?: boolean }) => {
       const limit = parseId(f.limit, '--limit');
-      const rows = await withStores(g(), ({ stores }) => stores.alerts.list(limit).map((a) => alertDetail(stores, a.id)!));
+      const rows = await withStores(g(), async ({ stores }) => {
+        const out = [];
+        for (const a of await stores.alerts.list(limit)) out.push((await alertDetail(stores, a.id))!);
+        return out;
+      });
       if (f.json) return printJson(rows.map(({ text: _t, timeline: _tl, ...r }) => r));
       if (!rows.length) return console.log('no alerts yet');
       console.log(table(rows.map((a) => [
@@ -65,11 +71,13 @@ export function registerAck(program: Command, g: () => GlobalOpts): void {
     .option('--by <name>', 'who acknowledges', process.env.SUDO_USER || process.env.USER || 'cli')
     .action(async (idText: string, f: { by: string }) => {
       const id = parseId(idText);
-      const ids = await withStores(g(), ({ stores }) => {
-        if (!stores.alerts.get(id)) throw new CliError(`no alert ${id}`, 1);
-        return stores.alerts.acknowledge(id, f.by, 'cli', Date.now());
+      const r = await withStores(g(), async ({ stores }) => {
+        if (!(await stores.alerts.get(id))) throw new CliError(`no alert ${id}`, 1);
+        const ack = acknowledger({ alerts: stores.alerts, users: stores.users, now: Date.now, logger: silentLogger });
+        return ack({ alertId: id, by: { operator: f.by }, via: 'cli' });
       });
-      if (!ids.length) throw new CliError(`alert ${id} is not open (already acknowledged, resolved or finished)`, 1);
+      if (!r.ok) throw new CliError(r.message, 1);
+      const ids = r.acknowledged;
       console.log(`acknowledged alert${ids.length > 1 ? 's' : ''} ${ids.join(', ')}`);
     });
 }

@@ -6,10 +6,10 @@ import { validateChannel, validateChannelOrder } from '../store/user-fields.js';
 export function registerChannels(program: Command, g: () => GlobalOpts): void {
   const ch = program.command('channels').description('which channels are used, and in which order');
   ch.command('list').description('enabled state and order').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
-    const { rows, order } = await withStores(g(), ({ effective, stores }) => {
-      const cfg = effective();
-      const snap = stores.daemonStatus.read();
-      const live = (snap?.status.channels ?? {}) as Record<string, { healthy?: boolean; detail?: string }>;
+    const { rows, order } = await withStores(g(), async ({ effective, stores }) => {
+      const cfg = await effective();
+      const snap = await stores.daemonStatus.read();
+      const live = snap?.status.channels ?? {};
       return {
         order: cfg.channels.order,
         rows: CHANNEL_NAMES.map((n) => ({

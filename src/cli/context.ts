@@ -17,7 +17,7 @@ export interface Ctx {
   loaded: LoadedConfig;
   stores: Stores;
   /** File config with database settings applied. */
-  effective(): Config;
+  effective(): Promise<Config>;
 }
 
 export function loadCli(opts: GlobalOpts): LoadedConfig {
@@ -30,7 +30,7 @@ export async function withStores<T>(opts: GlobalOpts, fn: (ctx: Ctx) => T | Prom
   try {
     return await fn({ loaded, stores, effective: () => stores.settings.effective(loaded.config) });
   } finally {
-    stores.close();
+    await stores.close();
   }
 }
 

@@ -13,7 +13,7 @@ export function registerExtra(program: Command, g: () => GlobalOpts): void {
       let voice = loaded.config.voice;
       try {
         const s = openStores(loaded.config.dataDir);
-        try { voice = s.settings.effective(loaded.config).voice; } finally { s.close(); }
+        try { voice = (await s.settings.effective(loaded.config)).voice; } finally { await s.close(); }
       } catch { /* no database yet: the file's voice settings */ }
       const { SpeechService } = await import('../audio/speech-service.js');
       const { say } = await import('../audio/say.js');

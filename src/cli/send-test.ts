@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withStores, CliError, type GlobalOpts } from './context.js';
 import { validateChannel } from '../store/user-fields.js';
+import { admissionRules, admitInput } from '../core/admission.js';
 
 export function testMail(to: string, now: Date): Buffer {
   const subject = 'Test alert from Alertline';
@@ -16,18 +17,18 @@ export function registerSendTest(program: Command, g: () => GlobalOpts): void {
     .option('--channel <c>', 'only this channel (voip|gsm|sms|mail)')
     .action(async (email: string, f: { channel?: string }) => {
       const channel = f.channel ? validateChannel(f.channel) : undefined;
-      const id = await withStores(g(), ({ stores, effective }) => {
-        const user = stores.users.get(email);
+      const id = await withStores(g(), async ({ stores, effective }) => {
+        const user = await stores.users.get(email);
         if (!user) throw new CliError(`no user ${email}`, 1);
         const now = new Date();
         const raw = testMail(user.email, now);
-        const cfg = effective();
+        const cfg = await effective();
         if (channel && !cfg.channels[channel].enabled) console.error(`warning: channel ${channel} is disabled; the test will fail until it is enabled`);
-        const [r] = stores.alerts.insertBatch([{
-          parsed: { kind: 'test', subject: 'Test alert from Alertline', text: 'This is a test alert.', problemKey: `test:${now.getTime()}` },
+        const [r] = await stores.alerts.admitBatch([admitInput({
+          parsed: { kind: 'test', subject: 'Test alert from Alertline', text: 'This is a test alert.', problemKey: `test:${now.getTime()}`, monitor: 'alertline' },
           raw, rcpt: [user.email], recipients: [user], receivedAt: now.getTime(), mailFrom: 'alertline@localhost', client: 'cli',
           ...(channel ? { plan: [channel] } : {}),
-        }], { ignore: [], dedupeWindowMs: 0, notifyResolved: false });
+        })], admissionRules({ ignore: [], dedupeWindowMs: 0, notifyResolved: false }));
         return r!.id;
       });
       console.log(`queued test alert ${id} for ${email}${channel ? ` on ${channel}` : ''}; follow it with: alertline alerts show ${id}`);

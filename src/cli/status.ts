@@ -29,16 +29,16 @@ function pidAlive(pid: number): boolean {
 
 export function registerStatus(program: Command, g: () => GlobalOpts): void {
   program.command('status').description('live state of the running daemon').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
-    const r = await withStores(g(), ({ stores }) => {
-      const snap = stores.daemonStatus.read();
+    const r = await withStores(g(), async ({ stores }) => {
+      const snap = await stores.daemonStatus.read();
       const now = Date.now();
       const running = Boolean(snap && now - snap.updatedAt < STALE_MS && pidAlive(snap.pid));
       const midnight = new Date();
       midnight.setHours(0, 0, 0, 0);
       return {
         daemon: running ? { running: true, pid: snap!.pid, startedAt: snap!.startedAt, updatedAt: snap!.updatedAt } : { running: false },
-        queue: { openDeliveries: stores.deliveries.openCount() },
-        alertsToday: stores.alerts.countByState(midnight.getTime()),
+        queue: { openDeliveries: await stores.deliveries.openCount() },
+        alertsToday: await stores.alerts.countByState(midnight.getTime()),
         ...(running ? { live: snap!.status } : {}),
       };
     });

@@ -3,8 +3,8 @@
  * through, and the table of allowed state changes. Pure: no I/O. Every other layer names these.
  */
 
-/** What a monitor's message says happened. */
-export type AlertKind = 'problem' | 'resolved' | 'update' | 'ack' | 'test' | 'other';
+import type { AlertKind, AlertState, DeliveryState } from '../store/rows.js';
+export type { AlertKind, AlertState, DeliveryState } from '../store/rows.js';
 
 /** A severity every monitor's words map onto, so policies and contact rules can compare. */
 export const SEVERITY_LEVELS = ['info', 'warning', 'average', 'high', 'critical'] as const;
@@ -37,13 +37,6 @@ export interface ParsedAlert {
   /** Alertmanager grouped alerts: how many are firing in the group now. */
   firing?: number;
 }
-
-export type AlertState =
-  | 'pending' | 'notifying' | 'acknowledged' | 'resolved' | 'unacknowledged' | 'delivered' | 'failed'
-  | 'ignored' | 'suppressed' | 'cancelled' | 'silenced';
-
-export type DeliveryState =
-  | 'queued' | 'running' | 'done' | 'unacknowledged' | 'failed' | 'acknowledged' | 'cancelled' | 'suppressed' | 'ignored' | 'silenced';
 
 /** Alert states in which notification may still go on. */
 export const OPEN_ALERT_STATES: readonly AlertState[] = ['pending', 'notifying'];

@@ -2,27 +2,33 @@
  * The escalation policy, pure: given where a delivery stands and what the last step gave, what
  * happens next. Channel-agnostic: it sees outcome kinds, never AT commands or SIP.
  *
- * until-acknowledged: walk the channel order; a voice channel (voip, gsm) ends the walk only on
- * "acknowledged"; text channels (sms, mail) inform and the walk goes on; after the last channel
+ * until-acknowledged: walk the channel order; a voice channel ends the walk only on
+ * "acknowledged"; text channels inform and the walk goes on; after the last channel
  * wait roundInterval and start another round, up to `rounds`. The first unanswered call is
  * repeated after quickRetry before moving on (a second call within minutes passes many phones'
  * "silence unknown callers"). Retryable failures of text channels retry the same step with backoff.
  * all: every channel once, in order.
  * text-only deliveries (resolved notices): text channels in order until one delivers.
  */
-import type { ChannelName, OutcomeKind } from '../channels/channel.js';
+import type { ChannelKind, OutcomeKind } from '../channels/channel.js';
 
-export const VOICE_CHANNELS: ReadonlySet<ChannelName> = new Set(['voip', 'gsm']);
-export const TEXT_CHANNELS: ReadonlySet<ChannelName> = new Set(['sms', 'mail']);
+/** One step of a person's plan: a channel, by name, and what kind it is. */
+export interface PlanStep {
+  channel: string;
+  kind: ChannelKind;
+}
 
 export interface PolicyConfig {
   mode: 'until-acknowledged' | 'all';
   rounds: number;
   roundIntervalMs: number;
   quickRetryMs: number;
-  /** Retries of a retryable text-channel failure, and the first backoff (doubling). */
-  textRetries: number;
-  textBackoffMs: number;
+}
+
+/** How the step's channel retries a retryable failure (text channels); none: move on. */
+export interface StepRetry {
+  retries: number;
+  backoffMs: number;
 }
 
 export interface Position {
@@ -45,22 +51,26 @@ const INFORMED: ReadonlySet<StepResult> = new Set(['delivered', 'answered', 'ack
 
 export function afterStep(opts: {
   pos: Position;
-  plan: ChannelName[];
-  channel: ChannelName;
+  plan: readonly PlanStep[];
+  step: PlanStep;
   result: StepResult;
   retryable: boolean;
+  /** The channel's retry rule. */
+  retry?: StepRetry | undefined;
   now: number;
   cfg: PolicyConfig;
 }): Next {
-  const { pos, plan, channel, result, cfg, now } = opts;
+  const { pos, plan, result, cfg, now } = opts;
+  const channel = opts.step.channel;
   const informed = pos.informed || INFORMED.has(result);
-  const voice = VOICE_CHANNELS.has(channel);
+  const voice = opts.step.kind === 'voice';
 
   if (result === 'acknowledged') return { kind: 'finish', state: 'acknowledged', informed, result: `acknowledged on ${channel}` };
 
   // Retry the same text step after a transient failure (relay 4xx, SMS network error).
-  if (!voice && result === 'failed' && opts.retryable && pos.tries < cfg.textRetries) {
-    return { kind: 'continue', step: pos.step, round: pos.round, tries: pos.tries + 1, at: now + cfg.textBackoffMs * 2 ** pos.tries, informed };
+  const retry = opts.retry;
+  if (!voice && retry && result === 'failed' && opts.retryable && pos.tries < retry.retries) {
+    return { kind: 'continue', step: pos.step, round: pos.round, tries: pos.tries + 1, at: now + retry.backoffMs * 2 ** pos.tries, informed };
   }
 
   if (pos.textOnly) {
@@ -75,7 +85,7 @@ export function afterStep(opts: {
   return nextStep(pos, plan, now, cfg, informed, false);
 }
 
-function nextStep(pos: Position, plan: ChannelName[], now: number, cfg: PolicyConfig, informed: boolean, textOnly: boolean): Next {
+function nextStep(pos: Position, plan: readonly PlanStep[], now: number, cfg: PolicyConfig, informed: boolean, textOnly: boolean): Next {
   if (pos.step + 1 < plan.length) return { kind: 'continue', step: pos.step + 1, round: pos.round, tries: 0, at: now, informed };
   return endOfRound({ ...pos, informed }, now, cfg, textOnly);
 }
@@ -95,8 +105,13 @@ export function endOfRound(pos: Position, now: number, cfg: PolicyConfig, textOn
     : { kind: 'finish', state: 'failed', informed, result: `no channel reached the recipient in ${pos.round} round(s)` };
 }
 
-/** Which channels a delivery walks: the user's own order, else the global one; text-only deliveries keep only sms/mail. */
-export function channelPlan(globalOrder: ChannelName[], userOrder: ChannelName[] | null, textOnly: boolean): ChannelName[] {
+/**
+ * Which channels a delivery walks: the user's own order, else the global one; text-only
+ * deliveries (resolved notices) keep only text channels. Channels of unknown kind (not running)
+ * stay in the plan: the walk records them as not usable.
+ */
+export function channelPlan(globalOrder: readonly string[], userOrder: readonly string[] | null, textOnly: boolean, kindOf: (channel: string) => ChannelKind | undefined): PlanStep[] {
   const order = userOrder && userOrder.length ? userOrder : globalOrder;
-  return textOnly ? order.filter((c) => TEXT_CHANNELS.has(c)) : [...order];
+  const steps = order.map((channel) => ({ channel, kind: kindOf(channel) ?? 'text' }));
+  return textOnly ? steps.filter((s) => s.kind === 'text' && kindOf(s.channel) !== undefined) : steps;
 }

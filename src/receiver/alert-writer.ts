@@ -1,13 +1,16 @@
 /**
- * Group commit: alerts finished in the same event-loop turn are stored in one SQLite transaction
- * (one fsync), and each sender gets its "250" only after that commit. If a batch fails, each alert
- * is retried alone so one bad row can't refuse the others.
+ * Group commit: alerts finished in the same event-loop turn are stored in one transaction (one
+ * fsync), and each sender gets its "250"/2xx only after that commit. If a batch fails, each alert
+ * is retried alone so one bad row can't refuse the others. Admission (core) decides inside the
+ * transaction what becomes of each.
  */
-import type { AlertStore, FilterSettings, InsertResult, NewAlert } from '../store/alerts.js';
+import type { AlertStore } from '../store/alerts.js';
+import type { AdmitDecide, AdmitResult } from '../store/rows.js';
+import { admitInput, type NewAlert } from '../core/admission.js';
 
 interface Pending {
   item: NewAlert;
-  resolve: (r: InsertResult) => void;
+  resolve: (r: AdmitResult) => void;
   reject: (e: Error) => void;
 }
 
@@ -16,29 +19,36 @@ export class AlertWriter {
   private scheduled = false;
 
   constructor(
-    private readonly store: AlertStore,
-    private readonly filter: () => FilterSettings,
-    private readonly onCommitted: (results: InsertResult[]) => void,
+    private readonly store: Pick<AlertStore, 'admitBatch'>,
+    /** The admission rules in force now (settings may change at run time). */
+    private readonly rules: () => Promise<AdmitDecide>,
+    private readonly onCommitted: (results: AdmitResult[]) => void,
     private readonly maxBatch = 256,
   ) {}
 
-  submit(item: NewAlert): Promise<InsertResult> {
+  submit(item: NewAlert): Promise<AdmitResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
+  private async flush(): Promise<void> {
     while (this.queue.length) {
       const batch = this.queue.splice(0, this.maxBatch);
-      let results: InsertResult[] | null = null;
+      let results: AdmitResult[] | null = null;
+      let decide: AdmitDecide;
       try {
-        results = this.store.insertBatch(batch.map((p) => p.item), this.filter());
+        decide = await this.rules();
+      } catch (e) {
+        for (const p of batch) p.reject(e as Error);
+        continue;
+      }
+      try {
+        results = await this.store.admitBatch(batch.map((p) => admitInput(p.item)), decide);
       } catch {
         results = null;
       }
@@ -49,7 +59,7 @@ export class AlertWriter {
       }
       for (const p of batch) {
         try {
-          const [r] = this.store.insertBatch([p.item], this.filter());
+          const [r] = await this.store.admitBatch([admitInput(p.item)], decide);
           p.resolve(r!);
           this.onCommitted([r!]);
         } catch (e) {
@@ -57,5 +67,6 @@ export class AlertWriter {
         }
       }
     }
+    this.scheduled = false;
   }
 }

@@ -9,7 +9,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerSession, type SMTPSe
 import type { AddressInfo } from 'node:net';
 import type { SmtpConfig } from '../config/schema.js';
 import type { UserStore, User } from '../store/users.js';
-import type { InsertResult } from '../store/alerts.js';
+import type { AdmitResult } from '../store/rows.js';
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/clock.js';
 import { ClientNetworks } from './client-networks.js';
@@ -145,13 +145,13 @@ export class SmtpReceiver {
 
   private onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const address = addr.address.trim();
-    let users: User[];
-    try {
-      users = this.d.users.resolveRecipient(address);
-    } catch (e) {
-      this.d.logger.error('smtp.store_error', { error: e as Error });
-      return cb(smtpError(451, '4.3.0 Temporary lookup failure, try later'));
-    }
+    this.d.users.resolveRecipient(address).then((users) => this.recipientFound(address, users, session, cb), (e: Error) => {
+      this.d.logger.error('smtp.store_error', { error: e });
+      cb(smtpError(451, '4.3.0 Temporary lookup failure, try later'));
+    });
+  }
+
+  private recipientFound(address: string, users: User[], session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     if (!users.length) {
       this.d.logger.info('smtp.unknown_recipient', { client: session.remoteAddress, rcpt: address });
       return cb(smtpError(550, `5.1.1 <${address}>: no such user or group here`));
@@ -206,7 +206,7 @@ export class SmtpReceiver {
       log.warn('smtp.unparseable', { client: session.remoteAddress, error: e as Error });
       throw smtpError(554, '5.6.0 Message could not be parsed');
     }
-    let result: InsertResult;
+    let result: AdmitResult;
     try {
       result = await this.d.writer.submit({
         parsed, raw, recipients, receivedAt: this.d.clock.now(),
@@ -223,8 +223,9 @@ export class SmtpReceiver {
       alert: result.id, state: result.state, kind: parsed.kind, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
       rcpt: session.envelope.rcptTo.map((r) => r.address).join(','), subject: parsed.subject, event: parsed.eventId,
     });
-    for (const dl of result.deliveries) if (dl.decision !== 'deliver') log.info(`mail.${dl.decision === 'cancel' ? 'not_notified' : dl.decision === 'ignore' ? 'ignored' : 'suppressed'}`, { alert: result.id, user: dl.email });
-    for (const id of result.resolvedAlerts) log.info('alert.resolved', { alert: id, by: result.id });
+    for (const dl of result.deliveries) if (dl.state !== 'queued') log.info(`mail.${dl.state === 'cancelled' ? 'not_notified' : dl.state}`, { alert: result.id, user: dl.email });
+    for (const id of result.resolved) log.info('alert.resolved', { alert: id, by: result.id });
+    for (const id of result.acknowledged) log.info('alert.acknowledged', { alert: id, by: result.id, via: 'monitor' });
     return `2.0.0 Queued as alert ${result.id}`;
   }
 }

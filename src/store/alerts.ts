@@ -1,233 +1,185 @@
 /**
- * Alerts and their per-recipient deliveries. An accepted mail becomes one alert row, its raw
- * message, and one delivery per recipient, in one transaction: after commit it is on disk.
+ * Alerts and their per-recipient deliveries: rows and SQL only. An accepted message becomes one
+ * alert row, its raw bytes and one delivery per recipient, in one transaction; what each delivery
+ * becomes (queued, suppressed, ...) is decided by the caller's admission rules, given the facts
+ * this store reads inside that transaction.
  */
 import type { Db } from './database.js';
 import { prep } from './database.js';
-import type { AlertKind, AlertState, AlertView, DeliveryState } from '../core/model.js';
-export type { AlertState, DeliveryState } from '../core/model.js';
-export { OPEN_ALERT_STATES, OPEN_DELIVERY_STATES } from '../core/model.js';
-import type { ParsedAlert } from '../receiver/parse-alert.js';
-import type { User } from './users.js';
-import { decide, dedupeKey, type FilterDecision } from '../receiver/filter.js';
+import type { AdmitDecide, AdmitFacts, AdmitInput, AdmitResult, AlertEventRow, AlertRow, AlertState, AttemptRow, DeliveryRow } from './rows.js';
 
-export interface NewAlert {
-  parsed: ParsedAlert;
-  raw: Buffer;
-  mailFrom?: string;
-  rcpt: string[];
-  client?: string;
-  recipients: User[];
-  receivedAt: number;
-  /** Channels to use instead of the user's/global order (send-test --channel). */
-  plan?: string[];
+export type * from './rows.js';
+
+const ALERT_COLS = 'id, received_at, kind, subject, host, severity, event_id, problem_key, text, mail_from, rcpt, message_id, client, state, ack_by, ack_via, ack_at, resolved_by, resolved_at, updated_at, level, sentence, monitor';
+/** Delivery states that say the person was not actually sent the alert. */
+const NOT_SENT = `('suppressed', 'ignored', 'cancelled', 'silenced')`;
+/** How many earlier alerts of one problem admission looks at. */
+const PROBLEM_HISTORY = 50;
+
+function inList(states: readonly string[]): string {
+  return `(${states.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')})`;
 }
-
-export interface FilterSettings {
-  ignore: RegExp[];
-  dedupeWindowMs: number;
-  notifyResolved: boolean;
-}
-
-export interface AlertRow {
-  id: number; received_at: number; kind: AlertKind; subject: string; host: string | null; severity: string | null;
-  event_id: string | null; problem_key: string; text: string; mail_from: string | null; rcpt: string; message_id: string | null;
-  client: string | null; state: AlertState; ack_by: string | null; ack_via: string | null; ack_at: number | null;
-  resolved_by: number | null; resolved_at: number | null; updated_at: number;
-}
-
-export interface DeliveryRow {
-  id: number; alert_id: number; user_email: string; dedupe_key: string; state: DeliveryState; round: number; step: number;
-  tries: number; next_at: number; text_only: number; plan: string | null; informed: number; result: string | null; created_at: number; updated_at: number;
-}
-
-export interface AttemptRow {
-  id: number; delivery_id: number; alert_id: number; channel: string; target: string | null; round: number;
-  started_at: number; ended_at: number | null; outcome: string | null; reason: string | null; detail: string | null;
-}
-
-export interface AlertEventRow { id: number; alert_id: number; at: number; kind: string; detail: string | null }
-
-export interface InsertResult {
-  id: number;
-  state: AlertState;
-  deliveries: { email: string; decision: FilterDecision | 'cancel' }[];
-  resolvedAlerts: number[];
-}
-
-const ALERT_COLS = 'id, received_at, kind, subject, host, severity, event_id, problem_key, text, mail_from, rcpt, message_id, client, state, ack_by, ack_via, ack_at, resolved_by, resolved_at, updated_at';
 
 export class AlertStore {
   constructor(private readonly db: Db) {}
 
   /**
    * Stores accepted alerts in ONE transaction (group commit) and returns what became of each.
-   * The filter runs inside the transaction so duplicates within the same batch are caught.
+   * Admission runs inside the transaction so duplicates within the same batch are caught.
    */
-  insertBatch(batch: NewAlert[], filter: FilterSettings): InsertResult[] {
-    const insertAlert = prep(this.db, `INSERT INTO alerts (received_at, kind, subject, host, severity, event_id, problem_key, text, mail_from, rcpt, message_id, client, raw, state, updated_at)
-      VALUES (@received_at, @kind, @subject, @host, @severity, @event_id, @problem_key, @text, @mail_from, @rcpt, @message_id, @client, @raw, @state, @received_at)`);
+  async admitBatch(batch: AdmitInput[], decide: AdmitDecide): Promise<AdmitResult[]> {
+    return this.admitBatchSync(batch, decide);
+  }
+
+  private admitBatchSync(batch: AdmitInput[], decide: AdmitDecide): AdmitResult[] {
+    const insertAlert = prep(this.db, `INSERT INTO alerts (received_at, kind, subject, host, severity, level, sentence, monitor, event_id, problem_key, text, mail_from, rcpt, message_id, client, raw, state, updated_at)
+      VALUES (@received_at, @kind, @subject, @host, @severity, @level, @sentence, @monitor, @event_id, @problem_key, @text, @mail_from, @rcpt, @message_id, @client, @raw, 'pending', @received_at)`);
     const insertDelivery = prep(this.db, `INSERT INTO deliveries (alert_id, user_email, dedupe_key, state, next_at, text_only, plan, result, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const seen = prep(this.db, `SELECT 1 FROM deliveries WHERE user_email = ? AND dedupe_key = ? AND created_at >= ? AND state NOT IN ('suppressed', 'ignored', 'cancelled') LIMIT 1`);
-    const setState = prep(this.db, 'UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?');
+    const lastSent = prep(this.db, `SELECT d.created_at at, a.level FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+      WHERE d.user_email = ? AND d.dedupe_key = ? AND d.state NOT IN ${NOT_SENT} ORDER BY d.created_at DESC LIMIT 1`);
+    const problems = prep(this.db, `SELECT id, state, received_at, resolved_at, level FROM alerts
+      WHERE problem_key = ? AND kind IN ('problem', 'update') AND id <> ? ORDER BY id DESC LIMIT ${PROBLEM_HISTORY}`);
+    const informed = prep(this.db, `SELECT DISTINCT user_email FROM deliveries WHERE alert_id = ? AND (informed = 1 OR state IN ('acknowledged','done','unacknowledged')
+      OR EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = deliveries.id AND t.outcome IN ('delivered','answered','acknowledged')))`);
 
-    const run = this.db.transaction((items: NewAlert[]) => {
-      const results: InsertResult[] = [];
-      for (const a of items) {
-        const p = a.parsed;
-        const info = insertAlert.run({
-          received_at: a.receivedAt, kind: p.kind, subject: p.subject, host: p.host ?? null, severity: p.severity ?? null,
-          event_id: p.eventId ?? null, problem_key: p.problemKey, text: p.text, mail_from: a.mailFrom ?? null,
-          rcpt: JSON.stringify(a.rcpt), message_id: p.messageId ?? null, client: a.client ?? null, raw: a.raw, state: 'pending',
-        });
-        const id = Number(info.lastInsertRowid);
-        this.event(id, a.receivedAt, 'received', `from ${a.mailFrom || '<>'} via ${a.client ?? 'local'} for ${a.rcpt.join(', ')}`);
+    const run = this.db.transaction((items: AdmitInput[]) => items.map((input) => {
+      const a = input.alert;
+      const id = Number(insertAlert.run({
+        received_at: a.receivedAt, kind: a.kind, subject: a.subject, host: a.host, severity: a.severity, level: a.level,
+        sentence: a.sentence, monitor: a.monitor, event_id: a.eventId, problem_key: a.problemKey, text: a.text,
+        mail_from: a.mailFrom, rcpt: JSON.stringify(a.rcpt), message_id: a.messageId, client: a.client, raw: a.raw,
+      }).lastInsertRowid);
+      this.eventSync(id, a.receivedAt, 'received', `from ${a.mailFrom || '<>'} via ${a.client ?? 'local'} for ${a.rcpt.join(', ')}`);
 
-        let resolvedAlerts: number[] = [];
-        let informedOfProblem: Set<string> | null = null;
-        if (p.kind === 'resolved') {
-          ({ resolvedAlerts, informed: informedOfProblem } = this.resolveProblems(p.problemKey, id, a.receivedAt));
-        }
+      const facts: AdmitFacts = {
+        problems: (problems.all(a.problemKey, id) as { id: number; state: AlertState; received_at: number; resolved_at: number | null; level: string | null }[])
+          .map((p) => ({
+            id: p.id, state: p.state, receivedAt: p.received_at, resolvedAt: p.resolved_at, level: p.level,
+            informed: (informed.all(p.id) as { user_email: string }[]).map((r) => r.user_email.toLowerCase()),
+          })),
+        lastSent: new Map(input.recipients.map((email) => [email, (lastSent.get(email, input.dedupeKey) as { at: number; level: string | null } | undefined) ?? null])),
+      };
+      const plan = decide(input, facts);
 
-        const key = dedupeKey(p.kind, p.problemKey);
-        const unique = new Map(a.recipients.map((u) => [u.email.toLowerCase(), u]));
-        const deliveries: InsertResult['deliveries'] = [];
-        for (const email of unique.keys()) {
-          let decision: FilterDecision | 'cancel' = decide({
-            subject: p.subject, ignore: filter.ignore, now: a.receivedAt, dedupeWindowMs: filter.dedupeWindowMs,
-            seenSince: (since) => seen.get(email, key, since) !== undefined,
-          });
-          let note: string | null = null;
-          if (decision === 'deliver' && p.kind === 'resolved') {
-            if (!filter.notifyResolved) { decision = 'cancel'; note = 'resolved notices are off (escalation.notifyResolved)'; }
-            else if (informedOfProblem && resolvedAlerts.length && !informedOfProblem.has(email)) { decision = 'cancel'; note = 'was not notified of the problem'; }
-          }
-          const state: DeliveryState = decision === 'deliver' ? 'queued' : decision === 'ignore' ? 'ignored' : decision === 'suppress' ? 'suppressed' : 'cancelled';
-          insertDelivery.run(id, email, key, state, a.receivedAt, p.kind === 'resolved' ? 1 : 0, a.plan ? JSON.stringify(a.plan) : null, note, a.receivedAt, a.receivedAt);
-          deliveries.push({ email, decision });
-        }
-        let state: AlertState = 'pending';
-        if (deliveries.every((d) => d.decision === 'ignore')) state = 'ignored';
-        else if (deliveries.every((d) => d.decision !== 'deliver')) state = deliveries.some((d) => d.decision === 'suppress') ? 'suppressed' : 'cancelled';
-        if (state !== 'pending') {
-          setState.run(state, a.receivedAt, id);
-          this.event(id, a.receivedAt, state, deliveries.map((d) => `${d.email}: ${d.decision}`).join(', '));
-        }
-        results.push({ id, state, deliveries, resolvedAlerts });
+      const resolved: number[] = [];
+      for (const pid of plan.resolve) {
+        const ch = prep(this.db, `UPDATE alerts SET state = 'resolved', resolved_by = ?, resolved_at = ?, updated_at = ? WHERE id = ? AND state <> 'resolved'`).run(id, a.receivedAt, a.receivedAt, pid);
+        if (!ch.changes) continue;
+        prep(this.db, `UPDATE deliveries SET state = 'cancelled', result = 'problem resolved (alert ' || ? || ')', updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(id, a.receivedAt, pid);
+        this.eventSync(pid, a.receivedAt, 'resolved', `by alert ${id}`);
+        resolved.push(pid);
       }
-      return results;
-    });
+      const acknowledged = plan.acknowledge ? this.ackSync(plan.acknowledge.ids, plan.acknowledge.by, plan.acknowledge.via, a.receivedAt, `alert ${id}`) : [];
+
+      const plannedJson = input.plan ? JSON.stringify(input.plan) : null;
+      for (const d of plan.deliveries) {
+        insertDelivery.run(id, d.email, input.dedupeKey, d.state, a.receivedAt, d.textOnly ? 1 : 0, plannedJson, d.note, a.receivedAt, a.receivedAt);
+      }
+      if (plan.alertState !== 'pending') {
+        prep(this.db, 'UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?').run(plan.alertState, a.receivedAt, id);
+        this.eventSync(id, a.receivedAt, plan.alertState, plan.note ?? '');
+      }
+      return { id, state: plan.alertState, deliveries: plan.deliveries.map((d) => ({ email: d.email, state: d.state })), resolved, acknowledged } satisfies AdmitResult;
+    }));
     return run.immediate(batch);
   }
 
-  /** Marks open problems with this key resolved and cancels their queued deliveries. */
-  private resolveProblems(problemKey: string, resolvedBy: number, now: number): { resolvedAlerts: number[]; informed: Set<string> } {
-    const problems = prep(this.db, `SELECT id, state FROM alerts WHERE problem_key = ? AND kind IN ('problem', 'update') AND id <> ?`)
-      .all(problemKey, resolvedBy) as { id: number; state: AlertState }[];
-    const informed = new Set<string>();
-    const resolvedAlerts: number[] = [];
-    for (const pr of problems) {
-      for (const r of prep(this.db, `SELECT DISTINCT user_email FROM deliveries WHERE alert_id = ? AND (informed = 1 OR state IN ('acknowledged','done','unacknowledged') OR EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = deliveries.id AND t.outcome IN ('delivered','answered','acknowledged')))`).all(pr.id) as { user_email: string }[]) {
-        informed.add(r.user_email.toLowerCase());
-      }
-      if (!(['pending', 'notifying', 'unacknowledged', 'failed', 'delivered'] as AlertState[]).includes(pr.state)) continue;
-      prep(this.db, `UPDATE alerts SET state = 'resolved', resolved_by = ?, resolved_at = ?, updated_at = ? WHERE id = ?`).run(resolvedBy, now, now, pr.id);
-      prep(this.db, `UPDATE deliveries SET state = 'cancelled', result = 'problem resolved (alert ' || ? || ')', updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(resolvedBy, now, pr.id);
-      this.event(pr.id, now, 'resolved', `by alert ${resolvedBy}`);
-      resolvedAlerts.push(pr.id);
-    }
-    return { resolvedAlerts, informed };
+  private eventSync(alertId: number, at: number, kind: string, detail?: string): void {
+    prep(this.db, 'INSERT INTO alert_events (alert_id, at, kind, detail) VALUES (?, ?, ?, ?)').run(alertId, at, kind, detail || null);
   }
 
-  event(alertId: number, at: number, kind: string, detail?: string): void {
-    prep(this.db, 'INSERT INTO alert_events (alert_id, at, kind, detail) VALUES (?, ?, ?, ?)').run(alertId, at, kind, detail ?? null);
+  async event(alertId: number, at: number, kind: string, detail?: string): Promise<void> {
+    this.eventSync(alertId, at, kind, detail);
+  }
+
+  /** Marks alerts acknowledged and stops their queued deliveries; returns the ids that changed. */
+  private ackSync(ids: number[], by: string, via: string, now: number, cause?: string, fromStates?: readonly AlertState[]): number[] {
+    const from = fromStates ?? ['pending', 'notifying', 'unacknowledged', 'delivered', 'failed'];
+    const done: number[] = [];
+    for (const id of ids) {
+      const ch = prep(this.db, `UPDATE alerts SET state = 'acknowledged', ack_by = ?, ack_via = ?, ack_at = ?, updated_at = ? WHERE id = ? AND state IN ${inList(from)}`).run(by, via, now, now, id);
+      if (!ch.changes) continue;
+      prep(this.db, `UPDATE deliveries SET state = 'acknowledged', result = 'acknowledged by ' || ?, updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(by, now, id);
+      this.eventSync(id, now, 'acknowledged', `by ${by} via ${via}${cause ? ` (${cause})` : ''}`);
+      done.push(id);
+    }
+    return done;
   }
 
   /**
-   * Acknowledges an alert (and open alerts for the same problem sent to other people): queued
-   * deliveries stop; running ones are aborted by the dispatcher when it sees the state.
-   * Returns the ids acknowledged, empty when the alert was not open.
+   * Acknowledges an alert, and with `siblingStates` the other alerts of its problem in those states
+   * (sent to other people), atomically. Only alerts in `fromStates` change. Returns the ids acknowledged.
    */
-  acknowledge(alertId: number, by: string, via: string, now: number): number[] {
+  async acknowledge(req: { alertId: number; by: string; via: string; now: number; fromStates: readonly AlertState[]; siblingStates: readonly AlertState[] | null }): Promise<number[]> {
     const run = this.db.transaction(() => {
-      const a = this.get(alertId);
+      const a = this.getSync(req.alertId);
       if (!a) return [];
-      const siblings = a.kind === 'resolved' ? [] : (prep(this.db, `SELECT id FROM alerts WHERE problem_key = ? AND kind IN ('problem','update') AND id <> ? AND state IN ('pending','notifying','unacknowledged')`)
-        .all(a.problem_key, a.id) as { id: number }[]).map((r) => r.id);
-      const ids: number[] = [];
-      for (const id of [a.id, ...siblings]) {
-        const cur = this.get(id)!;
-        if (!(['pending', 'notifying', 'unacknowledged', 'delivered', 'failed'] as AlertState[]).includes(cur.state)) continue;
-        prep(this.db, `UPDATE alerts SET state = 'acknowledged', ack_by = ?, ack_via = ?, ack_at = ?, updated_at = ? WHERE id = ?`).run(by, via, now, now, id);
-        prep(this.db, `UPDATE deliveries SET state = 'acknowledged', result = 'acknowledged by ' || ?, updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(by, now, id);
-        this.event(id, now, 'acknowledged', `by ${by} via ${via}${id !== alertId ? ` (same problem as alert ${alertId})` : ''}`);
-        ids.push(id);
-      }
-      return ids;
+      const siblings = req.siblingStates
+        ? (prep(this.db, `SELECT id FROM alerts WHERE problem_key = ? AND kind IN ('problem','update') AND id <> ? AND state IN ${inList(req.siblingStates)}`)
+          .all(a.problem_key, a.id) as { id: number }[]).map((r) => r.id)
+        : [];
+      const mine = this.ackSync([a.id], req.by, req.via, req.now, undefined, req.fromStates);
+      const others = this.ackSync(siblings, req.by, req.via, req.now, `same problem as alert ${a.id}`, req.fromStates);
+      return [...mine, ...others];
     });
     return run.immediate();
   }
 
-  get(id: number): AlertRow | null {
+  private getSync(id: number): AlertRow | null {
     return (prep(this.db, `SELECT ${ALERT_COLS} FROM alerts WHERE id = ?`).get(id) as AlertRow | undefined) ?? null;
   }
 
-  raw(id: number): Buffer | null {
+  async get(id: number): Promise<AlertRow | null> {
+    return this.getSync(id);
+  }
+
+  async raw(id: number): Promise<Buffer | null> {
     const r = prep(this.db, 'SELECT raw FROM alerts WHERE id = ?').get(id) as { raw: Buffer } | undefined;
     return r?.raw ?? null;
   }
 
-  view(id: number): AlertView | null {
-    const a = this.get(id);
-    if (!a) return null;
-    return {
-      id: a.id, kind: a.kind, subject: a.subject, text: a.text, receivedAt: a.received_at, raw: this.raw(id)!,
-      ...(a.host ? { host: a.host } : {}), ...(a.severity ? { severity: a.severity } : {}),
-      ...(a.event_id ? { eventId: a.event_id } : {}), ...(a.mail_from ? { from: a.mail_from } : {}),
-    };
+  /** Moves an alert to `state` only from one of `fromStates`; true when it moved. */
+  async setState(id: number, state: AlertState, now: number, fromStates: readonly AlertState[]): Promise<boolean> {
+    return prep(this.db, `UPDATE alerts SET state = ?, updated_at = ? WHERE id = ? AND state IN ${inList(fromStates)}`).run(state, now, id).changes > 0;
   }
 
-  setState(id: number, state: AlertState, now: number): void {
-    prep(this.db, 'UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?').run(state, now, id);
-  }
-
-  list(limit = 50): AlertRow[] {
+  async list(limit = 50): Promise<AlertRow[]> {
     return prep(this.db, `SELECT ${ALERT_COLS} FROM alerts ORDER BY id DESC LIMIT ?`).all(limit) as AlertRow[];
   }
 
-  deliveries(alertId: number): DeliveryRow[] {
+  async deliveries(alertId: number): Promise<DeliveryRow[]> {
     return prep(this.db, 'SELECT * FROM deliveries WHERE alert_id = ? ORDER BY id').all(alertId) as DeliveryRow[];
   }
 
-  attempts(alertId: number): AttemptRow[] {
+  async attempts(alertId: number): Promise<AttemptRow[]> {
     return prep(this.db, 'SELECT * FROM attempts WHERE alert_id = ? ORDER BY started_at, id').all(alertId) as AttemptRow[];
   }
 
-  events(alertId: number): AlertEventRow[] {
+  async events(alertId: number): Promise<AlertEventRow[]> {
     return prep(this.db, 'SELECT * FROM alert_events WHERE alert_id = ? ORDER BY at, id').all(alertId) as AlertEventRow[];
   }
 
-  /** Latest open alert a user was sent (for "ack" without an id, e.g. an SMS reply "1"). */
-  latestOpenFor(email: string): number | null {
+  /** Latest alert in one of `states` a user was sent (for "ack" without an id, e.g. an SMS reply "1"). */
+  async latestFor(email: string, states: readonly AlertState[]): Promise<number | null> {
     const r = prep(this.db, `SELECT a.id FROM alerts a JOIN deliveries d ON d.alert_id = a.id
-      WHERE d.user_email = ? AND a.state IN ('pending','notifying','unacknowledged') AND a.kind <> 'resolved'
+      WHERE d.user_email = ? AND a.state IN ${inList(states)} AND a.kind NOT IN ('resolved', 'ack')
       ORDER BY a.id DESC LIMIT 1`).get(email) as { id: number } | undefined;
     return r?.id ?? null;
   }
 
-  /** Other alerts still open for this person (merged into a call's message: "and 3 more alerts"). */
-  otherOpenFor(email: string, alertId: number): number {
+  /** Other alerts still being notified to this person (merged into a call's message: "and 3 more alerts"). */
+  async otherOpenFor(email: string, alertId: number): Promise<number> {
     return (prep(this.db, `SELECT count(DISTINCT a.id) n FROM alerts a JOIN deliveries d ON d.alert_id = a.id
-      WHERE d.user_email = ? AND a.id <> ? AND a.state IN ('pending','notifying') AND a.kind NOT IN ('resolved','test')
+      WHERE d.user_email = ? AND a.id <> ? AND a.state IN ('pending','notifying') AND a.kind NOT IN ('resolved','test','ack')
         AND d.state IN ('queued','running')`).get(email, alertId) as { n: number }).n;
   }
 
-  wasSentTo(alertId: number, email: string): boolean {
+  async wasSentTo(alertId: number, email: string): Promise<boolean> {
     return prep(this.db, 'SELECT 1 FROM deliveries WHERE alert_id = ? AND user_email = ?').get(alertId, email) !== undefined;
   }
 
-  countByState(since = 0): Record<string, number> {
+  async countByState(since = 0): Promise<Record<string, number>> {
     const rows = prep(this.db, 'SELECT state, count(*) n FROM alerts WHERE received_at >= ? GROUP BY state').all(since) as { state: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }

@@ -2,27 +2,51 @@
 import type { Db } from './database.js';
 import { prep } from './database.js';
 
+/** One channel as the daemon sees it. `status` is the channel's own (modem registration, SIP registration). */
+export interface ChannelSnapshot {
+  enabled: boolean;
+  running: boolean;
+  healthy: boolean;
+  detail: string;
+  busy: number;
+  kind?: 'voice' | 'text';
+  status?: unknown;
+}
+
+/** What the running daemon reports about itself: shared by the daemon, `alertline status` and doctor. */
+export interface LiveStatus {
+  hostname: string;
+  uptimeSec: number;
+  /** The config file the daemon runs with (null: built-in defaults). */
+  configPath: string | null;
+  receiver: { listening: true; address: string; port: number; accepted: number } | { listening: false };
+  queue: { openDeliveries: number; running: number };
+  alertsToday: Record<string, number>;
+  channels: Record<string, ChannelSnapshot>;
+  order: string[];
+}
+
 export interface StatusSnapshot {
   pid: number;
   startedAt: number;
   updatedAt: number;
-  status: Record<string, unknown>;
+  status: LiveStatus;
 }
 
 export class DaemonStatusStore {
   constructor(private readonly db: Db) {}
 
-  write(pid: number, startedAt: number, now: number, status: Record<string, unknown>): void {
+  async write(pid: number, startedAt: number, now: number, status: LiveStatus): Promise<void> {
     prep(this.db, `INSERT INTO daemon_status (id, pid, started_at, updated_at, status) VALUES (1, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at, updated_at = excluded.updated_at, status = excluded.status`)
       .run(pid, startedAt, now, JSON.stringify(status));
   }
 
-  clear(pid: number): void {
+  async clear(pid: number): Promise<void> {
     prep(this.db, 'DELETE FROM daemon_status WHERE pid = ?').run(pid);
   }
 
-  read(): StatusSnapshot | null {
+  async read(): Promise<StatusSnapshot | null> {
     const r = prep(this.db, 'SELECT pid, started_at, updated_at, status FROM daemon_status WHERE id = 1').get() as
       | { pid: number; started_at: number; updated_at: number; status: string }
       | undefined;

@@ -1,39 +1,38 @@
 /** The durable work queue: deliveries due for a step, and the attempts made for each. */
 import type { Db } from './database.js';
 import { prep } from './database.js';
-import type { AlertState, AttemptRow, DeliveryRow, DeliveryState } from './alerts.js';
-import type { Outcome } from '../channels/channel.js';
+import type { AlertState, AttemptRow, DeliveryRow, DeliveryState } from './rows.js';
 
 export class DeliveryStore {
   constructor(private readonly db: Db) {}
 
   /** Queued deliveries whose time has come, oldest alert first (FIFO), with their alert's state. */
-  due(now: number, limit = 200): (DeliveryRow & { alert_state: AlertState })[] {
+  async due(now: number, limit = 200): Promise<(DeliveryRow & { alert_state: AlertState })[]> {
     return prep(this.db, `SELECT d.*, a.state AS alert_state FROM deliveries d JOIN alerts a ON a.id = d.alert_id
       WHERE d.state = 'queued' AND d.next_at <= ? ORDER BY d.alert_id, d.id LIMIT ?`)
       .all(now, limit) as (DeliveryRow & { alert_state: AlertState })[];
   }
 
   /** When the next queued delivery becomes due, or null. */
-  nextDueAt(): number | null {
+  async nextDueAt(): Promise<number | null> {
     const r = prep(this.db, `SELECT min(next_at) t FROM deliveries WHERE state = 'queued'`).get() as { t: number | null };
     return r.t;
   }
 
-  get(id: number): DeliveryRow | null {
+  async get(id: number): Promise<DeliveryRow | null> {
     return (prep(this.db, 'SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined) ?? null;
   }
 
-  openCount(): number {
+  async openCount(): Promise<number> {
     return (prep(this.db, `SELECT count(*) n FROM deliveries WHERE state IN ('queued','running')`).get() as { n: number }).n;
   }
 
   /** Marks a delivery running and opens an attempt row, atomically. Returns the attempt id, or null if it was no longer queued. */
-  start(deliveryId: number, channel: string, target: string, now: number): number | null {
+  async start(deliveryId: number, channel: string, target: string, now: number): Promise<number | null> {
     const run = this.db.transaction(() => {
       const ch = prep(this.db, `UPDATE deliveries SET state = 'running', updated_at = ? WHERE id = ? AND state = 'queued'`).run(now, deliveryId);
       if (!ch.changes) return null;
-      const d = this.get(deliveryId)!;
+      const d = prep(this.db, 'SELECT * FROM deliveries WHERE id = ?').get(deliveryId) as DeliveryRow;
       const info = prep(this.db, 'INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(deliveryId, d.alert_id, channel, target, d.round, now);
       prep(this.db, `UPDATE alerts SET state = 'notifying', updated_at = ? WHERE id = ? AND state = 'pending'`).run(now, d.alert_id);
@@ -43,30 +42,30 @@ export class DeliveryStore {
   }
 
   /** Records a step that was not tried (channel unhealthy, disabled mid-way) so history shows why. */
-  recordSkip(d: DeliveryRow, channel: string, target: string | null, reason: string, now: number): void {
+  async recordSkip(d: DeliveryRow, channel: string, target: string | null, reason: string, now: number): Promise<void> {
     prep(this.db, `INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at, ended_at, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, 'skipped', ?)`)
       .run(d.id, d.alert_id, channel, target, d.round, now, now, reason);
   }
 
-  finishAttempt(attemptId: number, o: Outcome | { kind: string; reason: string; detail?: Record<string, unknown> }, now: number): void {
+  async finishAttempt(attemptId: number, o: { kind: string; reason: string; detail?: Record<string, unknown> }, now: number): Promise<void> {
     prep(this.db, 'UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, detail = ? WHERE id = ?')
       .run(now, o.kind, o.reason.slice(0, 1000), o.detail ? JSON.stringify(o.detail) : null, attemptId);
   }
 
   /** Puts a delivery back in the queue at a given step/round/time. Only a running or queued delivery moves. */
-  reschedule(id: number, p: { step: number; round: number; tries: number; nextAt: number; informed?: boolean }, now: number): void {
+  async reschedule(id: number, p: { step: number; round: number; tries: number; nextAt: number; informed?: boolean }, now: number): Promise<void> {
     prep(this.db, `UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = max(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`)
       .run(p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id);
   }
 
   /** Ends a delivery. Only a running/queued delivery changes (an ack or resolve that came first wins). */
-  finish(id: number, state: DeliveryState, result: string, now: number, informed = false): boolean {
+  async finish(id: number, state: DeliveryState, result: string, now: number, informed = false): Promise<boolean> {
     return prep(this.db, `UPDATE deliveries SET state = ?, result = ?, informed = max(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`)
       .run(state, result, informed ? 1 : 0, now, id).changes > 0;
   }
 
   /** At start: attempts left open by a crash are closed as interrupted and their deliveries re-queued at the same step. */
-  recoverInterrupted(now: number): { attempts: number; deliveries: number } {
+  async recoverInterrupted(now: number): Promise<{ attempts: number; deliveries: number }> {
     const run = this.db.transaction(() => {
       const a = prep(this.db, `UPDATE attempts SET ended_at = ?, outcome = 'interrupted', reason = 'daemon stopped during the attempt' WHERE ended_at IS NULL`).run(now);
       const d = prep(this.db, `UPDATE deliveries SET state = 'queued', next_at = min(next_at, ?), updated_at = ? WHERE state = 'running'`).run(now, now);
@@ -75,13 +74,15 @@ export class DeliveryStore {
     return run.immediate();
   }
 
-  attemptsOf(deliveryId: number): AttemptRow[] {
+  async attemptsOf(deliveryId: number): Promise<AttemptRow[]> {
     return prep(this.db, 'SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id').all(deliveryId) as AttemptRow[];
   }
 
-  /** Voice calls placed to a user since a time (rate limit). */
-  callsSince(email: string, since: number): number {
+  /** Calls placed to a user since a time over the given (voice) channels (rate limit). */
+  async callsSince(email: string, since: number, channels: readonly string[]): Promise<number> {
+    if (!channels.length) return 0;
     return (prep(this.db, `SELECT count(*) n FROM attempts t JOIN deliveries d ON d.id = t.delivery_id
-      WHERE d.user_email = ? AND t.channel IN ('voip','gsm') AND t.started_at >= ? AND t.outcome IS NOT 'skipped'`).get(email, since) as { n: number }).n;
+      WHERE d.user_email = ? AND t.channel IN (${channels.map(() => '?').join(', ')}) AND t.started_at >= ? AND t.outcome IS NOT 'skipped'`).get(email, ...channels, since) as { n: number }).n;
   }
+
 }

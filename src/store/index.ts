@@ -1,4 +1,7 @@
-/** One handle on the database with every store. */
+/**
+ * One handle on the database with every store. Every method is async: this interface is the seam
+ * where a second engine (PostgreSQL) plugs in; SQLite (better-sqlite3, WAL) is the embedded one.
+ */
 import { openDatabase, databasePath, type Db } from './database.js';
 import { UserStore } from './users.js';
 import { SettingsStore } from './settings.js';
@@ -13,7 +16,9 @@ export interface Stores {
   alerts: AlertStore;
   deliveries: DeliveryStore;
   daemonStatus: DaemonStatusStore;
-  close(): void;
+  /** A cheap round trip to the database (health checks). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export function openStores(dataDir: string, now: () => number = Date.now): Stores {
@@ -25,6 +30,7 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     alerts: new AlertStore(db),
     deliveries: new DeliveryStore(db),
     daemonStatus: new DaemonStatusStore(db),
-    close: () => db.close(),
+    ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
+    close: async () => { db.close(); },
   };
 }

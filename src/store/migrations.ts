@@ -109,4 +109,9 @@ export const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  /* 3: what the monitor recognisers derive */ `
+  ALTER TABLE alerts ADD COLUMN level TEXT;       -- severity on the common scale: info | warning | average | high | critical
+  ALTER TABLE alerts ADD COLUMN sentence TEXT;    -- the one-line sentence spoken and texted
+  ALTER TABLE alerts ADD COLUMN monitor TEXT;     -- zabbix | alertmanager | nagios | grafana | generic | alertline
+  `,
 ];

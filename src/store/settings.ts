@@ -90,23 +90,23 @@ export class SettingsStore {
   }
 
   /** Parses and stores a value given as text. Returns the stored value. */
-  set(key: string, raw: string): unknown {
+  async set(key: string, raw: string): Promise<unknown> {
     const value = SettingsStore.keySpec(key).parse(raw);
-    this.setValue(key, value);
+    await this.setValue(key, value);
     return value;
   }
 
-  setValue(key: string, value: unknown): void {
+  async setValue(key: string, value: unknown): Promise<void> {
     SettingsStore.keySpec(key);
     prep(this.db, 'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
       .run(key, JSON.stringify(value), this.now());
   }
 
-  unset(key: string): boolean {
+  async unset(key: string): Promise<boolean> {
     return prep(this.db, 'DELETE FROM settings WHERE key = ?').run(key).changes > 0;
   }
 
-  overrides(): Record<string, unknown> {
+  async overrides(): Promise<Record<string, unknown>> {
     const rows = prep(this.db, 'SELECT key, value FROM settings').all() as { key: string; value: string }[];
     const out: Record<string, unknown> = {};
     for (const r of rows) if (SETTING_KEYS[r.key]) out[r.key] = JSON.parse(r.value);
@@ -114,16 +114,16 @@ export class SettingsStore {
   }
 
   /** The file's config with the database's overrides applied. */
-  effective(fileConfig: Config): Config {
+  async effective(fileConfig: Config): Promise<Config> {
     const merged = structuredClone(fileConfig) as unknown as Record<string, unknown>;
-    for (const [k, v] of Object.entries(this.overrides())) setPath(merged, SETTING_KEYS[k]!.path, v);
+    for (const [k, v] of Object.entries(await this.overrides())) setPath(merged, SETTING_KEYS[k]!.path, v);
     return merged as unknown as Config;
   }
 
   /** Every known key with its effective value and where it comes from. */
-  describe(fileConfig: Config): { key: string; value: unknown; source: 'database' | 'file' }[] {
-    const ov = this.overrides();
-    const eff = this.effective(fileConfig);
+  async describe(fileConfig: Config): Promise<{ key: string; value: unknown; source: 'database' | 'file' }[]> {
+    const ov = await this.overrides();
+    const eff = await this.effective(fileConfig);
     return Object.entries(SETTING_KEYS).map(([key, spec]) => {
       let value = getPath(eff, spec.path);
       if (spec.durationKey && typeof value === 'number') value = formatDuration(value);

@@ -58,57 +58,57 @@ function clean(fields: UserFields): Record<string, string | null> {
 export class UserStore {
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
-  add(email: string, fields: UserFields = {}): User {
+  async add(email: string, fields: UserFields = {}): Promise<User> {
     const e = validateEmail(email);
-    if (this.get(e)) throw new ValidationError(`user ${e} already exists`);
+    if (await this.get(e)) throw new ValidationError(`user ${e} already exists`);
     const c = clean(fields);
     prep(this.db, `INSERT INTO users (email, name, phone, sip, grp, lang, channel_order, created_at)
                 VALUES (@email, @name, @phone, @sip, @grp, @lang, @channel_order, @created_at)`)
       .run({ name: null, phone: null, sip: null, grp: null, lang: null, channel_order: null, ...c, email: e, created_at: this.now() });
-    return this.get(e)!;
+    return (await this.get(e))!;
   }
 
-  update(email: string, fields: UserFields): User {
-    const existing = this.get(email);
+  async update(email: string, fields: UserFields): Promise<User> {
+    const existing = await this.get(email);
     if (!existing) throw new ValidationError(`no user ${email}`);
     const c = clean(fields);
-    if (c.email && c.email !== existing.email && this.get(c.email)) throw new ValidationError(`user ${c.email} already exists`);
+    if (c.email && c.email !== existing.email && await this.get(c.email)) throw new ValidationError(`user ${c.email} already exists`);
     const keys = Object.keys(c);
     if (keys.length) {
       prep(this.db, `UPDATE users SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...c, id: existing.id });
     }
-    return this.get(c.email ?? existing.email)!;
+    return (await this.get(c.email ?? existing.email))!;
   }
 
-  remove(email: string): boolean {
+  async remove(email: string): Promise<boolean> {
     return prep(this.db, 'DELETE FROM users WHERE email = ?').run(email.trim()).changes > 0;
   }
 
-  get(email: string): User | null {
+  async get(email: string): Promise<User | null> {
     const r = prep(this.db, 'SELECT * FROM users WHERE email = ?').get(email.trim()) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
-  byPhone(phone: string): User | null {
+  async byPhone(phone: string): Promise<User | null> {
     const r = prep(this.db, 'SELECT * FROM users WHERE phone = ?').get(phone) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
-  list(): User[] {
+  async list(): Promise<User[]> {
     return (prep(this.db, 'SELECT * FROM users ORDER BY email').all() as Row[]).map(fromRow);
   }
 
-  inGroup(group: string): User[] {
+  async inGroup(group: string): Promise<User[]> {
     return (prep(this.db, 'SELECT * FROM users WHERE grp = ? ORDER BY email').all(group.trim()) as Row[]).map(fromRow);
   }
 
   /** A group's own channel order (members without their own order use it), or null. */
-  groupOrder(group: string): ChannelName[] | null {
+  async groupOrder(group: string): Promise<ChannelName[] | null> {
     const r = prep(this.db, 'SELECT channel_order FROM groups WHERE name = ?').get(group.trim()) as { channel_order: string } | undefined;
     return r ? (JSON.parse(r.channel_order) as ChannelName[]) : null;
   }
 
-  setGroupOrder(group: string, order: ChannelName[] | string | null): void {
+  async setGroupOrder(group: string, order: ChannelName[] | string | null): Promise<void> {
     const g = validateGroup(group);
     if (order === null || order === '') {
       prep(this.db, 'DELETE FROM groups WHERE name = ?').run(g);
@@ -119,26 +119,26 @@ export class UserStore {
       .run(g, JSON.stringify(validateChannelOrder(order)), this.now());
   }
 
-  groups(): { name: string; members: number; order: ChannelName[] | null }[] {
+  async groups(): Promise<{ name: string; members: number; order: ChannelName[] | null }[]> {
     const rows = prep(this.db, `SELECT g.name, count(u.id) members, o.channel_order FROM (SELECT grp name FROM users WHERE grp IS NOT NULL UNION SELECT name FROM groups) g
       LEFT JOIN users u ON u.grp = g.name LEFT JOIN groups o ON o.name = g.name GROUP BY g.name ORDER BY g.name`).all() as { name: string; members: number; channel_order: string | null }[];
     return rows.map((r) => ({ name: r.name, members: r.members, order: r.channel_order ? (JSON.parse(r.channel_order) as ChannelName[]) : null }));
   }
 
   /** The order a user's deliveries walk: their own, else their group's, else null (the global one). */
-  effectiveOrder(u: User): ChannelName[] | null {
-    return u.channelOrder ?? (u.group ? this.groupOrder(u.group) : null);
+  async effectiveOrder(u: User): Promise<ChannelName[] | null> {
+    return u.channelOrder ?? (u.group ? await this.groupOrder(u.group) : null);
   }
 
   /**
    * Resolves an envelope recipient: a user's own address, or "<group>@any-domain" for every user
    * of that group. Empty when nobody matches.
    */
-  resolveRecipient(address: string): User[] {
-    const direct = this.get(address);
+  async resolveRecipient(address: string): Promise<User[]> {
+    const direct = await this.get(address);
     if (direct) return [direct];
     const at = address.lastIndexOf('@');
     if (at <= 0) return [];
-    return this.inGroup(address.slice(0, at));
+    return await this.inGroup(address.slice(0, at));
   }
 }

@@ -118,18 +118,18 @@ describe('daemon health and status line (real daemon)', () => {
     d = await startDaemon({ channels: { mail: { enabled: true, host: '127.0.0.1', port: 1 } } });
     const checks = daemonHealthChecks(d.daemon);
     expect(await Promise.all(checks.map((c) => c.run()))).toEqual([null, null]);
-    expect(daemonStatusLine(d.daemon)).toMatch(new RegExp(`^SMTP 127\\.0\\.0\\.1:${d.port}; 0 open deliveries, 0 running; mail (ok|DOWN)`));
+    expect(await daemonStatusLine(d.daemon)).toMatch(new RegExp(`^SMTP 127\\.0\\.0\\.1:${d.port}; 0 open deliveries, 0 running; mail (ok|DOWN)`));
     await d.daemon.receiver.close();
     expect(checks[1]!.run()).toBe('listener is not listening');
     d.daemon.stores.db.close();
-    expect(() => checks[0]!.run()).toThrow(/database connection is not open/);
+    await expect(Promise.resolve().then(() => checks[0]!.run())).rejects.toThrow(/database connection is not open/);
   });
 
   it('superviseDaemon: READY with the status line, then the watchdog; STOPPING stops the loop', async () => {
     d = await startDaemon();
     const notifier = new RecordingNotifier();
     const clock = new ManualClock();
-    const sup = superviseDaemon(d.daemon, {
+    const sup = await superviseDaemon(d.daemon, {
       logger: memoryLogger(), clock, lag: { takeMaxMs: () => 0, stop() {} },
       systemd: { notifier, watchdogIntervalMs: 15_000, problems: [] },
     });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { composeTexts, cleanSubject } from '../../src/compose/texts.js';
+import { cleanSubject, voiceText } from '../../src/compose/texts.js';
+import { fullSms, shortSms } from '../../src/channels/gsm/sms-text.js';
 import { parseAlertMail } from '../../src/receiver/parse-alert.js';
 import { encodeAlertSms } from '../../src/channels/gsm/index.js';
 import { fixture, fixtureNames } from '../helpers/env.js';
@@ -13,20 +14,17 @@ async function view(name: string, id = 42): Promise<AlertView> {
 
 describe('compose', () => {
   it('voice: cleaned subject without the monitor prefix doubled, host and severity when known', async () => {
-    const v = composeTexts(await view('zabbix-problem.eml'), 'en');
-    expect(v.voice).toBe('Problem: Zabbix agent on Wordpress Server is unreachable for 5 minutes. severity Average.');
-    const am = composeTexts(await view('alertmanager-firing.eml'), 'en');
-    expect(am.voice).toBe('Problem: HighLatency api (critical). host api-7f9c:9100. severity critical.');
-    const es = composeTexts(await view('zabbix-problem-utf8.eml'), 'es');
-    expect(es.voice).toMatch(/^Problema: Servidor de base de datos no responde: conexión rechazada en el puerto 5432\. equipo Base de datos principal\. severidad Desastre\.$/);
+    expect(voiceText(await view('zabbix-problem.eml'), 'en')).toBe('Problem: Zabbix agent on Wordpress Server is unreachable for 5 minutes. severity Average.');
+    expect(voiceText(await view('alertmanager-firing.eml'), 'en')).toBe('Problem: HighLatency api (critical). host api-7f9c:9100. severity critical.');
+    expect(voiceText(await view('zabbix-problem-utf8.eml'), 'es')).toMatch(/^Problema: Servidor de base de datos no responde: conexión rechazada en el puerto 5432\. equipo Base de datos principal\. severidad Desastre\.$/);
     expect(cleanSubject('** PROBLEM Service Alert: web01/HTTP is CRITICAL **')).toBe('web01/HTTP is CRITICAL');
   });
 
   it('SMS: one part with the alert id and the ack hint, for every fixture', async () => {
     for (const name of fixtureNames()) {
-      const t = composeTexts(await view(name, 12345), 'en');
-      expect(t.sms).toContain('#12345');
-      const enc = encodeAlertSms('+34600123456', t.sms, 1, 1);
+      const sms = shortSms(await view(name, 12345), 'en');
+      expect(sms).toContain('#12345');
+      const enc = encodeAlertSms('+34600123456', sms, 1, 1);
       expect(enc.parts, name).toHaveLength(1);
       expect(enc.truncated, name).toBe(false); // fits as composed: nothing cut
       expect(enc.text).toMatch(/Reply 1 to ack/);
@@ -34,7 +32,6 @@ describe('compose', () => {
   });
 
   it('SMS full text carries the body', async () => {
-    const t = composeTexts(await view('nagios-problem.eml'), 'en');
-    expect(t.smsFull).toContain('Connection refused');
+    expect(fullSms(await view('nagios-problem.eml'), 'en')).toContain('Connection refused');
   });
 });

@@ -3,7 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores, type Stores } from '../../src/store/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
-import { parseAlertMail } from '../../src/receiver/parse-alert.js';
+import { acknowledger } from '../../src/core/acknowledge.js';
+import { voiceText } from '../../src/compose/texts.js';
+import { ackAs, admitMail } from '../helpers/admit.js';
 import type { ChannelName, Outcome } from '../../src/channels/channel.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -27,12 +29,12 @@ function setConfig(over: Record<string, unknown> = {}) {
   }, over));
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
   clock = new ManualClock(Date.UTC(2026, 10, 22, 3, 0, 0));
   s = openStores(tmp.dir, () => clock.now());
-  s.users.add('ana@x.example', { phone: '+34600000001', sip: '201', group: 'noc' });
-  s.users.add('ben@x.example', { phone: '+34600000002', sip: '202', group: 'noc' });
+  await s.users.add('ana@x.example', { phone: '+34600000001', sip: '201', group: 'noc' });
+  await s.users.add('ben@x.example', { phone: '+34600000002', sip: '202', group: 'noc' });
   channels = {
     voip: new FakeChannel('voip', () => o('no-answer')),
     gsm: new FakeChannel('gsm', () => o('no-answer')),
@@ -45,21 +47,24 @@ beforeEach(() => {
 
 afterEach(async () => {
   await disp?.stop(0);
-  s.close();
+  await s.close();
   tmp.cleanup();
 });
 
 function start() {
-  disp = new Dispatcher({ alerts: s.alerts, deliveries: s.deliveries, users: s.users, channels, config: () => cfg, clock, logger: silentLogger, pollIntervalMs: 1000, pokeSpacingMs: 0 });
-  disp.start();
+  disp = new Dispatcher({
+    alerts: s.alerts, deliveries: s.deliveries, users: s.users, channels: () => channels,
+    acknowledge: acknowledger({ alerts: s.alerts, users: s.users, now: () => clock.now(), logger: silentLogger }),
+    config: async () => cfg, clock, logger: silentLogger, pollIntervalMs: 1000, pokeSpacingMs: 0,
+  });
+  void disp.start();
   return disp;
 }
 
 async function receive(raw: Buffer | string, rcpt = ['ana@x.example']) {
-  const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
-  const [r] = s.alerts.insertBatch([{ parsed: await parseAlertMail(buf), raw: buf, rcpt, recipients: rcpt.flatMap((x) => s.users.resolveRecipient(x)), receivedAt: clock.now() }], { ignore: [], dedupeWindowMs: 0, notifyResolved: true });
+  const r = await admitMail(s, raw, rcpt, clock.now());
   disp?.poke();
-  return r!.id;
+  return r.id;
 }
 
 /** Let the dispatcher run everything due now (real microtasks, manual time). */
@@ -75,22 +80,22 @@ async function advance(ms: number) {
   await settle();
 }
 
-const steps = (id: number) => s.alerts.attempts(id).map((a) => `${a.round}:${a.channel}:${a.outcome}`);
+const steps = async (id: number) => (await s.alerts.attempts(id)).map((a) => `${a.round}:${a.channel}:${a.outcome}`);
 
 describe('escalation: until-acknowledged', () => {
   it('walks the order; text channels inform and the walk goes on; rounds repeat after roundInterval; then unacknowledged', async () => {
     start();
     const id = await receive(fixture('zabbix-problem.eml'));
     await settle();
-    expect(steps(id)).toEqual(['1:voip:no-answer', '1:gsm:no-answer', '1:sms:delivered', '1:mail:delivered']);
-    expect(s.alerts.get(id)!.state).toBe('notifying');
+    expect((await steps(id))).toEqual(['1:voip:no-answer', '1:gsm:no-answer', '1:sms:delivered', '1:mail:delivered']);
+    expect((await s.alerts.get(id))!.state).toBe('notifying');
     await advance(4 * MIN);
-    expect(steps(id)).toHaveLength(4); // not before the interval
+    expect((await steps(id))).toHaveLength(4); // not before the interval
     await advance(1 * MIN);
     // Round 2 calls again; text already delivered is not re-sent.
-    expect(steps(id).slice(4)).toEqual(['2:voip:no-answer', '2:gsm:no-answer']);
-    expect(s.alerts.get(id)!.state).toBe('unacknowledged');
-    expect(s.alerts.events(id).map((e) => e.kind)).toContain('exhausted');
+    expect((await steps(id)).slice(4)).toEqual(['2:voip:no-answer', '2:gsm:no-answer']);
+    expect((await s.alerts.get(id))!.state).toBe('unacknowledged');
+    expect((await s.alerts.events(id)).map((e) => e.kind)).toContain('exhausted');
   });
 
   it('a keypress (acknowledged) stops the walk for everyone and records who and how', async () => {
@@ -98,10 +103,10 @@ describe('escalation: until-acknowledged', () => {
     start();
     const id = await receive(fixture('zabbix-problem.eml'));
     await settle();
-    expect(steps(id)).toEqual(['1:voip:no-answer', '1:gsm:acknowledged']);
-    expect(s.alerts.get(id)).toMatchObject({ state: 'acknowledged', ack_by: 'ana@x.example', ack_via: 'gsm keypress' });
+    expect((await steps(id))).toEqual(['1:voip:no-answer', '1:gsm:acknowledged']);
+    expect((await s.alerts.get(id))).toMatchObject({ state: 'acknowledged', ack_by: 'ana@x.example', ack_via: 'gsm keypress' });
     await advance(10 * MIN);
-    expect(steps(id)).toHaveLength(2);
+    expect((await steps(id))).toHaveLength(2);
   });
 
   it('answered is not acknowledged: voicemail does not stop the walk', async () => {
@@ -109,18 +114,18 @@ describe('escalation: until-acknowledged', () => {
     start();
     const id = await receive(fixture('zabbix-problem.eml'));
     await settle();
-    expect(steps(id)).toEqual(['1:voip:answered', '1:gsm:no-answer', '1:sms:delivered', '1:mail:delivered']);
+    expect((await steps(id))).toEqual(['1:voip:answered', '1:gsm:no-answer', '1:sms:delivered', '1:mail:delivered']);
   });
 
   it('skips disabled channels and channels the user has no address for; records unhealthy ones with the reason', async () => {
-    s.users.update('ana@x.example', { sip: null });
+    await s.users.update('ana@x.example', { sip: null });
     cfg.channels.sms.enabled = false;
     channels.gsm.healthy = { healthy: false, detail: 'modem: no SIM' };
     start();
     const id = await receive(fixture('zabbix-problem.eml'));
     await settle();
-    expect(steps(id)).toEqual(['1:gsm:skipped', '1:mail:delivered']);
-    expect(s.alerts.attempts(id)[0]!.reason).toBe('channel unhealthy: modem: no SIM');
+    expect((await steps(id))).toEqual(['1:gsm:skipped', '1:mail:delivered']);
+    expect((await s.alerts.attempts(id))[0]!.reason).toBe('channel unhealthy: modem: no SIM');
   });
 
   it('busy / failed move on at once; the first unanswered call is repeated after quickRetry', async () => {
@@ -130,33 +135,37 @@ describe('escalation: until-acknowledged', () => {
     start();
     const id = await receive(fixture('zabbix-problem.eml'));
     await settle();
-    expect(steps(id)).toEqual(['1:voip:no-answer']);
+    expect((await steps(id))).toEqual(['1:voip:no-answer']);
     await advance(2 * MIN);
-    expect(steps(id)).toEqual(['1:voip:no-answer', '1:voip:acknowledged']);
-    expect(s.alerts.get(id)!.state).toBe('acknowledged');
+    expect((await steps(id))).toEqual(['1:voip:no-answer', '1:voip:acknowledged']);
+    expect((await s.alerts.get(id))!.state).toBe('acknowledged');
   });
 
   it('per-user channel order overrides the global one', async () => {
-    s.users.update('ana@x.example', { channelOrder: 'sms,gsm' });
+    await s.users.update('ana@x.example', { channelOrder: 'sms,gsm' });
     channels.gsm.script = () => o('acknowledged');
     start();
     const id = await receive(fixture('zabbix-problem.eml'));
     await settle();
-    expect(steps(id)).toEqual(['1:sms:delivered', '1:gsm:acknowledged']);
+    expect((await steps(id))).toEqual(['1:sms:delivered', '1:gsm:acknowledged']);
   });
 });
 
 describe('escalation: group order', () => {
   it("a group's order applies to members without their own; a member's own order wins", async () => {
-    s.users.setGroupOrder('noc', 'sms,voip');
-    s.users.update('ben@x.example', { channelOrder: 'mail' });
+    await s.users.setGroupOrder('noc', 'sms,voip');
+    await s.users.update('ben@x.example', { channelOrder: 'mail' });
     channels.voip.script = () => o('acknowledged');
     start();
     const id = await receive(fixture('zabbix-problem.eml'), ['noc@x.example']);
     await settle();
-    const byUser = (email: string) => s.alerts.attempts(id).filter((a) => s.deliveries.get(a.delivery_id)!.user_email === email).map((a) => `${a.channel}:${a.outcome}`);
-    expect(byUser('ana@x.example')).toEqual(['sms:delivered', 'voip:acknowledged']);
-    expect(byUser('ben@x.example')).toEqual(['mail:delivered']); // in parallel with ana's first step
+    const byUser = async (email: string) => {
+      const out: string[] = [];
+      for (const a of await s.alerts.attempts(id)) if ((await s.deliveries.get(a.delivery_id))!.user_email === email) out.push(`${a.channel}:${a.outcome}`);
+      return out;
+    };
+    expect(await byUser('ana@x.example')).toEqual(['sms:delivered', 'voip:acknowledged']);
+    expect(await byUser('ben@x.example')).toEqual(['mail:delivered']); // in parallel with ana's first step
   });
 });
 
@@ -167,8 +176,8 @@ describe('escalation: mode all', () => {
     start();
     const id = await receive(fixture('zabbix-problem.eml'));
     await settle();
-    expect(steps(id)).toEqual(['1:voip:answered', '1:gsm:no-answer', '1:sms:delivered', '1:mail:delivered']);
-    expect(s.alerts.get(id)!.state).toBe('delivered');
+    expect((await steps(id))).toEqual(['1:voip:answered', '1:gsm:no-answer', '1:sms:delivered', '1:mail:delivered']);
+    expect((await s.alerts.get(id))!.state).toBe('delivered');
   });
 
   it('nothing reached anyone → failed, loudly', async () => {
@@ -178,7 +187,7 @@ describe('escalation: mode all', () => {
     start();
     const id = await receive(fixture('zabbix-problem.eml'));
     await settle();
-    expect(s.alerts.get(id)!.state).toBe('failed');
+    expect((await s.alerts.get(id))!.state).toBe('failed');
   });
 });
 
@@ -189,11 +198,11 @@ describe('acknowledgement and resolution from outside a call', () => {
     const id = await receive(fixture('zabbix-problem.eml'), ['noc@x.example']);
     await settle();
     expect(channels.voip.active).toBe(2); // both members called in parallel
-    s.alerts.acknowledge(id, 'ben@x.example', 'cli', clock.now());
+    await ackAs(s, id, 'ben@x.example', 'cli', clock.now());
     await advance(1000); // next poll notices
     expect(channels.voip.aborted).toHaveLength(2);
     expect(channels.voip.active).toBe(0);
-    expect(s.alerts.deliveries(id).map((d) => d.state)).toEqual(['acknowledged', 'acknowledged']);
+    expect((await s.alerts.deliveries(id)).map((d) => d.state)).toEqual(['acknowledged', 'acknowledged']);
     await advance(10 * MIN);
     expect(channels.gsm.jobs).toHaveLength(0);
   });
@@ -210,7 +219,7 @@ describe('acknowledgement and resolution from outside a call', () => {
     release!();
     await settle();
     expect(channels.voip.aborted.map((j) => j.recipient.email)).toEqual(['ben@x.example']);
-    expect(s.alerts.get(id)).toMatchObject({ state: 'acknowledged', ack_by: 'ana@x.example' });
+    expect((await s.alerts.get(id))).toMatchObject({ state: 'acknowledged', ack_by: 'ana@x.example' });
   });
 
   it('a Resolved mail cancels pending steps and aborts the running call; the notice goes on text channels only', async () => {
@@ -222,9 +231,9 @@ describe('acknowledgement and resolution from outside a call', () => {
     const r = await receive(fixture('zabbix-resolved.eml'));
     await advance(1000);
     expect(channels.voip.aborted).toHaveLength(1);
-    expect(s.alerts.get(p)!.state).toBe('resolved');
+    expect((await s.alerts.get(p))!.state).toBe('resolved');
     // ana was not informed yet (the call never ended): no notice for her.
-    expect(s.alerts.deliveries(r)[0]!.state).toBe('cancelled');
+    expect((await s.alerts.deliveries(r))[0]!.state).toBe('cancelled');
     expect(channels.gsm.jobs).toHaveLength(0);
   });
 
@@ -236,7 +245,7 @@ describe('acknowledgement and resolution from outside a call', () => {
     await settle();
     const r = await receive(fixture('zabbix-resolved.eml'));
     await settle();
-    expect(steps(r)).toEqual(['1:sms:delivered']);
+    expect((await steps(r))).toEqual(['1:sms:delivered']);
     expect(channels.sms.jobs.at(-1)!.alert.kind).toBe('resolved');
     expect(channels.voip.jobs).toHaveLength(1);
   });
@@ -268,7 +277,7 @@ describe('capacity, FIFO, rate limits, restart', () => {
     for (const n of [1, 2, 3]) ids.push(await receive(`Subject: Problem: p${n}\r\n\r\nHost: h${n}`));
     await settle();
     expect(channels.voip.jobs).toHaveLength(2);
-    const third = s.alerts.attempts(ids[2]!);
+    const third = (await s.alerts.attempts(ids[2]!));
     expect(third[0]).toMatchObject({ channel: 'voip', outcome: 'skipped' });
     expect(third[0]!.reason).toMatch(/rate limit/);
   });
@@ -283,10 +292,10 @@ describe('capacity, FIFO, rate limits, restart', () => {
     start();
     await settle();
     expect(channels.voip.jobs).toHaveLength(1); // one call at a time per person
-    expect(channels.voip.jobs[0]!.texts.voice).toMatch(/^Problem: first\. .*and 2 more alerts\.$/);
+    expect(voiceText(channels.voip.jobs[0]!.alert, 'en', channels.voip.jobs[0]!.moreAlerts)).toMatch(/^Problem: first\. .*and 2 more alerts\.$/);
     gate.shift()!();
     await settle();
-    expect(channels.voip.jobs[1]!.texts.voice).toContain('and 1 more alert.');
+    expect(voiceText(channels.voip.jobs[1]!.alert, 'en', channels.voip.jobs[1]!.moreAlerts)).toContain('and 1 more alert.');
   });
 
   it('a restart in the middle of an escalation resumes at the right step (state is in SQLite)', async () => {
@@ -303,17 +312,17 @@ describe('capacity, FIFO, rate limits, restart', () => {
     disp = null;
     start();
     await settle();
-    expect(steps(id)).toEqual(['1:voip:interrupted', '1:voip:no-answer', '1:gsm:acknowledged']);
-    expect(s.alerts.get(id)!.state).toBe('acknowledged');
+    expect((await steps(id))).toEqual(['1:voip:interrupted', '1:voip:no-answer', '1:gsm:acknowledged']);
+    expect((await s.alerts.get(id))!.state).toBe('acknowledged');
   });
 
   it('a user removed after the alert arrived: the delivery fails visibly', async () => {
     start();
     cfg.channels.voip.enabled = false;
     const id = await receive(fixture('zabbix-problem.eml'));
-    s.users.remove('ana@x.example');
+    await s.users.remove('ana@x.example');
     await settle();
-    expect(s.alerts.get(id)!.state).toBe('failed');
-    expect(s.alerts.deliveries(id)[0]!.result).toBe('user no longer exists');
+    expect((await s.alerts.get(id))!.state).toBe('failed');
+    expect((await s.alerts.deliveries(id))[0]!.result).toBe('user no longer exists');
   });
 });

@@ -35,8 +35,8 @@ async function setup(over: Record<string, unknown> = {}) {
   return { d, sink, sipPort, logger };
 }
 
-const steps = (d: Awaited<ReturnType<typeof startDaemon>>, id: number) =>
-  d.daemon.stores.alerts.attempts(id).map((a) => `${a.round}:${a.channel}:${a.outcome ?? 'running'}`);
+const steps = async (d: Awaited<ReturnType<typeof startDaemon>>, id: number) =>
+  (await d.daemon.stores.alerts.attempts(id)).map((a) => `${a.round}:${a.channel}:${a.outcome ?? 'running'}`);
 
 describe('escalation end to end', () => {
   it('answered without a key → mail → next round → key 1 → acknowledged, nothing more', async () => {
@@ -49,22 +49,22 @@ describe('escalation end to end', () => {
 
     const first = await phone1.done;
     expect(first.code, first.output).toBe(0); // sipp saw INVITE, ACK, our BYE
-    await waitFor(() => sink.messages.length === 1, 15_000);
-    expect(steps(d, id)).toEqual(['1:voip:answered', '1:mail:delivered']);
-    expect(d.daemon.stores.alerts.get(id)!.state).toBe('notifying');
+    await waitFor(async () => sink.messages.length === 1, 15_000);
+    expect((await steps(d, id))).toEqual(['1:voip:answered', '1:mail:delivered']);
+    expect((await d.daemon.stores.alerts.get(id))!.state).toBe('notifying');
 
     // Round 2 after roundInterval: this time a person answers and presses 1.
     const phone2 = await startSipp('answer-press-1.xml', { port: sipPort, dir: HERE, timeoutS: 60 });
     cleanups.push(() => phone2.kill());
     const second = await phone2.done;
     expect(second.code, second.output).toBe(0);
-    await waitFor(() => d.daemon.stores.alerts.get(id)!.state === 'acknowledged', 15_000);
-    expect(steps(d, id)).toEqual(['1:voip:answered', '1:mail:delivered', '2:voip:acknowledged']);
-    expect(d.daemon.stores.alerts.get(id)).toMatchObject({ ack_by: 'oncall@alerts.example', ack_via: 'voip keypress' });
+    await waitFor(async () => (await d.daemon.stores.alerts.get(id))!.state === 'acknowledged', 15_000);
+    expect((await steps(d, id))).toEqual(['1:voip:answered', '1:mail:delivered', '2:voip:acknowledged']);
+    expect((await d.daemon.stores.alerts.get(id))).toMatchObject({ ack_by: 'oncall@alerts.example', ack_via: 'voip keypress' });
 
     // No further steps: another round interval passes with nothing new.
     await new Promise((res) => setTimeout(res, 5000));
-    expect(steps(d, id)).toHaveLength(3);
+    expect((await steps(d, id))).toHaveLength(3);
     expect(sink.messages).toHaveLength(1);
     expect(logger.lines.join('\n')).toMatch(/attempt\.end .*channel=voip .*outcome=acknowledged/);
   }, 120_000);
@@ -75,17 +75,17 @@ describe('escalation end to end', () => {
     cleanups.push(() => phone.kill());
     const p = await sendRaw(d.port, { to: ['oncall@alerts.example'], data: fixture('zabbix-problem.eml') });
     const id = Number(/alert (\d+)/.exec(p.final!.text)![1]);
-    await waitFor(() => steps(d, id).includes('1:voip:running'), 15_000);
+    await waitFor(async () => (await steps(d, id)).includes('1:voip:running'), 15_000);
     await new Promise((res) => setTimeout(res, 500)); // ringing
     const r = await sendRaw(d.port, { to: ['oncall@alerts.example'], data: fixture('zabbix-resolved.eml') });
     expect(r.final!.code).toBe(250);
     const cancelled = await phone.done; // sipp saw our CANCEL, answered 487, got the ACK
     expect(cancelled.code, cancelled.output).toBe(0);
-    await waitFor(() => !steps(d, id).some((s) => s.endsWith('running')), 10_000);
-    expect(d.daemon.stores.alerts.get(id)!.state).toBe('resolved');
-    expect(d.daemon.stores.alerts.deliveries(id)[0]!.state).toBe('cancelled');
+    await waitFor(async () => !(await steps(d, id)).some((s) => s.endsWith('running')), 10_000);
+    expect((await d.daemon.stores.alerts.get(id))!.state).toBe('resolved');
+    expect((await d.daemon.stores.alerts.deliveries(id))[0]!.state).toBe('cancelled');
     await new Promise((res) => setTimeout(res, 3000));
-    expect(steps(d, id)).toHaveLength(1); // no mail, no next round
+    expect((await steps(d, id))).toHaveLength(1); // no mail, no next round
     // She was never told of the problem, so no resolved notice either.
     expect(sink.messages).toHaveLength(0);
   }, 120_000);

@@ -35,7 +35,7 @@ describe('acknowledgement by SMS reply, through the daemon', () => {
       escalation: { rounds: 3, roundInterval: '60s', quickRetry: '0s' },
     }, { realChannels: true, logger, users: [['ana@alerts.example', { phone: ANA }], ['ben@alerts.example', { phone: '+34600333444' }]] });
     cleanups.push(() => d.stop());
-    await waitFor(() => d.daemon.channels.channels.gsm?.health().healthy, 20_000);
+    await waitFor(async () => d.daemon.channels.channels.gsm?.health().healthy, 20_000);
 
     // `alertline status` (another process, same database) shows the modem's live state.
     (d.daemon as unknown as { writeStatus(): void }).writeStatus();
@@ -48,22 +48,22 @@ describe('acknowledgement by SMS reply, through the daemon', () => {
 
     const r = await sendRaw(d.port, { to: ['ana@alerts.example'], data: fixture('zabbix-problem.eml') });
     const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
-    await waitFor(() => sim.sent.length === 1, 30_000);
+    await waitFor(async () => sim.sent.length === 1, 30_000);
     expect(sim.sent[0]!.to).toBe(ANA);
     expect(sim.sent[0]!.text).toContain(`#${id}`);
     expect(sim.sent[0]!.text).toMatch(/Reply 1 to ack$/);
-    const steps = () => d.daemon.stores.alerts.attempts(id).map((a) => `${a.round}:${a.channel}:${a.outcome ?? 'running'}`);
-    await waitFor(() => steps().includes('1:sms:delivered'), 10_000);
-    expect(steps()).toEqual(['1:gsm:answered', '1:sms:delivered']);
+    const steps = async () => (await d.daemon.stores.alerts.attempts(id)).map((a) => `${a.round}:${a.channel}:${a.outcome ?? 'running'}`);
+    await waitFor(async () => (await steps()).includes('1:sms:delivered'), 10_000);
+    expect((await steps())).toEqual(['1:gsm:answered', '1:sms:delivered']);
     expect(sim.commands.filter((c) => c.startsWith('ATD'))).toEqual([`ATD${ANA};`]);
 
     // A stranger's "ack" does nothing; Ana's does.
     sim.receiveSms('+34999000111', 'ack');
     sim.receiveSms(ANA, ' ACK ');
-    await waitFor(() => d.daemon.stores.alerts.get(id)!.state === 'acknowledged', 15_000);
-    expect(d.daemon.stores.alerts.get(id)).toMatchObject({ ack_by: 'ana@alerts.example', ack_via: 'sms-reply' });
+    await waitFor(async () => (await d.daemon.stores.alerts.get(id))!.state === 'acknowledged', 15_000);
+    expect((await d.daemon.stores.alerts.get(id))).toMatchObject({ ack_by: 'ana@alerts.example', ack_via: 'sms-reply' });
     expect(logger.lines.join('\n')).toMatch(/ack\.unknown_sender phone=\+34999000111/);
-    await waitFor(() => sim.storage.size === 0, 10_000); // both messages deleted from the SIM
-    expect(d.daemon.stores.alerts.deliveries(id)[0]!.state).toBe('acknowledged');
+    await waitFor(async () => sim.storage.size === 0, 10_000); // both messages deleted from the SIM
+    expect((await d.daemon.stores.alerts.deliveries(id))[0]!.state).toBe('acknowledged');
   }, 90_000);
 });

@@ -92,10 +92,10 @@ export async function startSink(opts: { respond?: (n: number, raw: Buffer) => [n
   };
 }
 
-export async function waitFor<T>(fn: () => T | undefined | null | false, timeoutMs = 10_000, stepMs = 25): Promise<T> {
+export async function waitFor<T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000, stepMs = 25): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error('waitFor: condition not met in time');
     await new Promise((r) => setTimeout(r, stepMs));

@@ -1,5 +1,5 @@
 /** A channel whose outcomes a test scripts. It records every job and honours the abort signal. */
-import type { Channel, ChannelHealth, ChannelName, DeliveryJob, Outcome, Recipient } from '../../src/channels/channel.js';
+import type { Channel, ChannelHealth, ChannelKind, ChannelName, DeliveryJob, Outcome, Recipient, RetryRule } from '../../src/channels/channel.js';
 
 export type Script = (job: DeliveryJob, signal: AbortSignal, n: number) => Promise<Outcome> | Outcome;
 
@@ -9,10 +9,19 @@ export class FakeChannel implements Channel {
   healthy: ChannelHealth = { healthy: true, detail: 'fake ok' };
   active = 0;
 
-  constructor(readonly name: ChannelName, public script: Script) {}
+  readonly kind: ChannelKind;
+  capacity: number;
+  readonly retry?: RetryRule;
 
-  canReach(r: Recipient): boolean {
-    return this.name === 'mail' ? true : this.name === 'voip' ? Boolean(r.sip) : Boolean(r.phone);
+  constructor(readonly name: ChannelName, public script: Script, opts: { capacity?: number; retry?: RetryRule } = {}) {
+    this.kind = name === 'voip' || name === 'gsm' ? 'voice' : 'text';
+    this.capacity = opts.capacity ?? (name === 'voip' ? 4 : name === 'mail' ? 4 : 1);
+    if (opts.retry) this.retry = opts.retry;
+    else if (this.kind === 'text') this.retry = { retries: 3, backoffMs: 10_000 };
+  }
+
+  address(r: Recipient): string | null {
+    return (this.name === 'mail' ? r.email : this.name === 'voip' ? r.sip : r.phone) || null;
   }
 
   health(): ChannelHealth {

@@ -34,15 +34,15 @@ describe('SMTP receiver', () => {
       const r = await sendRaw(d.port, { to: [rcptOf[name]!], data: fixture(name) });
       expect(r.final?.code, name).toBe(250);
       const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
-      const a = d.daemon.stores.alerts.get(id)!;
+      const a = (await d.daemon.stores.alerts.get(id))!;
       expect(a.subject.length).toBeGreaterThan(5);
-      expect(d.daemon.stores.alerts.raw(id)!.equals(fixture(name).toString('latin1').endsWith('\r\n') ? fixture(name) : Buffer.concat([fixture(name), Buffer.from('\r\n')]))).toBe(true);
+      expect((await d.daemon.stores.alerts.raw(id))!.equals(fixture(name).toString('latin1').endsWith('\r\n') ? fixture(name) : Buffer.concat([fixture(name), Buffer.from('\r\n')]))).toBe(true);
     }
-    const rows = d.daemon.stores.alerts.list(10);
+    const rows = (await d.daemon.stores.alerts.list(10));
     expect(rows.map((r) => r.subject)).toContain('Problema: Servidor de base de datos no responde: conexión rechazada en el puerto 5432');
     // The group address noc@ reached both members of group noc.
     const am = rows.find((r) => r.subject.startsWith('[FIRING'))!;
-    expect(d.daemon.stores.alerts.deliveries(am.id).map((x) => x.user_email).sort()).toEqual(['guardia@alerts.example', 'second@alerts.example']);
+    expect((await d.daemon.stores.alerts.deliveries(am.id)).map((x) => x.user_email).sort()).toEqual(['guardia@alerts.example', 'second@alerts.example']);
   });
 
   it('accepts mail from nodemailer (what most scripts use) with HELO-only clients too', async () => {
@@ -183,8 +183,8 @@ describe('SMTP receiver', () => {
     expect((await c.read())!.code).toBe(250);
     expect((await c.read())!.code).toBe(221);
     expect(alertCount()).toBe(2);
-    const first = d.daemon.stores.alerts.list(5).find((a) => a.subject.startsWith('Problem: Zabbix'))!;
-    expect(d.daemon.stores.alerts.deliveries(first.id).map((x) => x.user_email).sort()).toEqual(['guardia@alerts.example', 'oncall@alerts.example']);
+    const first = (await d.daemon.stores.alerts.list(5)).find((a) => a.subject.startsWith('Problem: Zabbix'))!;
+    expect((await d.daemon.stores.alerts.deliveries(first.id)).map((x) => x.user_email).sort()).toEqual(['guardia@alerts.example', 'oncall@alerts.example']);
   });
 
   it('a disconnect mid-DATA leaves nothing stored and the server healthy', async () => {

@@ -1,16 +1,2 @@
-/**
- * What an incoming SMS means (pure): "1", "ack" or "ack <alert id>" in any case and spacing is an
- * acknowledgement; anything else is not.
- */
-export type SmsReply = { type: 'ack'; alertId?: number } | { type: 'other' };
-
-export function parseSmsReply(text: string): SmsReply {
-  const t = text.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-  if (t === '1' || t === 'ack') return { type: 'ack' };
-  const m = /^ack ?#?(\d{1,9})$/.exec(t);
-  if (m) return { type: 'ack', alertId: Number(m[1]) };
-  return { type: 'other' };
-}
-
-/** The line appended to every alert SMS. */
-export const SMS_ACK_HINT = 'Reply 1 to ack';
+/** The SMS reply grammar is the core's (src/core/replies.ts); these names stay for the gsm code and its tests. */
+export { parseReply as parseSmsReply, ACK_HINT as SMS_ACK_HINT, type Reply as SmsReply } from '../../core/replies.js';

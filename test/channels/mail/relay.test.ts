@@ -29,11 +29,11 @@ async function deliverOne(raw: Buffer, over: Record<string, unknown> = {}, respo
   const r = await sendRaw(d.port, { to: ['oncall@alerts.example'], data: raw });
   expect(r.final!.code).toBe(250);
   const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
-  await waitFor(() => {
-    const a = d!.daemon.stores.alerts.get(id)!;
+  await waitFor(async () => {
+    const a = (await d!.daemon.stores.alerts.get(id))!;
     return !['pending', 'notifying'].includes(a.state);
   }, 15_000);
-  return { id, alert: d.daemon.stores.alerts.get(id)!, attempts: d.daemon.stores.alerts.attempts(id) };
+  return { id, alert: (await d.daemon.stores.alerts.get(id))!, attempts: (await d.daemon.stores.alerts.attempts(id)) };
 }
 
 describe('mail relay', () => {
@@ -79,17 +79,17 @@ describe('mail relay', () => {
     d = await startDaemon(mailConfig(deadPort, { retries: 2 }), { factories: defaultFactories(silentLogger) });
     const r = await sendRaw(d.port, { to: ['oncall@alerts.example'], data: fixture('zabbix-problem.eml') });
     const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
-    await waitFor(() => d!.daemon.stores.alerts.get(id)!.state === 'failed', 15_000);
-    const attempts = d.daemon.stores.alerts.attempts(id);
+    await waitFor(async () => (await d!.daemon.stores.alerts.get(id))!.state === 'failed', 15_000);
+    const attempts = (await d.daemon.stores.alerts.attempts(id));
     expect(attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed']);
     expect(attempts[0]!.reason).toMatch(/ECONNREFUSED/);
-    expect(d.daemon.stores.alerts.events(id).map((e) => e.kind)).toContain('exhausted');
+    expect((await d.daemon.stores.alerts.events(id)).map((e) => e.kind)).toContain('exhausted');
   });
 
   it('authenticates to the relay, and a bad password is a permanent failure', async () => {
     sink = await startSink({ auth: { user: 'relay', pass: 'good' } });
     const ok = new MailChannel({ ...(await import('../../../src/config/schema.js')).defaultConfig().channels.mail, host: '127.0.0.1', port: sink.port, requireTLS: false, user: 'relay', password: 'good' }, { hostname: 'alertline', logger: silentLogger });
-    const job = { alert: { id: 1, kind: 'problem' as const, subject: 's', text: 't', receivedAt: 0, raw: fixture('nagios-problem.eml') }, recipient: { email: 'x@y.example', lang: 'en' }, texts: { voice: '', sms: '', smsFull: '' }, attemptId: 1 };
+    const job = { alert: { id: 1, kind: 'problem' as const, subject: 's', text: 't', receivedAt: 0, raw: fixture('nagios-problem.eml') }, recipient: { email: 'x@y.example', lang: 'en' }, address: 'x@y.example', moreAlerts: 0, attemptId: 1 };
     expect((await ok.deliver(job, new AbortController().signal)).kind).toBe('delivered');
     const bad = new MailChannel({ ...(await import('../../../src/config/schema.js')).defaultConfig().channels.mail, host: '127.0.0.1', port: sink.port, requireTLS: false, user: 'relay', password: 'bad' }, { hostname: 'alertline', logger: silentLogger });
     const o = await bad.deliver(job, new AbortController().signal);
