@@ -171,7 +171,7 @@ async function startIngestLoad(): Promise<IngestLoad> {
   const config = configSchema.parse({ dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'error', smtp: { port: 0 }, filter: { dedupeWindow: '0s', maxPending: 1_000_000 } });
   const stores = openStores(config.dataDir);
   stores.users.add('oncall@alerts.example');
-  stores.close();
+  await stores.close();
   const daemon = await Daemon.start({ config, logger: silentLogger, factories: {} });
   const port = daemon.smtpPort();
   const client = child(['--smtp-client', String(port)]);

@@ -101,7 +101,7 @@ export class Daemon {
     });
   }
 
-  private openCache = { at: -Infinity, n: 0, refreshing: false };
+  private openCache: { at: number; n: number; pending: Promise<number> | null } = { at: -Infinity, n: 0, pending: null };
 
   /**
    * Open deliveries for the receiver's capacity check at every MAIL FROM. Counting costs
@@ -109,16 +109,17 @@ export class Daemon {
    * overshoot by what arrives in 200 ms is harmless, where a count per message under a deep
    * backlog is not.
    */
-  private openDeliveriesCached(): number {
+  private openDeliveriesCached(): number | Promise<number> {
     const now = performance.now();
-    if (now - this.openCache.at > 200 && !this.openCache.refreshing) {
-      this.openCache.refreshing = true;
-      this.stores.deliveries.openCount().then(
-        (n) => { this.openCache = { at: performance.now(), n, refreshing: false }; },
-        (e: Error) => { this.openCache.refreshing = false; this.logger.error('store.count_failed', { error: e }); },
-      );
-    }
-    return this.openCache.n;
+    if (now - this.openCache.at <= 200) return this.openCache.n;
+    this.openCache.pending ??= this.stores.deliveries.openCount().then((n) => {
+      this.openCache = { at: performance.now(), n, pending: null };
+      return n;
+    }, (e: Error) => {
+      this.openCache.pending = null;
+      throw e;
+    });
+    return this.openCache.pending;
   }
 
   /** The effective config last read (for the receiver's synchronous checks). */
@@ -177,7 +178,6 @@ export class Daemon {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const d = new Daemon(opts);
     try {
-      d.openCache = { at: performance.now(), n: await d.stores.deliveries.openCount(), refreshing: false };
       const cfg = await d.config();
       // A voice setting that cannot work is a start-up error, not a 3 a.m. surprise.
       if (!opts.factories && (cfg.channels.voip.enabled || cfg.channels.gsm.enabled)) await d.audio();

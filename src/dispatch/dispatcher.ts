@@ -167,15 +167,16 @@ export class Dispatcher {
   private async scan(): Promise<void> {
     this.lastTickAt = performance.now();
     const { clock, logger } = this.d;
-    const now = clock.now();
     let cfg: Config;
     try {
       cfg = await this.d.config();
     } catch (e) {
       logger.error('dispatch.config_error', { error: e as Error });
-      this.schedule(now + 5000);
+      this.schedule(clock.now() + 5000);
       return;
     }
+    // Read the time after the first await: the scan sees the clock as it is when it runs.
+    const now = clock.now();
     try {
       await this.abortStale();
       const users = new Map<string, User | null>();
@@ -356,11 +357,15 @@ export class Dispatcher {
       try {
         await deliveries.finishAttempt(job.attemptId, o, end);
         logger.info('attempt.end', { alert: d.alert_id, delivery: d.id, channel: ch, to: target, outcome: o.kind, reason: o.reason, ms: end - now });
+      } catch (e) {
+        logger.error('dispatch.record_error', { delivery: d.id, error: e as Error });
+      }
+      // The step is over: its line is free (and nothing may abort it any more).
+      this.running.delete(d.id);
+      try {
         await this.afterAttempt(d, step, chan, recipient, pos, plan, o, entry, end);
       } catch (e) {
         logger.error('dispatch.record_error', { delivery: d.id, error: e as Error });
-      } finally {
-        this.running.delete(d.id);
       }
       this.poke();
       await this.checkIdle();

@@ -23,7 +23,7 @@ export interface ReceiverDeps {
   users: UserStore;
   writer: AlertWriter;
   /** Deliveries still to do; at or above maxPending() new mail gets 452. */
-  openDeliveries: () => number;
+  openDeliveries: () => number | Promise<number>;
   maxPending: () => number;
   clock: Clock;
   logger: Logger;
@@ -129,18 +129,16 @@ export class SmtpReceiver {
 
   private onMailFrom(_addr: SMTPServerAddress, _session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     if (this.closing) return cb(smtpError(421, '4.3.2 Service shutting down, try later'));
-    let open: number;
-    try {
-      open = this.d.openDeliveries();
-    } catch (e) {
-      this.d.logger.error('smtp.store_error', { error: e as Error });
-      return cb(smtpError(451, '4.3.0 Temporary storage problem, try later'));
-    }
-    if (open >= this.d.maxPending()) {
-      this.d.logger.warn('smtp.capacity', { open, maxPending: this.d.maxPending() });
-      return cb(smtpError(452, '4.3.1 Too many undelivered alerts queued, try later'));
-    }
-    cb();
+    Promise.resolve().then(() => this.d.openDeliveries()).then((open) => {
+      if (open >= this.d.maxPending()) {
+        this.d.logger.warn('smtp.capacity', { open, maxPending: this.d.maxPending() });
+        return cb(smtpError(452, '4.3.1 Too many undelivered alerts queued, try later'));
+      }
+      cb();
+    }, (e: Error) => {
+      this.d.logger.error('smtp.store_error', { error: e });
+      cb(smtpError(451, '4.3.0 Temporary storage problem, try later'));
+    });
   }
 
   private onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {

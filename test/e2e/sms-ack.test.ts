@@ -38,7 +38,7 @@ describe('acknowledgement by SMS reply, through the daemon', () => {
     await waitFor(async () => d.daemon.channels.channels.gsm?.health().healthy, 20_000);
 
     // `alertline status` (another process, same database) shows the modem's live state.
-    (d.daemon as unknown as { writeStatus(): void }).writeStatus();
+    await (d.daemon as unknown as { writeStatus(): Promise<void> }).writeStatus();
     const cliConf = join(sim.dir, 'cli.yaml');
     writeFileSync(cliConf, `dataDir: ${d.config.dataDir}\n`);
     const st = cli(['--config', cliConf, 'status']);

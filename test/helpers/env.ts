@@ -115,9 +115,9 @@ export async function startDaemon(over: Record<string, unknown> = {}, opts: { fa
   const { openStores } = await import('../../src/store/index.js');
   const s = openStores(config.dataDir);
   for (const [email, f] of opts.users ?? [['oncall@alerts.example', { phone: '+34600123456' }], ['guardia@alerts.example', { group: 'noc' }], ['second@alerts.example', { group: 'noc' }]]) {
-    s.users.add(email, f ?? {});
+    await s.users.add(email, f ?? {});
   }
-  s.close();
+  await s.close();
   const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, ...(opts.realChannels ? {} : { factories: opts.factories ?? {} }), pollIntervalMs: 100 });
   await daemon.channelsReady;
   return {
