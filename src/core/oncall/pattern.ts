@@ -14,8 +14,8 @@ import { OncallInputError } from './time.js';
 
 export const MAX_PATTERN = 200;
 /** Longest text examined; the rest of a longer subject is not looked at. */
-export const MAX_TEXT = 2000;
-const MAX_STATES = 20_000;
+export const MAX_TEXT = 1000;
+const MAX_STATES = 1_000;
 const MAX_REPEAT = 1000;
 
 type CharTest = (c: string) => boolean;
@@ -32,9 +32,19 @@ const SPACE = new Set([' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u1680', '\
 const isSpace = (c: string) => SPACE.has(c) || (c >= '\u2000' && c <= '\u200a');
 const isLineEnd = (c: string) => c === '\n' || c === '\r' || c === '\u2028' || c === '\u2029';
 
-/** Case-insensitive: a test passes if it passes for the character or its other case. */
+/** Case-insensitive: a test passes if it passes for the character or its other case (ASCII answers memoized). */
 function fold(test: CharTest): CharTest {
-  return (c) => test(c) || test(c.toLowerCase()) || test(c.toUpperCase());
+  const slow: CharTest = (c) => test(c) || test(c.toLowerCase()) || test(c.toUpperCase());
+  const memo = new Int8Array(128);
+  return (c) => {
+    const code = c.charCodeAt(0);
+    if (code >= 128) return slow(c);
+    const m = memo[code]!;
+    if (m !== 0) return m > 0;
+    const r = slow(c);
+    memo[code] = r ? 1 : -1;
+    return r;
+  };
 }
 
 class Parser {
