@@ -61,6 +61,8 @@ export interface AdmitInput {
   dedupeKey: string;
   /** Channels to use instead of the user's/global order (send-test --channel). */
   plan: string[] | null;
+  /** For a monitor's acknowledgement: who acknowledged there. */
+  ackBy?: string;
 }
 
 /** What the store knows, inside the admitting transaction, about the alert's problem and people. */
