@@ -40,7 +40,12 @@ function smtpError(code: number, message: string): Error {
 export class SmtpReceiver {
   private server: SMTPServer | null = null;
   private readonly networks: ClientNetworks;
-  private readonly recipients = new Map<string, Map<string, User>>();
+  /**
+   * Who each accepted RCPT resolved to, kept per transaction: smtp-server gives every transaction
+   * a new envelope object (at RSET, HELO/EHLO, STARTTLS, AUTH and after DATA), so a map keyed by
+   * the envelope can never carry recipients from an abandoned transaction into the next one.
+   */
+  private readonly resolved = new WeakMap<SMTPServerSession['envelope'], Map<string, User[]>>();
   private closing = false;
   private accepted = 0;
 
@@ -91,7 +96,6 @@ export class SmtpReceiver {
       onMailFrom: (addr, session, cb) => this.onMailFrom(addr, session, cb),
       onRcptTo: (addr, session, cb) => this.onRcptTo(addr, session, cb),
       onData: (stream, session, cb) => this.onData(stream, session, cb),
-      onClose: (session) => this.recipients.delete(session.id),
     };
     this.server = new SMTPServer(opts);
     this.server.on('error', (e) => this.d.logger.warn('smtp.error', { error: e }));
@@ -156,14 +160,26 @@ export class SmtpReceiver {
       this.d.logger.info('smtp.unknown_recipient', { client: session.remoteAddress, rcpt: address });
       return cb(smtpError(550, `5.1.1 <${address}>: no such user or group here`));
     }
-    let map = this.recipients.get(session.id);
-    if (!map) this.recipients.set(session.id, (map = new Map()));
     if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) return cb(smtpError(452, '4.5.3 Too many recipients'));
-    for (const u of users) map.set(u.email.toLowerCase(), u);
+    let map = this.resolved.get(session.envelope);
+    if (!map) this.resolved.set(session.envelope, (map = new Map()));
+    map.set(address.toLowerCase(), users);
     cb();
   }
 
+  /** The users this transaction's envelope names: exactly its accepted RCPTs, nothing older. */
+  private recipientsOf(envelope: SMTPServerSession['envelope']): User[] {
+    const map = this.resolved.get(envelope);
+    const out = new Map<string, User>();
+    if (!map) return [];
+    for (const r of envelope.rcptTo) {
+      for (const u of map.get(r.address.trim().toLowerCase()) ?? []) out.set(u.email.toLowerCase(), u);
+    }
+    return [...out.values()];
+  }
+
   private onData(stream: NodeJS.ReadableStream & { sizeExceeded?: boolean }, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
+    const envelope = session.envelope;
     const chunks: Buffer[] = [];
     let size = 0;
     const limit = this.d.config.maxMessageSize;
@@ -173,21 +189,20 @@ export class SmtpReceiver {
     });
     stream.on('error', (e) => cb(smtpError(451, `4.3.0 ${(e as Error).message}`)));
     stream.on('end', () => {
-      const users = this.recipients.get(session.id);
-      // A new transaction (RSET / next MAIL) starts with a fresh recipient list.
-      this.recipients.delete(session.id);
+      const users = this.recipientsOf(envelope);
+      this.resolved.delete(envelope);
       if (stream.sizeExceeded || size > limit) {
         this.d.logger.warn('smtp.too_large', { client: session.remoteAddress, size, limit });
         return cb(smtpError(552, `5.3.4 Message too big (limit ${limit} bytes)`));
       }
-      this.store(Buffer.concat(chunks), session, [...(users?.values() ?? [])]).then(
+      this.store(Buffer.concat(chunks), session, envelope, users).then(
         (msg) => cb(null, msg),
         (e: Error & { responseCode?: number }) => cb(e.responseCode ? e : smtpError(451, '4.3.0 Could not store the message, try later')),
       );
     });
   }
 
-  private async store(raw: Buffer, session: SMTPServerSession, recipients: User[]): Promise<string> {
+  private async store(raw: Buffer, session: SMTPServerSession, envelope: SMTPServerSession['envelope'], recipients: User[]): Promise<string> {
     const log = this.d.logger;
     const problem = checkRawMessage(raw);
     if (problem) {
@@ -210,9 +225,9 @@ export class SmtpReceiver {
     try {
       result = await this.d.writer.submit({
         parsed, raw, recipients, receivedAt: this.d.clock.now(),
-        rcpt: session.envelope.rcptTo.map((r) => r.address),
+        rcpt: envelope.rcptTo.map((r) => r.address),
         client: session.remoteAddress,
-        ...(session.envelope.mailFrom ? { mailFrom: session.envelope.mailFrom.address } : {}),
+        ...(envelope.mailFrom ? { mailFrom: envelope.mailFrom.address } : {}),
       });
     } catch (e) {
       log.error('smtp.store_failed', { client: session.remoteAddress, subject: parsed.subject, error: e as Error });
@@ -220,8 +235,8 @@ export class SmtpReceiver {
     }
     this.accepted++;
     log.info('mail.accepted', {
-      alert: result.id, state: result.state, kind: parsed.kind, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-      rcpt: session.envelope.rcptTo.map((r) => r.address).join(','), subject: parsed.subject, event: parsed.eventId,
+      alert: result.id, state: result.state, kind: parsed.kind, from: envelope.mailFrom ? envelope.mailFrom.address : '',
+      rcpt: envelope.rcptTo.map((r) => r.address).join(','), subject: parsed.subject, event: parsed.eventId,
     });
     for (const dl of result.deliveries) if (dl.decision !== 'deliver') log.info(`mail.${dl.decision === 'cancel' ? 'not_notified' : dl.decision === 'ignore' ? 'ignored' : 'suppressed'}`, { alert: result.id, user: dl.email });
     for (const id of result.resolvedAlerts) log.info('alert.resolved', { alert: id, by: result.id });
