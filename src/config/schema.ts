@@ -64,8 +64,8 @@ export const smtpSchema = z
       .strict()
       .default({}),
     maxClients: z.number().int().positive().default(100),
-    /** Sessions per client address (IPv6: per /64); above it 421. */
-    maxClientsPerAddress: z.number().int().positive().default(10),
+    /** Sessions per client address (IPv6: per /64); more wait for a slot. Default: half of maxClients. */
+    maxClientsPerAddress: z.number().int().positive().optional(),
     /** A session must start a transaction (MAIL) this soon after connecting or after its last one. */
     idleTimeout: duration.default('10s'),
     socketTimeout: duration.default('60s'),

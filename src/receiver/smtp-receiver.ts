@@ -75,11 +75,17 @@ export class SmtpReceiver {
     this.networks = new ClientNetworks(c.allowFrom);
     const users = Object.keys(c.auth.users);
     if (c.auth.required && !users.length) throw new Error('smtp.auth.required is true but smtp.auth.users is empty');
-    this.limits = new ConnectionLimits({ maxClients: c.maxClients, maxPerAddress: c.maxClientsPerAddress, idleTimeoutMs: c.idleTimeout }, d.clock);
+    this.limits = new ConnectionLimits({ maxClients: c.maxClients, maxPerAddress: this.maxPerAddress(), idleTimeoutMs: c.idleTimeout }, d.clock);
     this.authFailures = new FailureLimiter({
       baseDelayMs: c.auth.failureDelay, maxDelayMs: c.auth.failureDelay * MAX_DELAY_FACTOR,
       maxFailures: c.auth.maxFailures, lockoutMs: c.auth.lockout,
     }, d.clock);
+  }
+
+  /** smtp.maxClientsPerAddress, by default half of smtp.maxClients (at least 1). */
+  private maxPerAddress(): number {
+    const c = this.d.config;
+    return Math.min(c.maxClients, c.maxClientsPerAddress ?? Math.max(1, Math.floor(c.maxClients / 2)));
   }
 
   get acceptedCount(): number {
@@ -103,9 +109,10 @@ export class SmtpReceiver {
       name: c.hostname,
       banner: 'Alertline alert receiver',
       size: c.maxMessageSize,
-      // The sessions themselves are limited in onConnect (ConnectionLimits), which can close an
-      // idle one to make room; smtp-server's own ceiling only stops a flood of raw connections.
-      maxClients: c.maxClients * 2,
+      // The sessions themselves are limited in onConnect (ConnectionLimits: per address, closing
+      // an idle one to make room, a bounded wait before the greeting); smtp-server's own ceiling,
+      // above sessions plus waiting ones, only stops a flood of raw connections.
+      maxClients: c.maxClients * 3,
       socketTimeout: c.socketTimeout,
       closeTimeout: 10_000,
       maxCommandLength: MAX_COMMAND_LINE,
@@ -167,20 +174,21 @@ export class SmtpReceiver {
     }
     const key = clientKey(session.remoteAddress);
     const conn = this.connectionOf(session);
-    const admission = this.limits.admit({
+    this.limits.request({
       id: session.id, key,
       inTransaction: () => Boolean(session.envelope?.mailFrom),
       close: (code, message) => conn?.send(code, message),
-    });
-    if (!admission.ok) {
-      if (admission.reason !== 'per-address' || !this.overCap.has(key)) {
-        if (admission.reason === 'per-address') this.overCap.add(key);
-        this.d.logger.warn('smtp.refused', { client: session.remoteAddress, reason: admission.reason === 'per-address' ? 'smtp.maxClientsPerAddress reached' : 'smtp.maxClients reached, every session busy' });
+    }, (admission) => {
+      if (!admission.ok) {
+        if (admission.reason !== 'per-address' || !this.overCap.has(key)) {
+          if (admission.reason === 'per-address') this.overCap.add(key);
+          this.d.logger.warn('smtp.refused', { client: session.remoteAddress, reason: admission.reason === 'per-address' ? 'smtp.maxClientsPerAddress reached' : 'smtp.maxClients reached, every session busy' });
+        }
+        return cb(smtpError(admission.code, admission.message));
       }
-      return cb(smtpError(admission.code, admission.message));
-    }
-    if (admission.evicted !== undefined) this.d.logger.info('smtp.idle_closed', { client: admission.evicted, reason: 'smtp.maxClients reached', for: session.remoteAddress });
-    cb();
+      if (admission.evicted !== undefined) this.d.logger.info('smtp.idle_closed', { client: admission.evicted, reason: 'smtp.maxClients reached', for: session.remoteAddress });
+      cb();
+    });
   }
 
   /** smtp-server's connection object for a session (to close it with a reply); null if not found. */
@@ -196,7 +204,7 @@ export class SmtpReceiver {
   private onClose(session: SMTPServerSession): void {
     this.limits.release(session.id);
     const key = clientKey(session.remoteAddress);
-    if (this.overCap.has(key) && this.limits.countFor(key) < this.d.config.maxClientsPerAddress) this.overCap.delete(key);
+    if (this.overCap.has(key) && this.limits.countFor(key) < this.maxPerAddress()) this.overCap.delete(key);
   }
 
   private onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {

@@ -149,15 +149,28 @@ function storedSubjects(): string[] {
 }
 
 describe('idle connections cannot keep an alert out', () => {
-  it('300 idle connections from one address: it gets its cap, the rest 421, and another allowed client is served', async () => {
-    d = await startDaemon(); // defaults: maxClients 100, maxClientsPerAddress 10
+  it('300 idle connections from one address: it gets its cap, some wait, the rest 421, and another allowed client is served', async () => {
+    d = await startDaemon(); // defaults: maxClients 100, so 50 per address, and 100 may wait
     const parked = await Promise.all(Array.from({ length: 300 }, () => Parked.open(d!.port)));
-    const first = await Promise.all(parked.map((p) => p.firstCode()));
-    expect(first.filter((c) => c === 220)).toHaveLength(10);
-    expect(first.filter((c) => c === 421)).toHaveLength(290);
+    await waitFor(() => parked.filter((p) => p.codes().length > 0).length >= 200);
+    const first = parked.map((p) => p.codes()[0]);
+    expect(first.filter((c) => c === 220)).toHaveLength(50);
+    expect(first.filter((c) => c === 421)).toHaveLength(150);
+    const waiting = parked.filter((p) => p.codes().length === 0 && !p.closed);
+    expect(waiting).toHaveLength(100);
     const info = await alertFrom(d.port, '127.0.0.2', 'Problem: real alert beside 300 idle connections');
     expect(info.response).toMatch(/^250 .*Queued as alert \d+/);
     expect(storedSubjects()).toContain('Problem: real alert beside 300 idle connections');
+    // A waiting connection gets its turn when one of its address's sessions ends.
+    parked.find((p) => p.codes()[0] === 220)!.close();
+    await waitFor(() => waiting.some((p) => p.codes()[0] === 220));
+  });
+
+  it('a burst from one monitor above the per-address cap is served in turn, not refused', async () => {
+    d = await startDaemon({ smtp: { maxClientsPerAddress: 3 } });
+    const infos = await Promise.all(Array.from({ length: 30 }, (_, i) => alertFrom(d!.port, '127.0.0.1', `Problem: storm ${i}`)));
+    expect(infos.every((x) => /^250/.test(x.response))).toBe(true);
+    expect(new Set(storedSubjects().filter((s) => s.startsWith('Problem: storm'))).size).toBe(30);
   });
 
   it('when every slot is taken by idle sessions, the longest idle one makes room for a sender', async () => {
@@ -180,7 +193,7 @@ describe('idle connections cannot keep an alert out', () => {
     expect(parked.slice(1).every((p) => !p.closed)).toBe(true);
   });
 
-  it('a session inside a transaction is not closed to make room; a newcomer is refused instead', async () => {
+  it('a session inside a transaction is not closed to make room; a newcomer waits for a free slot', async () => {
     d = await startDaemon({ smtp: { maxClients: 2, maxClientsPerAddress: 2 } });
     const busy: RawSmtp[] = [];
     for (let i = 0; i < 2; i++) {
@@ -191,14 +204,16 @@ describe('idle connections cannot keep an alert out', () => {
       busy.push(c);
     }
     const late = await Parked.open(d.port, '127.0.0.2');
-    expect(await late.firstCode()).toBe(421);
-    // Both transactions complete.
+    // Both transactions complete; the newcomer has not been greeted while they ran.
     for (const [i, c] of busy.entries()) {
       expect((await c.cmd('RCPT TO:<oncall@alerts.example>'))!.code).toBe(250);
       expect((await c.cmd('DATA'))!.code).toBe(354);
       c.write(`Subject: Problem: busy ${i}\r\n\r\nbody\r\n.\r\n`);
       expect((await c.read())!.code).toBe(250);
     }
+    expect(late.codes()).toEqual([]);
+    expect((await busy[0]!.cmd('QUIT'))!.code).toBe(221);
+    expect(await late.firstCode()).toBe(220);
   });
 
   it('a session that does not start a transaction within smtp.idleTimeout gets 421, NOOPs or not; one inside a transaction is left alone', async () => {
