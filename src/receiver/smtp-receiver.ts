@@ -68,6 +68,7 @@ export class SmtpReceiver {
   private readonly delayedAnswers = new Set<{ answer: () => void; cancel: () => void }>();
   /** Client keys already logged as over their connection cap (logged again once below it). */
   private readonly overCap = new Set<string>();
+  private fullLogged = false;
   private missingConnectionWarned = false;
 
   constructor(private readonly d: ReceiverDeps) {
@@ -180,12 +181,14 @@ export class SmtpReceiver {
       close: (code, message) => conn?.send(code, message),
     }, (admission) => {
       if (!admission.ok) {
-        if (admission.reason !== 'per-address' || !this.overCap.has(key)) {
-          if (admission.reason === 'per-address') this.overCap.add(key);
-          this.d.logger.warn('smtp.refused', { client: session.remoteAddress, reason: admission.reason === 'per-address' ? 'smtp.maxClientsPerAddress reached' : 'smtp.maxClients reached, every session busy' });
-        }
+        // Logged once per address (or once while the server is full), not once per connection.
+        const first = admission.reason === 'per-address' ? !this.overCap.has(key) : !this.fullLogged;
+        if (admission.reason === 'per-address') this.overCap.add(key);
+        else this.fullLogged = true;
+        if (first) this.d.logger.warn('smtp.refused', { client: session.remoteAddress, reason: admission.reason === 'per-address' ? 'smtp.maxClientsPerAddress reached' : 'smtp.maxClients reached, every session busy' });
         return cb(smtpError(admission.code, admission.message));
       }
+      this.fullLogged = false;
       if (admission.evicted !== undefined) this.d.logger.info('smtp.idle_closed', { client: admission.evicted, reason: 'smtp.maxClients reached', for: session.remoteAddress });
       cb();
     });

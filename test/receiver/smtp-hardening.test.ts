@@ -246,6 +246,20 @@ describe('idle connections cannot keep an alert out', () => {
   });
 });
 
+describe('bounded input', () => {
+  it('a command line longer than 4096 octets ends the session with 421; the server stays healthy', async () => {
+    d = await startDaemon();
+    const c = await session(d.port);
+    await c.read();
+    await c.cmd('EHLO me');
+    const r = await c.cmd(`MAIL FROM:<${'a'.repeat(5000)}@b.c>`);
+    expect([421, null]).toContain(r?.code ?? null);
+    await waitFor(() => c.closed);
+    const info = await alertFrom(d.port, '127.0.0.1', 'Problem: after a long line');
+    expect(info.response).toMatch(/^250/);
+  });
+});
+
 describe('AUTH failures', () => {
   it('are slowed down, logged per address without the password, and lock that address out; another address still logs in', async () => {
     const logger = memoryLogger();
