@@ -67,7 +67,7 @@ export const smtpSchema = z
     /** Sessions per client address (IPv6: per /64); more wait for a slot. Default: half of maxClients. */
     maxClientsPerAddress: z.number().int().positive().optional(),
     /** A session must start a transaction (MAIL) this soon after connecting or after its last one. */
-    idleTimeout: duration.default('10s'),
+    idleTimeout: duration.refine((ms) => ms > 0, 'must be more than 0 (0 would close every session at once); 10s suits real senders').default('10s'),
     socketTimeout: duration.default('60s'),
   })
   .strict();

@@ -189,7 +189,7 @@ export class SmtpReceiver {
         return cb(smtpError(admission.code, admission.message));
       }
       this.fullLogged = false;
-      if (admission.evicted !== undefined) this.d.logger.info('smtp.idle_closed', { client: admission.evicted, reason: 'smtp.maxClients reached', for: session.remoteAddress });
+      if (admission.evicted !== undefined) this.d.logger.info('smtp.idle_closed', { closed: admission.evicted, reason: 'smtp.maxClients reached', for: session.remoteAddress });
       cb();
     });
   }
