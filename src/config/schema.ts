@@ -54,10 +54,20 @@ export const smtpSchema = z
       .object({
         required: z.boolean().default(false),
         users: z.record(z.string(), z.string()).default({}),
+        /** With smtp.tls: also offer AUTH before STARTTLS (password in clear). */
+        allowInsecure: z.boolean().default(false),
+        /** Failed AUTH per client address: delay (doubling per failure) and lockout. */
+        failureDelay: duration.default('1s'),
+        maxFailures: z.number().int().positive().default(10),
+        lockout: duration.default('15m'),
       })
       .strict()
       .default({}),
     maxClients: z.number().int().positive().default(100),
+    /** Sessions per client address (IPv6: per /64); more wait for a slot. Default: half of maxClients. */
+    maxClientsPerAddress: z.number().int().positive().optional(),
+    /** A session must start a transaction (MAIL) this soon after connecting or after its last one. */
+    idleTimeout: duration.refine((ms) => ms > 0, 'must be more than 0 (0 would close every session at once); 10s suits real senders').default('10s'),
     socketTimeout: duration.default('60s'),
   })
   .strict();
