@@ -12,7 +12,7 @@
  * key material.
  */
 import { randomBytes } from 'node:crypto';
-import { isSrtpSuite, SRTP_MAX_PACKETS, SRTP_SUITES, type MasterKey, type SrtpPolicy, type SrtpSuite } from './srtp.js';
+import { isSrtpSuite, SRTP_MAX_PACKETS, SRTP_SUITES, type MasterKey, type SrtpKeying, type SrtpPolicy, type SrtpSuite } from './srtp.js';
 
 export interface SdesKeyParam {
   /** Master key (16 octets for the AES_CM_128 suites). */
@@ -235,6 +235,12 @@ export function policyFor(c: SdesCrypto): SrtpPolicy {
     ...(k.lifetime !== undefined ? { lifetime: k.lifetime } : {}),
   }));
   return { suite: c.suite, keys, mkiLength };
+}
+
+/** Keying for a media stream from our accepted a=crypto line and the answer's (RFC 4568 §6.1: each side sends under its own key). */
+export function keyingFor(local: SdesCrypto, remote: SdesCrypto): SrtpKeying {
+  if (local.suite !== remote.suite) throw new SdesError('offer and answer name different crypto suites');
+  return { send: policyFor(local), receive: policyFor(remote) };
 }
 
 /**

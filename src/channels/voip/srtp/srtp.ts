@@ -65,6 +65,21 @@ export interface SrtpPolicy {
   maxStreams?: number;
 }
 
+/** The two policies of one SRTP media stream: ours for what we send, the far end's for what we receive. */
+export interface SrtpKeying {
+  send: SrtpPolicy;
+  receive: SrtpPolicy;
+}
+
+/** A deep copy with every key in its own small buffer (for postMessage: a pooled Buffer would carry its whole pool). */
+export function copyKeying(k: SrtpKeying): SrtpKeying {
+  const copy = (p: SrtpPolicy): SrtpPolicy => ({
+    ...p,
+    keys: p.keys.map((m) => ({ ...m, key: Uint8Array.from(m.key), salt: Uint8Array.from(m.salt), ...(m.mki ? { mki: Uint8Array.from(m.mki) } : {}) })),
+  });
+  return { send: copy(k.send), receive: copy(k.receive) };
+}
+
 /** Why unprotect refused a packet. */
 export type SrtpDrop = 'short' | 'malformed' | 'mki' | 'replay' | 'auth' | 'lifetime';
 
