@@ -180,13 +180,14 @@ describe('SRTCP protect / unprotect', () => {
       encodeSdes([{ ssrc, items: [{ type: SDES_CNAME, value: 'alertline-test' }] }]),
     ]);
 
-  for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const) {
-    it(`${suite}: round trip with the E flag, counting SRTCP index, 80-bit tag`, () => {
+  // RFC 4568 §6.2.2: _32 uses a 32-bit tag for SRTCP too (as Asterisk and baresip do)
+  for (const [suite, tagLen] of [['AES_CM_128_HMAC_SHA1_80', 10], ['AES_CM_128_HMAC_SHA1_32', 4]] as const) {
+    it(`${suite}: round trip with the E flag, counting SRTCP index, ${tagLen}-octet tag`, () => {
       const { tx, rx } = pair(suite);
       const plain = compound();
       for (let i = 0; i < 3; i++) {
         const sec = tx.protectRtcp(plain);
-        expect(sec.length).toBe(plain.length + 4 + 10);
+        expect(sec.length).toBe(plain.length + 4 + tagLen);
         expect(sec.readUInt32BE(plain.length)).toBe((0x80000000 | i) >>> 0);
         expect(sec.subarray(0, 8).equals(plain.subarray(0, 8))).toBe(true);
         expect(sec.subarray(8, plain.length).equals(plain.subarray(8))).toBe(false);

@@ -255,13 +255,13 @@ export class RtpStream implements TickSubscriber {
     if (!srtp) return msg;
     const r = kind === 'rtp' ? srtp.rx.unprotectRtp(msg) : srtp.rx.unprotectRtcp(msg);
     if (r.ok) return r.packet;
-    this.dropped(kind, r.reason);
+    this.dropped(kind, r.reason, msg.length);
     return undefined;
   }
 
-  private dropped(kind: 'rtp' | 'rtcp', reason: SrtpDrop): void {
+  private dropped(kind: 'rtp' | 'rtcp', reason: SrtpDrop, length: number): void {
     this.counters[Counter.SrtpDropped]! += 1;
-    if (this.srtpDropLogs++ < 5) this.opts.logger.debug('srtp.dropped', { kind, reason, dropped: this.counters[Counter.SrtpDropped]! });
+    if (this.srtpDropLogs++ < 5) this.opts.logger.debug('srtp.dropped', { kind, reason, length, dropped: this.counters[Counter.SrtpDropped]! });
   }
 
   // --- TickSubscriber -------------------------------------------------------------------------

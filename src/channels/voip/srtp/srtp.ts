@@ -25,13 +25,20 @@ export interface SuiteParams {
   authKeyLength: number;
   /** SRTP authentication tag, octets. */
   srtpTagLength: number;
-  /** SRTCP authentication tag, octets (80 bits for both suites, RFC 4568 §6.2.2). */
+  /** SRTCP authentication tag, octets. */
   srtcpTagLength: number;
 }
 
+/**
+ * RFC 4568 §6.2.2: AES_CM_128_HMAC_SHA1_32 "is identical to AES_CM_128_HMAC_SHA1_80 except that
+ * the authentication tag is 32 bits" — for SRTCP too, as SDES peers apply it (Asterisk's res_srtp
+ * sets one suite on its RTP and RTCP policies; baresip sends 4-octet SRTCP tags, checked on
+ * loopback). The 80-bit SRTCP tag of the DTLS-SRTP profile of the same name (RFC 5764) does not
+ * apply to SDES.
+ */
 export const SRTP_SUITES: Readonly<Record<SrtpSuite, SuiteParams>> = {
   AES_CM_128_HMAC_SHA1_80: { keyLength: 16, saltLength: 14, authKeyLength: 20, srtpTagLength: 10, srtcpTagLength: 10 },
-  AES_CM_128_HMAC_SHA1_32: { keyLength: 16, saltLength: 14, authKeyLength: 20, srtpTagLength: 4, srtcpTagLength: 10 },
+  AES_CM_128_HMAC_SHA1_32: { keyLength: 16, saltLength: 14, authKeyLength: 20, srtpTagLength: 4, srtcpTagLength: 4 },
 };
 
 export function isSrtpSuite(s: string): s is SrtpSuite {
