@@ -24,6 +24,7 @@ afterEach(async () => {
   for (const x of open.splice(0)) await x.close();
 });
 
+const lastRemote = new Map<RtpSession, Parameters<RtpSession['setRemote']>[0]>();
 const frames = (n: number) => Array.from({ length: n }, (_, i) => Buffer.alloc(160, i + 1));
 
 async function setup(pacer: 'main' | 'worker', suite: SrtpSuite) {
@@ -35,10 +36,12 @@ async function setup(pacer: 'main' | 'worker', suite: SrtpSuite) {
   const logger = memoryLogger();
   const session = await RtpSession.open({ portRange: portRange(), localAddress: '127.0.0.1', logger, pacer, workerScript: worker.script, rtcpIntervalMs: 150 });
   open.unshift(session);
-  session.setRemote({
-    address: '127.0.0.1', port: rtp.port, rtcpPort: rtcp.port, codec: 'PCMU', payloadType: 0, telephoneEventPt: 101,
+  const remote = {
+    address: '127.0.0.1', port: rtp.port, rtcpPort: rtcp.port, codec: 'PCMU' as const, payloadType: 0, telephoneEventPt: 101,
     srtp: keyingFor(ours!, theirs!),
-  });
+  };
+  session.setRemote(remote);
+  lastRemote.set(session, remote);
   // the far end: unprotects with our key, protects with its own
   const farRx = new SrtpContext(policyFor(ours!));
   const farTx = new SrtpContext(policyFor(theirs!));
@@ -126,6 +129,23 @@ for (const pacer of ['main', 'worker'] as const) {
 }
 
 describe('RtpSession SRTP keying checks', () => {
+  for (const pacer of ['main', 'worker'] as const) {
+    it(`keeps ROC and replay state when the same keys are set again (${pacer} pacer)`, async () => {
+      const { session, farTx } = await setup(pacer, 'AES_CM_128_HMAC_SHA1_80');
+      const peer = await Receiver.open();
+      open.push(peer);
+      const pkt = farTx.protectRtp(encodeRtp({ marker: false, payloadType: 0, sequenceNumber: 77, timestamp: 0, ssrc: 0x99, payload: Buffer.alloc(160, 0xff) }));
+      await peer.send(pkt, session.localPort);
+      for (let i = 0; i < 50 && session.stats().packetsReceived < 1; i++) await sleep(20);
+      // the same description (same keys) again, as a session refresh would bring it
+      const remote = lastRemote.get(session)!;
+      session.setRemote(remote);
+      await peer.send(pkt, session.localPort); // a replay: must still be refused
+      for (let i = 0; i < 50 && session.stats().srtpDropped < 1; i++) await sleep(20);
+      expect(session.stats()).toMatchObject({ packetsReceived: 1, srtpDropped: 1 });
+    });
+  }
+
   it('refuses unusable keys when the remote is set', async () => {
     const session = await RtpSession.open({ portRange: portRange(), localAddress: '127.0.0.1', logger: memoryLogger(), pacer: 'main' });
     open.push(session);

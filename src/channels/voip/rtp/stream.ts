@@ -31,7 +31,7 @@ import {
 } from './rtcp.js';
 import { DtmfDetector, decodeTelephoneEvent } from './telephone-event.js';
 import { ReceptionStats } from './reception.js';
-import { SrtpContext, SrtpError, type SrtpDrop, type SrtpKeying } from '../srtp/srtp.js';
+import { samePolicy, SrtpContext, SrtpError, type SrtpDrop, type SrtpKeying, type SrtpPolicy } from '../srtp/srtp.js';
 
 export type G711 = 'PCMU' | 'PCMA';
 
@@ -136,7 +136,7 @@ export class RtpStream implements TickSubscriber {
   private readonly clock: Clock | undefined;
   private readonly rtcpIntervalMs: number;
   private remote: (RemoteMedia & { canonical: string; dtmfPts: Set<number>; silence: Buffer }) | undefined;
-  private srtp: { tx: SrtpContext; rx: SrtpContext } | undefined;
+  private srtp: { tx: SrtpContext; rx: SrtpContext; send: SrtpPolicy; receive: SrtpPolicy } | undefined;
   private srtpErrors = 0;
   private srtpDropLogs = 0;
   private nextId = 1;
@@ -181,8 +181,11 @@ export class RtpStream implements TickSubscriber {
     checkRemote(r, this.rtp.address().family === 'IPv6' ? 6 : 4);
     const dtmfPts = new Set([r.telephoneEventPt ?? 101, ...(r.telephoneEventPts ?? [])]);
     dtmfPts.delete(r.payloadType);
-    // a new description replaces the keys (and their ROC/replay state) or turns SRTP off
-    this.srtp = r.srtp ? srtpContexts(r.srtp) : undefined;
+    // New keys replace the contexts (and their ROC/replay state); the same keys keep them: a
+    // fresh context would restart the ROC at 0 and could reuse keystream after a wrap.
+    const prev = this.srtp;
+    if (!r.srtp) this.srtp = undefined;
+    else if (!prev || !samePolicy(prev.send, r.srtp.send) || !samePolicy(prev.receive, r.srtp.receive)) this.srtp = { ...srtpContexts(r.srtp), send: r.srtp.send, receive: r.srtp.receive };
     const { srtp: _keys, ...plain } = r; // keys stay out of the stored description and the log
     this.remote = { ...plain, canonical: canonicalAddress(r.address), dtmfPts, silence: Buffer.alloc(FRAME_BYTES, SILENCE_BYTE[r.codec]) };
     this.opts.logger.debug('rtp.remote', {

@@ -87,6 +87,17 @@ export function copyKeying(k: SrtpKeying): SrtpKeying {
   return { send: copy(k.send), receive: copy(k.receive) };
 }
 
+/** True when two policies name the same suite, keys, salts and MKIs (a context for one serves the other). */
+export function samePolicy(a: SrtpPolicy, b: SrtpPolicy): boolean {
+  const eq = (x?: Uint8Array, y?: Uint8Array) => (x === undefined || y === undefined ? x === y : Buffer.from(x).equals(Buffer.from(y)));
+  return (
+    a.suite === b.suite &&
+    (a.mkiLength ?? 0) === (b.mkiLength ?? 0) &&
+    a.keys.length === b.keys.length &&
+    a.keys.every((k, i) => eq(k.key, b.keys[i]!.key) && eq(k.salt, b.keys[i]!.salt) && eq(k.mki, b.keys[i]!.mki))
+  );
+}
+
 /** Why unprotect refused a packet. */
 export type SrtpDrop = 'short' | 'malformed' | 'mki' | 'replay' | 'auth' | 'lifetime';
 
