@@ -113,6 +113,7 @@ export const voipSchema = z
     maxCallDuration: duration.default('180s'),
     maxConcurrentCalls: z.number().int().positive().default(4),
     codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1).default(['PCMU', 'PCMA']),
+    srtp: z.enum(['off', 'optional', 'required']).default('off'),
   })
   .strict();
 
