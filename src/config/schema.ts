@@ -169,6 +169,22 @@ export const escalationSchema = z
     quickRetry: duration.default('2m'),
     maxCallsPerHour: z.number().int().min(1).default(6),
     notifyResolved: z.boolean().default(true),
+    /**
+     * When every channel that could reach a person is down, the round does not count: the delivery
+     * waits for one to come back, this long at most (then the round goes on and may fail).
+     */
+    maxWait: duration.default('30m'),
+  })
+  .strict();
+
+/** The appliance's own alarms (a dead modem, a failing relay, an alert nobody answered) go to this group. */
+export const adminsSchema = z
+  .object({
+    group: z.string().default('admins'),
+    /** A channel down this long raises an alarm. */
+    channelDownAfter: duration.default('2m'),
+    /** The oldest due delivery waiting this long raises an alarm. */
+    queueAgeMax: duration.default('10m'),
   })
   .strict();
 
@@ -191,6 +207,7 @@ export const configSchema = z
       .strict()
       .default({}),
     escalation: escalationSchema.default({}),
+    admins: adminsSchema.default({}),
   })
   .strict();
 

@@ -114,4 +114,7 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE alerts ADD COLUMN sentence TEXT;    -- the one-line sentence spoken and texted
   ALTER TABLE alerts ADD COLUMN monitor TEXT;     -- zabbix | alertmanager | nagios | grafana | generic | alertline
   `,
+  /* 4: a delivery waiting for a channel to come back */ `
+  ALTER TABLE deliveries ADD COLUMN waiting_since INTEGER;  -- set while every channel that could reach the person is down
+  `,
 ];

@@ -24,6 +24,7 @@ export interface AlertRow {
 export interface DeliveryRow {
   id: number; alert_id: number; user_email: string; dedupe_key: string; state: DeliveryState; round: number; step: number;
   tries: number; next_at: number; text_only: number; plan: string | null; informed: number; result: string | null; created_at: number; updated_at: number;
+  waiting_since: number | null;
 }
 
 export interface AttemptRow {
