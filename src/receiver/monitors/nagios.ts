@@ -16,7 +16,7 @@
 import type { AlertKind } from '../../core/model.js';
 import { alertKind } from '../../core/subject.js';
 import type { MailView, Recognised, Recogniser } from './types.js';
-import { levelOf, squash, startsWithCI } from './text.js';
+import { levelOf, maxLevel, squash, startsWithCI } from './text.js';
 import { subjectKey } from './generic.js';
 
 const TYPE_KIND: Record<string, AlertKind> = {
@@ -109,7 +109,8 @@ export const nagios: Recogniser = {
       kind,
       problemKey: host ? `nagios:${host.toLowerCase()}${service ? `/${service.toLowerCase()}` : ''}` : subjectKey(m.subject, undefined),
       ...(host ? { host } : {}),
-      ...(state ? { severity: state, level: levelOf(state) } : {}),
+      // Flapping hides every further problem notification: at least a warning, whatever the state now.
+      ...(state ? { severity: state, level: type === 'FLAPPINGSTART' ? maxLevel(levelOf(state), 'warning') : levelOf(state) } : {}),
       sentence,
       ...(kind === 'ack' && author ? { ackBy: author } : {}),
     };
