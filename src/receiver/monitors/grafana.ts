@@ -59,6 +59,17 @@ export function canonicalGroup(text: string): string {
 
 interface GrafanaList { group?: string; alerts: ListedAlert[] }
 
+const ANNOTATION_WORDS = [['summary', 'summary'], ['description', 'description'], ['runbook', 'runbook_url']] as const;
+
+/** "Summary: text" (text template) or a "Summary" heading over the text (HTML template). */
+function annotationHeading(line: string, low: string): { key: 'summary' | 'description' | 'runbook_url'; inline?: string } | undefined {
+  for (const [word, key] of ANNOTATION_WORDS) {
+    if (low === word) return { key };
+    if (startsWithCI(line, `${word}:`)) return { key, inline: line.slice(word.length + 1).trim() };
+  }
+  return undefined;
+}
+
 function readGrafana(lines: readonly string[], defaultStatus: 'firing' | 'resolved'): GrafanaList {
   const out: GrafanaList = { alerts: [] };
   let status = defaultStatus;
@@ -70,7 +81,12 @@ function readGrafana(lines: readonly string[], defaultStatus: 'firing' | 'resolv
     return cur;
   };
   for (const line of lines) {
-    if (!line) { if (mode === 'labels' || mode === 'annotations' || mode === 'grouped') mode = 'none'; continue; }
+    if (!line) {
+      // a blank line ends a block of pairs, but the HTML rendering also puts one under a heading
+      const empty = mode === 'labels' ? !cur?.labels.size : mode === 'annotations' ? !cur?.annotations.size : mode === 'grouped' ? !out.group : true;
+      if (!empty && mode !== 'summary' && mode !== 'description') mode = 'none';
+      continue;
+    }
     // group: text template
     if (out.group === undefined && startsWithCI(line, 'you have ')) {
       const f = line.indexOf(' for ');
@@ -103,16 +119,16 @@ function readGrafana(lines: readonly string[], defaultStatus: 'firing' | 'resolv
       continue;
     }
     if (startsWithCI(line, 'annotations:') || low === 'annotations') { mode = 'annotations'; if (!cur) start(status); continue; }
-    for (const [word, key] of [['summary', 'summary'], ['description', 'description'], ['runbook', 'runbook_url']] as const) {
-      if (low === word) { mode = key === 'runbook_url' ? 'none' : key; if (!cur) start(status); break; }
-      if (startsWithCI(line, `${word}:`)) {
-        const c = cur ?? start(status);
-        if (!c.annotations.has(key)) c.annotations.set(key, line.slice(word.length + 1).trim());
+    const ann = annotationHeading(line, low);
+    if (ann) {
+      const c = cur ?? start(status);
+      if (ann.inline === undefined) mode = ann.key === 'runbook_url' ? 'none' : ann.key;
+      else {
+        if (ann.inline && !c.annotations.has(ann.key)) c.annotations.set(ann.key, ann.inline);
         mode = 'none';
-        break;
       }
+      continue;
     }
-    if (low === 'summary' || low === 'description' || startsWithCI(line, 'summary:') || startsWithCI(line, 'description:') || startsWithCI(line, 'runbook:')) continue;
     if ((mode === 'summary' || mode === 'description') && cur) {
       if (!cur.annotations.has(mode)) cur.annotations.set(mode, line);
       mode = 'none';
