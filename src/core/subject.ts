@@ -41,7 +41,7 @@ export function cleanSubject(subject: string): string {
   s = s.replace(FIRING_PREFIX, '').replace(MONITOR_PREFIX, '');
   const nag = nagiosInner(s);
   if (nag !== null) s = nag;
-  return s.replace(/\s+/g, ' ').trim() || subject.trim();
+  return collapse(s) || subject.trim();
 }
 
 /** The subject reduced to what a problem mail and its recovery share (lower case, no state word). */
@@ -49,8 +49,25 @@ export function normalizeSubject(subject: string): string {
   let s = subject.trim();
   s = s.replace(FIRING_PREFIX, '').replace(MONITOR_PREFIX, '');
   const nag = nagiosInner(s);
-  if (nag !== null) s = withoutState(nag.replace(/\s+/g, ' '));
-  return s.replace(/\s+/g, ' ').toLowerCase();
+  if (nag !== null) s = withoutState(collapse(nag));
+  return collapse(s).toLowerCase();
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Every run of white space as one space, trimmed: one forward pass. */
+function collapse(s: string): string {
+  const parts: string[] = [];
+  let from = -1;
+  for (let i = 0; i <= s.length; i++) {
+    const space = i === s.length || isSpace(s.charCodeAt(i));
+    if (space) {
+      if (from >= 0) { parts.push(s.slice(from, i)); from = -1; }
+    } else if (from < 0) from = i;
+  }
+  return parts.join(' ');
 }
 
 /** "web01/HTTP is CRITICAL" → "web01/HTTP": drops a final " is <word>" (no backtracking). */

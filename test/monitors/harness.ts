@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSink, type SinkMessage } from '../helpers/env.js';
 
@@ -22,11 +22,6 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** Whether an executable exists (the Debian package that provides it is installed). */
-export function installed(path: string): boolean {
-  return existsSync(path);
 }
 
 export class Proc {

@@ -218,23 +218,24 @@ function indexOfCI(s: string, needle: string, from: number): number {
 function decodeEntities(s: string): string {
   if (s.indexOf('&') < 0) return s;
   let out = '';
-  let i = 0;
+  let flushed = 0; // s[flushed, a) is copied when an entity is replaced
+  let pos = 0;
   for (;;) {
-    const a = s.indexOf('&', i);
-    if (a < 0) { out += s.slice(i); break; }
-    out += s.slice(i, a);
+    const a = s.indexOf('&', pos);
+    if (a < 0) break;
+    pos = a + 1;
     let semi = -1;
     for (let k = a + 1; k < s.length && k <= a + 12; k++) if (s.charCodeAt(k) === 0x3b) { semi = k; break; }
-    if (semi < 0) { out += '&'; i = a + 1; continue; }
+    if (semi < 0) continue;
     const body = s.slice(a + 1, semi);
     let rep: string | undefined;
     if (body[0] === '#') {
       const cp = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
       if (Number.isInteger(cp) && cp > 0 && cp <= 0x10ffff) rep = String.fromCodePoint(cp);
     } else rep = ENTITIES[body.toLowerCase()];
-    if (rep === undefined) { out += '&'; i = a + 1; continue; }
-    out += rep;
-    i = semi + 1;
+    if (rep === undefined) continue;
+    out += s.slice(flushed, a) + rep;
+    flushed = pos = semi + 1;
   }
-  return out;
+  return flushed === 0 ? s : out + s.slice(flushed);
 }

@@ -4,7 +4,7 @@
  * backtrack: every function is a single forward scan, and every line is cut to MAX_LINE before
  * anything looks at it (a 60 000-blank "Host:" line costs the same as a short one).
  */
-import type { SeverityLevel } from '../../core/model.js';
+import { SEVERITY_LEVELS, type SeverityLevel } from '../../core/model.js';
 
 /** Characters of a line that are looked at; the rest of a longer line is ignored. */
 export const MAX_LINE = 1000;
@@ -219,8 +219,7 @@ export function levelOf(severity: string | undefined): SeverityLevel | undefined
 
 /** The higher of two levels (undefined counts as lowest). */
 export function maxLevel(a: SeverityLevel | undefined, b: SeverityLevel | undefined): SeverityLevel | undefined {
-  const order: SeverityLevel[] = ['info', 'warning', 'average', 'high', 'critical'];
   if (!a) return b;
   if (!b) return a;
-  return order.indexOf(a) >= order.indexOf(b) ? a : b;
+  return SEVERITY_LEVELS.indexOf(a) >= SEVERITY_LEVELS.indexOf(b) ? a : b;
 }
