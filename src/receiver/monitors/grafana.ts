@@ -16,7 +16,7 @@
  */
 import { alertKind } from '../../core/subject.js';
 import type { Recognised, Recogniser } from './types.js';
-import { squash, startsWithCI } from './text.js';
+import { MAX_LINE, squash, startsWithCI } from './text.js';
 import { firingCount } from './alertmanager.js';
 import { addPair, alertSentence, hostsOf, severityOf, type ListedAlert } from './labels.js';
 
@@ -35,7 +35,7 @@ function isLabelName(s: string): boolean {
  * canonical "a=x,b=y" (sorted by name). Linear in the text.
  */
 export function canonicalGroup(text: string): string {
-  let s = text.trim();
+  let s = (text.length > MAX_LINE ? text.slice(0, MAX_LINE) : text).trim();
   if (startsWithCI(s, 'map[') && s.endsWith(']')) s = s.slice(4, -1);
   else if ((s.startsWith('[') && s.endsWith(']')) || (s.startsWith('{') && s.endsWith('}'))) s = s.slice(1, -1);
   const pairs = new Map<string, string>();
