@@ -7,6 +7,7 @@ import type { AdversarialCase } from './types.js';
 
 const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
   sdp: () => import('./sdp.js'),
+  mail: () => import('./mail.js'),
 };
 
 function timeOnce(c: AdversarialCase, input: string | Buffer): number {
