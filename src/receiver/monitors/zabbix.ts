@@ -116,7 +116,8 @@ export const zabbix: Recogniser = {
     let severity = m.fields.get('severity');
     let kind = alertKind(m.subject);
     if (m.lines.some((l, i) => i < 12 && startsWithCI(l, 'problem has been resolved at '))) kind = 'resolved';
-    let sentence = sentenceOf(name, host, severity);
+    // The problem name; compose adds host and severity in the listener's language.
+    let sentence = name;
     let ackBy: string | undefined;
     const up = kind === 'update' || startsWithCI(m.subject, 'updated problem') ? zabbixUpdate(m.lines) : undefined;
     if (up) {
@@ -142,10 +143,3 @@ function joinActions(a: string[]): string {
   return a.length <= 1 ? (a[0] ?? '') : `${a.slice(0, -1).join(', ')} and ${a[a.length - 1]}`;
 }
 
-/** "Test value too high on zbx-host01, severity High" (host added when the name lacks it). */
-function sentenceOf(name: string, host: string | undefined, severity: string | undefined): string {
-  let s = name;
-  if (host && !name.toLowerCase().includes(host.toLowerCase())) s += ` on ${host}`;
-  if (severity) s += `, severity ${severity}`;
-  return s;
-}
