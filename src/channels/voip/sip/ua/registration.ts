@@ -147,13 +147,15 @@ export class Registration {
       (auth) =>
         this.ua.buildRequest({
           method: 'REGISTER',
-          uri: `sip:${this.ua.opts.domain}`,
+          uri: this.ua.registrarUri,
           from: this.ua.localParty(this.fromTag),
           to,
           callId: this.callId,
           cseq: ++this.cseq,
           contact: true,
-          extra: [['Expires', String(expires)], ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY'], ...auth],
+          expires,
+          allow: true,
+          auth,
         }),
       this.opts.registrar,
     );
