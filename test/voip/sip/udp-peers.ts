@@ -34,7 +34,15 @@ export async function registrar(answer: (req: SipRequest, n: number) => Reply | 
 export async function udpPeer(address = '127.0.0.1', port = 0) {
   const sock = dgram.createSocket('udp4');
   const received: Buffer[] = [];
-  sock.on('message', (m) => received.push(m));
+  const parsed: SipResponse[] = [];
+  sock.on('message', (m) => {
+    received.push(m);
+    try {
+      parsed.push(parseMessage(m) as SipResponse);
+    } catch {
+      // kept in `received` only
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
     sock.bind(port, address, () => resolve());
@@ -43,7 +51,8 @@ export async function udpPeer(address = '127.0.0.1', port = 0) {
     address,
     port: sock.address().port,
     received,
-    responses: () => received.map((m) => parseMessage(m) as SipResponse),
+    /** Every datagram that parsed as a SIP message, in arrival order. */
+    responses: (): readonly SipResponse[] => parsed,
     send: (data: string | Buffer, toPort: number, toAddress = '127.0.0.1') =>
       new Promise<void>((resolve, reject) => sock.send(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, toPort, toAddress, (e) => (e ? reject(e) : resolve()))),
     close: () => new Promise<void>((r) => sock.close(() => r())),
