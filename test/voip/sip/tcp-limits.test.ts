@@ -92,4 +92,12 @@ describe('TCP listener limits', () => {
     expect(c.data).toBe('');
     expect(t.inboundCount).toBe(0);
   });
+
+  it('a message declaring a body beyond 64 KB is refused and its connection closed before the body is buffered', async () => {
+    const t = await listener({});
+    const c = await connect(t.local.port);
+    c.sock.write(options(c.sock.localPort!, 4).replace('Content-Length: 0', 'Content-Length: 900000'));
+    await until(() => c.closed);
+    expect(c.data).toBe('');
+  });
 });

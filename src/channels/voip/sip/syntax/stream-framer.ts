@@ -17,6 +17,9 @@ export class StreamFramer {
   /** Offset (from start) up to which no header end was found. */
   private scanned = 0;
 
+  /** `maxBodyBytes` bounds what one connection can make us hold (header section ≤ MAX_HEADER_BYTES). */
+  constructor(private readonly maxBodyBytes = MAX_BODY_BYTES) {}
+
   /** Returns every complete message now available; throws SipParseError if the stream is unusable. */
   push(chunk: Buffer): Buffer[] {
     this.append(chunk);
@@ -36,7 +39,7 @@ export class StreamFramer {
       }
       if (end.headerEnd > MAX_HEADER_BYTES) throw new SipParseError('header section too large on stream');
       const len = contentLength(view.toString('latin1', 0, end.headerEnd));
-      if (len > MAX_BODY_BYTES) throw new SipParseError(`Content-Length ${len} too large`);
+      if (len > this.maxBodyBytes) throw new SipParseError(`Content-Length ${len} too large`);
       const total = end.bodyStart + len;
       if (view.length < total) {
         this.scanned = end.headerEnd; // found again next time at once

@@ -26,9 +26,11 @@ export interface TcpLimits {
   firstMessageMs: number;
   /** An inbound connection with no complete message for this long is closed. */
   idleMs: number;
+  /** Largest body accepted on any connection (what a UDP datagram could carry; SDP is far smaller). */
+  maxBodyBytes: number;
 }
 
-export const DEFAULT_TCP_LIMITS: TcpLimits = { maxInbound: 128, maxPerAddress: 8, firstMessageMs: 5_000, idleMs: 60_000 };
+export const DEFAULT_TCP_LIMITS: TcpLimits = { maxInbound: 128, maxPerAddress: 8, firstMessageMs: 5_000, idleMs: 60_000, maxBodyBytes: 65_535 };
 
 export class TcpTransport implements SipTransport {
   readonly protocol = 'TCP' as const;
@@ -103,7 +105,7 @@ export class TcpTransport implements SipTransport {
   private adopt(sock: net.Socket, remote: Endpoint, onMessage: () => void = () => {}): void {
     const key = endpointKey(remote);
     this.conns.set(key, Promise.resolve(sock));
-    const framer = new StreamFramer();
+    const framer = new StreamFramer(this.limits.maxBodyBytes);
     sock.setKeepAlive(true, 30_000);
     sock.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
