@@ -6,7 +6,7 @@
 import type { Clock } from '../../../../util/clock.js';
 import type { Logger } from '../../../../util/log.js';
 import { DigestClient } from '../auth/digest.js';
-import { ACCEPT, ALLOWED_METHODS, KNOWN_METHODS, USER_AGENT } from '../constants.js';
+import { ACCEPT, KNOWN_METHODS } from '../constants.js';
 import { buildRequest, buildResponse, type RequestSpec, type ResponseSpec } from '../syntax/build.js';
 import { SipParseError } from '../syntax/errors.js';
 import { formatNameAddr } from '../syntax/name-addr.js';
@@ -21,8 +21,6 @@ import { stampReceived } from '../transport/response-route.js';
 import type { Endpoint, SipTransport } from '../transport/transport.js';
 import { ChallengeRound, isChallenge } from './challenge.js';
 import { parseDtmfInfo } from './dtmf-info.js';
-
-export { ALLOWED_METHODS, USER_AGENT };
 
 export interface UserAgentOptions {
   transport: SipTransport;
