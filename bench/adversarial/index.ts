@@ -8,6 +8,7 @@ import type { AdversarialCase } from './types.js';
 const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
   sdp: () => import('./sdp.js'),
   mail: () => import('./mail.js'),
+  sip: () => import('./sip.js'),
 };
 
 function timeOnce(c: AdversarialCase, input: string | Buffer): number {
