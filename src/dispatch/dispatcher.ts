@@ -38,6 +38,8 @@ export interface DispatcherDeps {
   stepTimeoutMs?: number;
   /** Minimum spacing of queue scans triggered by pokes (default 20 ms; tests use 0). */
   pokeSpacingMs?: number;
+  /** Told when an alert ended failed or unacknowledged (the appliance raises its own alarm). */
+  onExhausted?: (alertId: number, state: 'failed' | 'unacknowledged') => void;
 }
 
 interface Running {
@@ -446,6 +448,7 @@ export class Dispatcher {
     if (isExhausted(state)) {
       await alerts.event(alertId, now, 'exhausted', state === 'failed' ? 'no channel reached any recipient' : 'nobody acknowledged');
       logger.error(`alert.${state}`, { alert: alertId, subject: a.subject, note: state === 'failed' ? 'ALERT NOT DELIVERED: every channel exhausted' : 'every round done, nobody acknowledged' });
+      this.d.onExhausted?.(alertId, state as 'failed' | 'unacknowledged');
     }
   }
 }
