@@ -72,7 +72,8 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
   const repeat = Math.max(1, Math.floor(o.repeat));
   const keys: string[] = [];
   let plays = 0;
-  let stop: Stop | null = null;
+  /** Why the talk ends (set once, by an event, the signal, a timer or the loop). */
+  const ended: { stop: Stop | null } = { stop: null };
   let replay = false;
   let remoteGone = false;
   /** Aborted to interrupt the play or pause in progress. */
@@ -81,14 +82,14 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
   const confirm = new AbortController();
 
   const end = (s: Stop) => {
-    if (!stop) stop = s;
+    ended.stop ??= s;
     step.abort();
   };
   const onEvent = (e: LegEvent) => {
     if (e.type === 'key') {
       keys.push(e.key);
       o.log?.info('call.key', { key: e.key, ...(e.via ? { via: e.via } : {}) });
-      if (stop) return;
+      if (ended.stop) return;
       const rule = keyRule(e.key, table);
       if (!rule) return;
       if (rule.effect === 'replay') {
@@ -115,7 +116,7 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
   }, Math.max(0, o.maxMs));
 
   try {
-    while (!stop) {
+    while (!ended.stop) {
       if (replay) {
         replay = false;
         plays = 0;
@@ -134,7 +135,7 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
       const waited = await leg.pause(last ? timings.keyWaitMs : timings.gapMs, s);
       if (waited === 'done' && last) end({ why: 'no-key' });
     }
-    const how = stop as Stop;
+    const how: Stop = ended.stop ?? { why: 'abort' };
     if (how.why === 'key') {
       if (how.rule.confirm && !remoteGone && !signal.aborted && !confirm.signal.aborted) {
         const r = await leg.play(phrase(how.rule.confirm), confirm.signal);

@@ -13,6 +13,7 @@ import type { Logger } from '../../util/log.js';
 import {
   AtLineSplitter,
   classifyLine,
+  MAX_LINE_LENGTH,
   redactCommand,
   validateCommand,
   validatePduHex,
@@ -224,6 +225,7 @@ export class AtEngine extends EventEmitter<AtEngineEvents> {
     if (port !== this.port) return;
     for (const token of this.splitter.push(chunk)) {
       if (token.type === 'prompt') this.onPrompt();
+      else if (token.type === 'overflow') this.log.warn('gsm.line_dropped', { length: token.length, limit: MAX_LINE_LENGTH });
       else this.onLine(token.text);
     }
   }
