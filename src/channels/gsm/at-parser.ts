@@ -38,14 +38,22 @@ export class AtLineSplitter {
   push(chunk: Uint8Array | string): AtToken[] {
     const out: AtToken[] = [];
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-    for (const b of bytes) {
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
       if (b === 0x0d || b === 0x0a) {
         this.endLine(out);
         continue;
       }
       if (b < 0x20 || b > 0x7e) continue; // noise, NUL, DEL, 8-bit garbage
       if (this.overflow > 0 || this.buf.length >= MAX_LINE_LENGTH) {
-        this.overflow++;
+        // Dropping: skip to the next line end in one step.
+        let j = i;
+        while (j < bytes.length && bytes[j] !== 0x0d && bytes[j] !== 0x0a) {
+          const c = bytes[j]!;
+          if (c >= 0x20 && c <= 0x7e) this.overflow++;
+          j++;
+        }
+        i = j - 1;
         continue;
       }
       this.buf += String.fromCharCode(b);
