@@ -8,7 +8,7 @@
  */
 import { voiceText } from '../../compose/texts.js';
 import type { PhraseKey, PromptAudio } from '../../audio/prompt-audio.js';
-import { CALL_KEYS, converse, type CallLeg, type CallTimings, type LegEvent, type PlayResult, type Prompt } from '../calls/index.js';
+import { CALL_KEYS, converse, type CallTimings } from '../calls/index.js';
 import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient } from '../channel.js';
 import { outcome } from '../channel.js';
 import type { GsmConfig, VoiceConfig } from '../../config/schema.js';
@@ -17,7 +17,7 @@ import { systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { AtError } from './at-engine.js';
 import type { CallListEntry, FinalResult } from './at-parser.js';
-import { play, type Playback } from './audio-player.js';
+import { GsmCallLeg, type Prompts } from './gsm-call-leg.js';
 import { EventQueue } from './call-events.js';
 import type { CallProgressCode, ModemEvent } from './modem/events.js';
 import type { ModemStatus } from './modem/status.js';
@@ -177,16 +177,11 @@ interface AttemptDeps {
   timings?: Partial<CallTimings>;
 }
 
-interface Prompts {
-  message: string;
-  phrases: Partial<Record<PhraseKey, string>>;
-}
-
 /** One call from dialling to hanging up. */
 class CallAttempt {
   private readonly q = new EventQueue<RingEvent>();
   private readonly timers: Array<() => void> = [];
-  private leg: GsmLeg | null = null;
+  private leg: GsmCallLeg | null = null;
   private polling = false;
   private pollLoop: Promise<void> = Promise.resolve();
   private cancelPollSleep: (() => void) | null = null;
@@ -317,7 +312,7 @@ class CallAttempt {
 
     // ---- answered: the shared conversation ----
     for (const cancel of this.timers.splice(0)) cancel();
-    const leg = new GsmLeg(this.d, this.prompts, () => this.finish());
+    const leg = new GsmCallLeg({ audioCommand: this.d.gsm.audioCommand, clock: this.d.clock, log: this.d.log }, this.prompts, () => this.finish());
     this.leg = leg;
     for (const key of this.pendingKeys.splice(0)) leg.emit({ type: 'key', key, via: 'dtmf' });
     this.q.drain((ev) => this.onPollWhileTalking(ev));
@@ -384,84 +379,4 @@ class CallAttempt {
 /** Our outgoing voice call in an AT+CLCC list (there is only one call at a time). */
 function ourCall(calls: CallListEntry[]): CallListEntry | undefined {
   return calls.find((c) => c.dir === 0 && c.mode === 0);
-}
-
-/**
- * The answered GSM call as a CallLeg: prompts are WAV files played by gsm.audioCommand (one
- * process at a time, always reaped), keys and the end of the call come from the attempt.
- */
-class GsmLeg implements CallLeg {
-  private readonly listeners = new Set<(e: LegEvent) => void>();
-  private readonly early: LegEvent[] = [];
-  private playback: Playback | null = null;
-
-  constructor(
-    private readonly d: AttemptDeps,
-    private readonly prompts: Prompts,
-    private readonly end: () => Promise<void>,
-  ) {}
-
-  emit(e: LegEvent): void {
-    if (this.listeners.size === 0) {
-      this.early.push(e);
-      return;
-    }
-    for (const fn of [...this.listeners]) fn(e);
-  }
-
-  onEvent(fn: (e: LegEvent) => void): () => void {
-    this.listeners.add(fn);
-    for (const e of this.early.splice(0)) fn(e);
-    return () => this.listeners.delete(fn);
-  }
-
-  async play(prompt: Prompt, signal: AbortSignal): Promise<PlayResult> {
-    const file = prompt.kind === 'message' ? this.prompts.message : this.prompts.phrases[prompt.phrase];
-    if (!file) return { error: `phrase "${prompt.kind === 'phrase' ? prompt.phrase : ''}" unavailable` };
-    if (signal.aborted) return 'stopped';
-    let p: Playback;
-    try {
-      p = play(this.d.gsm.audioCommand, file);
-    } catch (e) {
-      return { error: `audio command failed: ${(e as Error).message}` };
-    }
-    this.playback = p;
-    const onAbort = () => void p.stop();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const r = await p.done;
-    signal.removeEventListener('abort', onAbort);
-    if (this.playback === p) this.playback = null;
-    if (r.error || (r.code !== 0 && !r.stopped)) {
-      const why = r.error ?? `exit ${r.code ?? r.signal}`;
-      this.d.log.error('gsm.audio_failed', { error: why });
-      return { error: `audio command failed: ${why}` };
-    }
-    return r.stopped ? 'stopped' : 'done';
-  }
-
-  pause(ms: number, signal: AbortSignal): Promise<'done' | 'stopped'> {
-    if (signal.aborted) return Promise.resolve('stopped');
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        cancel();
-        resolve('stopped');
-      };
-      const cancel = this.d.clock.setTimer(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve('done');
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  hangUp(): Promise<void> {
-    return this.end();
-  }
-
-  /** Ends the audio process in progress, if any, and waits until it is reaped. */
-  async stopPlayback(): Promise<void> {
-    const p = this.playback;
-    this.playback = null;
-    if (p) await p.stop();
-  }
 }

@@ -1,6 +1,10 @@
 /**
  * What an incoming SMS means (pure): "1", "ack" or "ack <alert id>" in any case and spacing is an
  * acknowledgement; anything else is not.
+ *
+ * @deprecated the reply grammar lives in core (src/core/replies.ts); the modem no longer reads
+ * replies. Only factories.ts's transitional inboundFromAckSink uses this until the daemon passes
+ * an InboundSink. SMS_ACK_HINT (the hint the sms channel appends) stays.
  */
 export type SmsReply = { type: 'ack'; alertId?: number } | { type: 'other' };
 
