@@ -131,6 +131,20 @@ describe('AtEngine over a pseudo-terminal', () => {
     expect(log.lines.find((l) => l.includes('gsm.line_dropped'))).toMatch(/length=20000/);
   });
 
+  it('a late answer from an earlier session does not answer the first command after reopening', async () => {
+    const { engine, sim } = await setup();
+    await engine.ok('ATE0');
+    await engine.close();
+    const reopened = engine.open();
+    // What the module still sends for a command of the closed session.
+    sim.urc('+CPIN: SIM PIN');
+    sim.urc('ERROR');
+    await reopened;
+    const r = await engine.command('AT+CPIN?');
+    expect(r).toMatchObject({ ok: true, lines: ['+CPIN: READY'] });
+    expect((await engine.command('AT+CSQ')).lines).toEqual(['+CSQ: 17,0']);
+  });
+
   it('never logs the PIN', async () => {
     const log = memoryLogger();
     const { engine } = await setup({ pin: '4321' }, log);

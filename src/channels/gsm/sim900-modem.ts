@@ -75,6 +75,9 @@ export interface Sim900ModemOptions {
   callBackCooldown?: number;
 }
 
+/** How long stop() waits for inbox / call-back work in flight before closing the port. */
+const STOP_GRACE_MS = 5000;
+
 export class Sim900Modem implements ModemLink {
   private readonly engine: AtEngine;
   private readonly ops: ModemOperations;
@@ -155,6 +158,11 @@ export class Sim900Modem implements ModemLink {
     this.cancelHealthTimer = null;
     this.cancelReconnectTimer?.();
     this.cancelReconnectTimer = null;
+    // Let the inbox / call-back finish the command in flight (bounded), so the port does not close
+    // in the middle of an exchange; whatever is still queued fails with port-closed.
+    let cancelGrace = () => {};
+    await Promise.race([this.idle().catch(() => {}), new Promise<void>((r) => (cancelGrace = this.clock.setTimer(r, STOP_GRACE_MS)))]);
+    cancelGrace();
     await this.engine.close();
     await this.bringingUp?.catch(() => {});
     await this.idle().catch(() => {});
