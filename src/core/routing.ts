@@ -174,7 +174,7 @@ export class Router {
       if (u) emails.push(u);
       else gone.push(e);
     }
-    const problems = [r.problem, gone.length ? `not a user any more: ${gone.join(', ')}` : undefined].filter((x): x is string => x !== undefined);
+    const problems = [r.problem, gone.length ? `not a user: ${gone.join(', ')}` : undefined].filter((x): x is string => x !== undefined);
     return problems.length ? { emails, problem: problems.join('; ') } : { emails };
   }
 

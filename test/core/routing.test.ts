@@ -182,7 +182,7 @@ describe('who a policy notifies now', () => {
     const gone = tables({ users: [{ email: beto, group: null }] });
     const r = whoToNotifyNow(noc, start, start, [], gone);
     expect(r.emails).toEqual([]);
-    expect(r.notifications[0]!.problem).toBe('not a user any more: ana@x.example');
+    expect(r.notifications[0]!.problem).toBe('not a user: ana@x.example');
     const noSchedule = whoToNotifyNow(policy('p', ['schedule:web']), start, start, [], tb);
     expect(noSchedule.notifications[0]).toMatchObject({ emails: [], problem: 'no schedule web' });
   });
