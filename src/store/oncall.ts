@@ -486,6 +486,40 @@ export class OncallStore {
   }
 
   // -------------------------------------------------------------------------------------------
+  // A user's address in on-call rows (for `users remove` / `users update --email`)
+
+  /** Where a user's address appears: schedule layers, overrides not over at `now`, policies. */
+  async referencesTo(email: string, now: number = this.now()): Promise<{ layers: string[]; overrides: number[]; policies: string[] }> {
+    const e = email.trim().toLowerCase();
+    const layers = (prep(this.db, 'SELECT * FROM schedule_layers ORDER BY schedule, position').all() as LayerRow[])
+      .filter((r) => (JSON.parse(r.members) as string[]).includes(e)).map((r) => `${r.schedule}/${r.name}`);
+    const overrides = (prep(this.db, 'SELECT id FROM schedule_overrides WHERE (member = ? OR replaces = ?) AND to_at > ? ORDER BY id').all(e, e, now) as { id: number }[]).map((r) => r.id);
+    const policies = (prep(this.db, 'SELECT * FROM policies ORDER BY name').all() as PolicyRow[]).map(policyFromRow)
+      .filter((p) => p.steps.some((s) => s.type === 'notify' && s.target.type === 'user' && s.target.user === e)).map((p) => p.name);
+    return { layers, overrides, policies };
+  }
+
+  /** A user's address changed: schedule members, overrides and user steps follow it (one transaction). */
+  async renameUser(from: string, to: string): Promise<void> {
+    const a = from.trim().toLowerCase();
+    const b = validateEmail(to);
+    if (a === b) return;
+    this.db.transaction(() => {
+      for (const r of prep(this.db, 'SELECT * FROM schedule_layers').all() as LayerRow[]) {
+        const members = JSON.parse(r.members) as string[];
+        if (members.includes(a)) prep(this.db, 'UPDATE schedule_layers SET members = ? WHERE schedule = ? AND name = ?').run(JSON.stringify(members.map((m) => (m === a ? b : m))), r.schedule, r.name);
+      }
+      prep(this.db, 'UPDATE schedule_overrides SET member = ? WHERE member = ?').run(b, a);
+      prep(this.db, 'UPDATE schedule_overrides SET replaces = ? WHERE replaces = ?').run(b, a);
+      for (const p of (prep(this.db, 'SELECT * FROM policies').all() as PolicyRow[]).map(policyFromRow)) {
+        if (!p.steps.some((s) => s.type === 'notify' && s.target.type === 'user' && s.target.user === a)) continue;
+        const steps = p.steps.map((s) => (s.type === 'notify' && s.target.type === 'user' && s.target.user === a ? { type: 'notify' as const, target: { type: 'user' as const, user: b } } : s));
+        prep(this.db, 'UPDATE policies SET steps = ?, updated_at = ? WHERE name = ?').run(JSON.stringify(steps), this.now(), p.name);
+      }
+    }).immediate();
+  }
+
+  // -------------------------------------------------------------------------------------------
 
   /** What src/core/routing needs at `now`: routes, policies, schedules with overrides not over, silences not over, users. */
   async routingTables(now: number): Promise<RoutingTables> {

@@ -178,6 +178,24 @@ describe('silences', () => {
   });
 });
 
+describe('a user\'s address in on-call rows', () => {
+  it('referencesTo lists layers, live overrides and policies; renameUser moves them all', async () => {
+    const now = clock.now();
+    await s.oncall.addLayer('noc', layer());
+    await s.oncall.addLayer('noc', layer({ name: 'secondary', members: ['beto@x.example'] }));
+    const live = await s.oncall.addOverride({ schedule: 'noc', member: 'ana@x.example', replaces: 'beto@x.example', from: now, to: now + HOUR });
+    await s.oncall.addOverride({ schedule: 'noc', member: 'beto@x.example', from: now - 3 * HOUR, to: now - 2 * HOUR });
+    await s.oncall.addPolicy(policyFromOptions('boss', ['user:beto@x.example', 'wait:5m', 'user:ana@x.example']));
+    expect(await s.oncall.referencesTo('Beto@x.example')).toEqual({ layers: ['noc/primary', 'noc/secondary'], overrides: [live.id], policies: ['boss'] });
+    expect(await s.oncall.referencesTo('carla@x.example')).toEqual({ layers: [], overrides: [], policies: [] });
+    await s.oncall.renameUser('beto@x.example', 'Bob@x.example');
+    expect((await s.oncall.getSchedule('noc'))!.layers.map((l) => l.members)).toEqual([['ana@x.example', 'bob@x.example'], ['bob@x.example']]);
+    expect((await s.oncall.getOverride(live.id))!.replaces).toBe('bob@x.example');
+    expect((await s.oncall.getPolicy('boss'))!.steps[0]).toEqual({ type: 'notify', target: { type: 'user', user: 'bob@x.example' } });
+    expect(await s.oncall.referencesTo('beto@x.example')).toEqual({ layers: [], overrides: [], policies: [] });
+  });
+});
+
 describe('routingTables', () => {
   it('reads routes, policies, schedules with overrides not over, silences not over, users with groups', async () => {
     const now = clock.now();
