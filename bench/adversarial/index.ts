@@ -6,6 +6,9 @@
 import type { AdversarialCase } from './types.js';
 
 const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
+  sdp: () => import('./sdp.js'),
+  mail: () => import('./mail.js'),
+  sip: () => import('./sip.js'),
   routing: () => import('./routing.js'),
 };
 

@@ -12,6 +12,7 @@ const KIND_WORD: Record<string, { en: string; es: string }> = {
   resolved: { en: 'Resolved', es: 'Resuelto' },
   update: { en: 'Update', es: 'Actualización' },
   test: { en: 'Test', es: 'Prueba' },
+  ack: { en: 'Acknowledged', es: 'Reconocido' },
   other: { en: 'Alert', es: 'Alerta' },
 };
 
@@ -46,13 +47,16 @@ export function voiceText(alert: AlertView, lang = 'en', moreAlerts = 0): string
   const kind = kindWord(alert.kind, lang);
   const parts = [`${kind}: ${subject}.`];
   if (alert.host && !mentionsHost(subject, alert.host)) parts.push(`${w.host} ${alert.host}.`);
-  if (alert.severity) parts.push(`${w.severity} ${alert.severity}.`);
+  // A monitor's own sentence may name the severity already ("... is CRITICAL: ...").
+  if (alert.severity && !(alert.sentence && subject.toLowerCase().includes(alert.severity.toLowerCase()))) parts.push(`${w.severity} ${alert.severity}.`);
   if (moreAlerts > 0) parts.push(`${w.more(moreAlerts)}.`);
   return parts.join(' ');
 }
 
+/** Whether the sentence names the host already (an exporter's "web01:9100" is named by "web01"). */
 function mentionsHost(subject: string, host: string): boolean {
-  return subject.toLowerCase().includes(host.toLowerCase());
+  const s = subject.toLowerCase();
+  return host.toLowerCase().split(/, */).every((h) => s.includes(h) || s.includes(h.replace(/:\d{1,5}$/, '')));
 }
 
 /** The pieces of a short text ("PROBLEM #42", the subject, "host | severity | 03:07"): a text channel fits them to its size. */

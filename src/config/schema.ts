@@ -54,10 +54,20 @@ export const smtpSchema = z
       .object({
         required: z.boolean().default(false),
         users: z.record(z.string(), z.string()).default({}),
+        /** With smtp.tls: also offer AUTH before STARTTLS (password in clear). */
+        allowInsecure: z.boolean().default(false),
+        /** Failed AUTH per client address: delay (doubling per failure) and lockout. */
+        failureDelay: duration.default('1s'),
+        maxFailures: z.number().int().positive().default(10),
+        lockout: duration.default('15m'),
       })
       .strict()
       .default({}),
     maxClients: z.number().int().positive().default(100),
+    /** Sessions per client address (IPv6: per /64); more wait for a slot. Default: half of maxClients. */
+    maxClientsPerAddress: z.number().int().positive().optional(),
+    /** A session must start a transaction (MAIL) this soon after connecting or after its last one. */
+    idleTimeout: duration.refine((ms) => ms > 0, 'must be more than 0 (0 would close every session at once); 10s suits real senders').default('10s'),
     socketTimeout: duration.default('60s'),
   })
   .strict();
@@ -103,6 +113,7 @@ export const voipSchema = z
     maxCallDuration: duration.default('180s'),
     maxConcurrentCalls: z.number().int().positive().default(4),
     codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1).default(['PCMU', 'PCMA']),
+    srtp: z.enum(['off', 'optional', 'required']).default('off'),
   })
   .strict();
 
@@ -158,6 +169,22 @@ export const escalationSchema = z
     quickRetry: duration.default('2m'),
     maxCallsPerHour: z.number().int().min(1).default(6),
     notifyResolved: z.boolean().default(true),
+    /**
+     * When every channel that could reach a person is down, the round does not count: the delivery
+     * waits for one to come back, this long at most (then the round goes on and may fail).
+     */
+    maxWait: duration.default('30m'),
+  })
+  .strict();
+
+/** The appliance's own alarms (a dead modem, a failing relay, an alert nobody answered) go to this group. */
+export const adminsSchema = z
+  .object({
+    group: z.string().default('admins'),
+    /** A channel down this long raises an alarm. */
+    channelDownAfter: duration.default('2m'),
+    /** The oldest due delivery waiting this long raises an alarm. */
+    queueAgeMax: duration.default('10m'),
   })
   .strict();
 
@@ -180,6 +207,7 @@ export const configSchema = z
       .strict()
       .default({}),
     escalation: escalationSchema.default({}),
+    admins: adminsSchema.default({}),
   })
   .strict();
 

@@ -15,9 +15,12 @@ export interface AdmissionSettings {
 
 export type Decision = 'deliver' | 'ignore' | 'suppress' | 'cancel';
 
-/** Dedupe is per recipient and per event: a second on-call person still gets it; two hosts stay two alerts. */
-export function dedupeKey(kind: AlertKind, problemKey: string): string {
-  return `${kind}:${problemKey}`;
+/**
+ * Dedupe is per recipient and per event: a second on-call person still gets it; two hosts stay two
+ * alerts. A group whose number of firing alerts changed ([FIRING:2] → [FIRING:1]) is news.
+ */
+export function dedupeKey(kind: AlertKind, problemKey: string, firing?: number): string {
+  return `${kind}:${problemKey}${firing !== undefined ? `#${firing}` : ''}`;
 }
 
 export function compileIgnore(patterns: string[]): RegExp[] {
@@ -43,27 +46,67 @@ export function alertStateOf(decisions: Decision[]): AlertState {
   return 'pending';
 }
 
+/** Alerts of a problem that a monitor's acknowledgement acknowledges. */
+const MONITOR_ACKABLE: readonly AlertState[] = ['pending', 'notifying', 'unacknowledged', 'delivered', 'failed'];
+
+/**
+ * An earlier send counts as a duplicate only while nothing happened to the problem since: a
+ * problem sent before the problem was last resolved is not a duplicate of its re-occurrence, and
+ * a recovery sent before the problem last came back is not a duplicate of the next recovery.
+ * A change of severity is news too.
+ */
+function lastRelevantSend(input: AdmitInput, facts: AdmitFacts, email: string): number | null {
+  const sent = facts.lastSent.get(email);
+  if (!sent) return null;
+  const a = input.alert;
+  if (a.kind === 'resolved') {
+    const lastProblem = Math.max(-Infinity, ...facts.problems.map((p) => p.receivedAt));
+    return sent.at > lastProblem ? sent.at : null;
+  }
+  const lastResolved = Math.max(-Infinity, ...facts.problems.map((p) => p.resolvedAt ?? -Infinity));
+  if (sent.at <= lastResolved) return null;
+  if (a.level && sent.level && a.level !== sent.level) return null;
+  return sent.at;
+}
+
 export function admit(input: AdmitInput, facts: AdmitFacts, s: AdmissionSettings): AdmitPlan {
   const a = input.alert;
+  if (a.kind === 'ack') return monitorAck(input, facts);
   const resolving = a.kind === 'resolved';
   const resolve = resolving ? facts.problems.filter((p) => RESOLVABLE.includes(p.state)).map((p) => p.id) : [];
   const informed = new Set(resolving ? facts.problems.flatMap((p) => p.informed) : []);
+  const unknownProblem = resolving && facts.problems.length === 0;
 
   const decided = input.recipients.map((email) => {
-    let decision = decideFor({ subject: a.subject, ignore: s.ignore, lastSentAt: facts.lastSent.get(email)?.at ?? null, now: a.receivedAt, dedupeWindowMs: s.dedupeWindowMs });
+    let decision = decideFor({ subject: a.subject, ignore: s.ignore, lastSentAt: lastRelevantSend(input, facts, email), now: a.receivedAt, dedupeWindowMs: s.dedupeWindowMs });
     let note: string | null = null;
     if (decision === 'deliver' && resolving) {
       if (!s.notifyResolved) { decision = 'cancel'; note = 'resolved notices are off (escalation.notifyResolved)'; }
-      else if (resolve.length && !informed.has(email)) { decision = 'cancel'; note = 'was not notified of the problem'; }
+      else if (unknownProblem) { decision = 'cancel'; note = 'no problem known for this recovery (never received, or refused)'; }
+      else if (!informed.has(email)) { decision = 'cancel'; note = 'was not notified of the problem'; }
     }
     return { email, decision, note };
   });
   const alertState = alertStateOf(decided.map((d) => d.decision));
   return {
     alertState,
-    ...(alertState !== 'pending' ? { note: decided.map((d) => `${d.email}: ${d.decision}`).join(', ') } : {}),
+    ...(alertState !== 'pending' ? { note: decided.map((d) => `${d.email}: ${d.decision}${d.note ? ` (${d.note})` : ''}`).join(', ') } : {}),
     deliveries: decided.map((d) => ({ email: d.email, state: DELIVERY_STATE[d.decision], note: d.note, textOnly: resolving })),
     resolve,
+  };
+}
+
+/** Someone acknowledged in the monitor: the open alerts of the problem are acknowledged, and nobody is called for it. */
+function monitorAck(input: AdmitInput, facts: AdmitFacts): AdmitPlan {
+  const a = input.alert;
+  const ids = facts.problems.filter((p) => MONITOR_ACKABLE.includes(p.state)).map((p) => p.id);
+  const note = 'an acknowledgement in the monitor: nobody is called for it';
+  return {
+    alertState: 'cancelled',
+    note: ids.length ? `${note}; acknowledges alert${ids.length > 1 ? 's' : ''} ${ids.join(', ')}` : `${note}; no open alert of this problem`,
+    deliveries: input.recipients.map((email) => ({ email, state: 'cancelled' as const, note, textOnly: true })),
+    resolve: [],
+    ...(ids.length ? { acknowledge: { ids, by: input.ackBy ?? 'monitor', via: `monitor${a.monitor ? ` (${a.monitor})` : ''}` } } : {}),
   };
 }
 
@@ -97,7 +140,8 @@ export function admitInput(a: NewAlert): AdmitInput {
       client: a.client ?? null, raw: a.raw,
     },
     recipients: [...new Set(a.recipients.map((u) => u.email.toLowerCase()))],
-    dedupeKey: dedupeKey(p.kind, p.problemKey),
+    dedupeKey: dedupeKey(p.kind, p.problemKey, p.firing),
     plan: a.plan ?? null,
+    ...(p.ackBy ? { ackBy: p.ackBy } : {}),
   };
 }

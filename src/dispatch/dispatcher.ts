@@ -38,6 +38,8 @@ export interface DispatcherDeps {
   stepTimeoutMs?: number;
   /** Minimum spacing of queue scans triggered by pokes (default 20 ms; tests use 0). */
   pokeSpacingMs?: number;
+  /** Told when an alert ended failed or unacknowledged (the appliance raises its own alarm). */
+  onExhausted?: (alertId: number, state: 'failed' | 'unacknowledged') => void;
 }
 
 interface Running {
@@ -52,6 +54,8 @@ interface Running {
 }
 
 const POKE_SPACING_MS = 20;
+/** How often a delivery waiting for a channel looks again. */
+const WAIT_RECHECK_MS = 5000;
 
 export function policyConfig(cfg: Config): PolicyConfig {
   return {
@@ -269,6 +273,7 @@ export class Dispatcher {
     const recipient = this.recipientFor(user, cfg);
     const plan = await this.plan(d, user, cfg);
     const pcfg = this.policyFor(cfg, plan, recipient);
+    if (await this.waitForAChannel(d, plan, recipient, cfg, now)) return;
     let pos: Position = { step: d.step, round: d.round, tries: d.tries, textOnly: d.text_only === 1, informed: d.informed === 1 };
     const moved = () => pos.step !== d.step || pos.round !== d.round || pos.tries !== d.tries;
 
@@ -304,6 +309,27 @@ export class Dispatcher {
       return;
     }
     if (moved()) await deliveries.reschedule(d.id, { ...pos, nextAt: now }, now);
+  }
+
+  /**
+   * When every channel that could reach this person is down (modem unplugged, PBX gone), walking
+   * the plan would only burn the escalation: the delivery waits where it is, looking again every
+   * few seconds, up to escalation.maxWait in all; then the walk goes on (and records why each step
+   * was skipped), so an alert nobody can be told of still ends failed, loudly. True while it waits.
+   */
+  private async waitForAChannel(d: DeliveryRow, plan: PlanStep[], r: Recipient, cfg: Config, now: number): Promise<boolean> {
+    const usable = plan.map((s) => this.usable(s, r, cfg)).filter((c): c is Channel => Boolean(c));
+    if (!usable.length || usable.some((c) => c.health().healthy)) return false;
+    if (d.waiting_since !== null && now - d.waiting_since >= cfg.escalation.maxWait) return false;
+    const since = await this.d.deliveries.waitForChannel(d.id, now + WAIT_RECHECK_MS, now);
+    if (d.waiting_since === null) {
+      this.d.logger.warn('delivery.waiting', {
+        alert: d.alert_id, user: d.user_email, why: usable.map((c) => `${c.name}: ${c.health().detail}`).join('; '),
+        until: new Date(since + cfg.escalation.maxWait).toISOString(),
+      });
+      await this.d.alerts.event(d.alert_id, now, 'waiting', `${d.user_email}: every channel that can reach them is down (${usable.map((c) => c.name).join(', ')}); waiting up to ${Math.round(cfg.escalation.maxWait / 60_000)} min`);
+    }
+    return true;
   }
 
   /**
@@ -422,6 +448,7 @@ export class Dispatcher {
     if (isExhausted(state)) {
       await alerts.event(alertId, now, 'exhausted', state === 'failed' ? 'no channel reached any recipient' : 'nobody acknowledged');
       logger.error(`alert.${state}`, { alert: alertId, subject: a.subject, note: state === 'failed' ? 'ALERT NOT DELIVERED: every channel exhausted' : 'every round done, nobody acknowledged' });
+      this.d.onExhausted?.(alertId, state as 'failed' | 'unacknowledged');
     }
   }
 }

@@ -3,16 +3,23 @@
  * recipients exist (users and groups), capacity (filter.maxPending → 452), size (552), checks on
  * the raw message, parsing, and the rule that matters most: "250" is sent only after the alert and
  * its deliveries are committed to SQLite. A failed commit answers 451 and nothing half-stored stays.
+ *
+ * Against hostile neighbours: sessions per client address are capped and idle ones closed early
+ * (connection-limits.ts), failed AUTH is slowed down and locked out per address (FailureLimiter),
+ * and with smtp.tls AUTH is neither offered nor accepted before STARTTLS.
  */
 import { readFileSync } from 'node:fs';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerSession, type SMTPServerOptions } from 'smtp-server';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerSession, type SMTPServerOptions } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import type { SmtpConfig } from '../config/schema.js';
 import type { UserStore, User } from '../store/users.js';
 import type { AdmitResult } from '../store/rows.js';
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/clock.js';
-import { ClientNetworks } from './client-networks.js';
+import { ClientNetworks, clientKey } from './client-networks.js';
+import { ConnectionLimits } from './connection-limits.js';
+import { FailureLimiter } from '../util/failure-limiter.js';
+import { clampDelay } from '../util/timers.js';
 import { checkRawMessage } from './message-checks.js';
 import { parseAlertMail } from './parse-alert.js';
 import type { AlertWriter } from './alert-writer.js';
@@ -30,6 +37,13 @@ export interface ReceiverDeps {
 }
 
 const MAX_RECIPIENTS = 100;
+/**
+ * Longest command line read (RFC 5321 allows 512 octets, RFC 4954 more for AUTH; the longest
+ * real ones here are AUTH PLAIN with a long password). Longer lines end the session with 421.
+ */
+const MAX_COMMAND_LINE = 4096;
+/** The most the AUTH failure delay grows to, as a multiple of smtp.auth.failureDelay. */
+const MAX_DELAY_FACTOR = 16;
 
 function smtpError(code: number, message: string): Error {
   const e = new Error(message) as Error & { responseCode: number };
@@ -40,14 +54,39 @@ function smtpError(code: number, message: string): Error {
 export class SmtpReceiver {
   private server: SMTPServer | null = null;
   private readonly networks: ClientNetworks;
-  private readonly recipients = new Map<string, Map<string, User>>();
+  /**
+   * Who each accepted RCPT resolved to, kept per transaction: smtp-server gives every transaction
+   * a new envelope object (at RSET, HELO/EHLO, STARTTLS, AUTH and after DATA), so a map keyed by
+   * the envelope can never carry recipients from an abandoned transaction into the next one.
+   */
+  private readonly resolved = new WeakMap<SMTPServerSession['envelope'], Map<string, User[]>>();
   private closing = false;
   private accepted = 0;
+  private readonly limits: ConnectionLimits;
+  private readonly authFailures: FailureLimiter;
+  /** AUTH failures whose delayed answer is still due (answered at once when the receiver closes). */
+  private readonly delayedAnswers = new Set<{ answer: () => void; cancel: () => void }>();
+  /** Client keys already logged as over their connection cap (logged again once below it). */
+  private readonly overCap = new Set<string>();
+  private fullLogged = false;
+  private missingConnectionWarned = false;
 
   constructor(private readonly d: ReceiverDeps) {
-    this.networks = new ClientNetworks(d.config.allowFrom);
-    const users = Object.keys(d.config.auth.users);
-    if (d.config.auth.required && !users.length) throw new Error('smtp.auth.required is true but smtp.auth.users is empty');
+    const c = d.config;
+    this.networks = new ClientNetworks(c.allowFrom);
+    const users = Object.keys(c.auth.users);
+    if (c.auth.required && !users.length) throw new Error('smtp.auth.required is true but smtp.auth.users is empty');
+    this.limits = new ConnectionLimits({ maxClients: c.maxClients, maxPerAddress: this.maxPerAddress(), idleTimeoutMs: c.idleTimeout }, d.clock);
+    this.authFailures = new FailureLimiter({
+      baseDelayMs: c.auth.failureDelay, maxDelayMs: c.auth.failureDelay * MAX_DELAY_FACTOR,
+      maxFailures: c.auth.maxFailures, lockoutMs: c.auth.lockout,
+    }, d.clock);
+  }
+
+  /** smtp.maxClientsPerAddress, by default half of smtp.maxClients (at least 1). */
+  private maxPerAddress(): number {
+    const c = this.d.config;
+    return Math.min(c.maxClients, c.maxClientsPerAddress ?? Math.max(1, Math.floor(c.maxClients / 2)));
   }
 
   get acceptedCount(): number {
@@ -62,36 +101,42 @@ export class SmtpReceiver {
 
   async listen(): Promise<AddressInfo> {
     const c = this.d.config;
-    const authUsers = c.auth.users;
-    const hasAuth = Object.keys(authUsers).length > 0;
+    const hasAuth = Object.keys(c.auth.users).length > 0;
+    const disabled = [...(c.tls ? [] : ['STARTTLS']), ...(hasAuth ? [] : ['AUTH'])];
+    // With TLS configured, AUTH is hidden and refused until the session is encrypted (unless
+    // smtp.auth.allowInsecure): the per-session command list drops AUTH, and onSecure restores it.
+    const authAfterTls = Boolean(c.tls) && hasAuth && !c.auth.allowInsecure;
     const opts: SMTPServerOptions = {
       name: c.hostname,
       banner: 'Alertline alert receiver',
       size: c.maxMessageSize,
-      maxClients: c.maxClients,
+      // The sessions themselves are limited in onConnect (ConnectionLimits: per address, closing
+      // an idle one to make room, a bounded wait before the greeting); smtp-server's own ceiling,
+      // above sessions plus waiting ones, only stops a flood of raw connections.
+      maxClients: c.maxClients * 3,
       socketTimeout: c.socketTimeout,
       closeTimeout: 10_000,
+      maxCommandLength: MAX_COMMAND_LINE,
       disableReverseLookup: true,
       logger: false,
       authOptional: !c.auth.required,
       authMethods: ['PLAIN', 'LOGIN'],
-      allowInsecureAuth: !c.tls,
-      disabledCommands: [...(c.tls ? [] : ['STARTTLS']), ...(hasAuth ? [] : ['AUTH'])],
+      allowInsecureAuth: !c.tls || c.auth.allowInsecure,
+      disabledCommands: disabled,
       ...(c.tls ? { key: readFileSync(c.tls.key), cert: readFileSync(c.tls.cert) } : {}),
-      onConnect: (session, cb) => this.onConnect(session, cb),
-      onAuth: (auth, session, cb) => {
-        const expected = auth.username !== undefined ? authUsers[auth.username] : undefined;
-        const ok = typeof expected === 'string' && typeof auth.password === 'string' && timingSafeEqualStr(auth.password, expected);
-        if (!ok) {
-          this.d.logger.warn('smtp.auth_failed', { client: session.remoteAddress, user: auth.username });
-          return cb(smtpError(535, '5.7.8 Authentication credentials invalid'));
-        }
-        cb(null, { user: auth.username });
+      onConnect: (session, cb) => {
+        if (authAfterTls) session.disabledCommands = [...disabled, 'AUTH'];
+        this.onConnect(session, cb);
       },
+      onSecure: (_socket, session, cb) => {
+        if (authAfterTls) session.disabledCommands = [...disabled];
+        cb();
+      },
+      onAuth: (auth, session, cb) => this.onAuth(auth, session, cb),
       onMailFrom: (addr, session, cb) => this.onMailFrom(addr, session, cb),
       onRcptTo: (addr, session, cb) => this.onRcptTo(addr, session, cb),
       onData: (stream, session, cb) => this.onData(stream, session, cb),
-      onClose: (session) => this.recipients.delete(session.id),
+      onClose: (session) => this.onClose(session),
     };
     this.server = new SMTPServer(opts);
     this.server.on('error', (e) => this.d.logger.warn('smtp.error', { error: e }));
@@ -115,7 +160,11 @@ export class SmtpReceiver {
     const srv = this.server;
     if (!srv) return;
     this.server = null;
+    // Sessions between transactions have nothing to finish: tell them now instead of waiting.
+    this.limits.closeIdle(421, '4.3.2 Service shutting down, try later');
+    for (const p of [...this.delayedAnswers]) p.answer();
     await new Promise<void>((resolve) => srv.close(() => resolve()));
+    this.limits.clear();
   }
 
   private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
@@ -124,16 +173,86 @@ export class SmtpReceiver {
       this.d.logger.warn('smtp.refused', { client: session.remoteAddress, reason: 'not in smtp.allowFrom' });
       return cb(smtpError(554, '5.7.1 Client host not allowed'));
     }
-    cb();
+    const key = clientKey(session.remoteAddress);
+    const conn = this.connectionOf(session);
+    this.limits.request({
+      id: session.id, key,
+      inTransaction: () => Boolean(session.envelope?.mailFrom),
+      close: (code, message) => conn?.send(code, message),
+    }, (admission) => {
+      if (!admission.ok) {
+        // Logged once per address (or once while the server is full), not once per connection.
+        const first = admission.reason === 'per-address' ? !this.overCap.has(key) : !this.fullLogged;
+        if (admission.reason === 'per-address') this.overCap.add(key);
+        else this.fullLogged = true;
+        if (first) this.d.logger.warn('smtp.refused', { client: session.remoteAddress, reason: admission.reason === 'per-address' ? 'smtp.maxClientsPerAddress reached' : 'smtp.maxClients reached, every session busy' });
+        return cb(smtpError(admission.code, admission.message));
+      }
+      this.fullLogged = false;
+      if (admission.evicted !== undefined) this.d.logger.info('smtp.idle_closed', { closed: admission.evicted, reason: 'smtp.maxClients reached', for: session.remoteAddress });
+      cb();
+    });
   }
 
-  private onMailFrom(_addr: SMTPServerAddress, _session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+  /** smtp-server's connection object for a session (to close it with a reply); null if not found. */
+  private connectionOf(session: SMTPServerSession): { send(code: number, message: string): void } | null {
+    for (const conn of this.server?.connections ?? []) if (conn.session === session) return conn;
+    if (!this.missingConnectionWarned) {
+      this.missingConnectionWarned = true;
+      this.d.logger.warn('smtp.internal', { problem: 'session without a connection: idle sessions cannot be closed early' });
+    }
+    return null;
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    this.limits.release(session.id);
+    const key = clientKey(session.remoteAddress);
+    if (this.overCap.has(key) && this.limits.countFor(key) < this.maxPerAddress()) this.overCap.delete(key);
+  }
+
+  private onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void): void {
+    const key = clientKey(session.remoteAddress);
+    const status = this.authFailures.status(key);
+    if (status.locked) {
+      // No credentials are checked while locked out, right or wrong.
+      return cb(smtpError(454, `4.7.0 Too many failed authentication attempts from your address, try again in ${Math.ceil(status.retryAfterMs / 1000)} s`));
+    }
+    const users = this.d.config.auth.users;
+    const known = typeof auth.username === 'string' && Object.hasOwn(users, auth.username);
+    const expected = known ? users[auth.username!] : undefined;
+    const ok = typeof expected === 'string' && typeof auth.password === 'string' && timingSafeEqualStr(auth.password, expected);
+    if (ok) return cb(null, { user: auth.username });
+    const r = this.authFailures.recordFailure(key);
+    // Never the password; an unknown user name is not logged either (people type passwords there).
+    this.d.logger.warn('smtp.auth_failed', { client: session.remoteAddress, user: known ? auth.username : '(unknown)', failures: r.failures, delayMs: r.delayMs });
+    if (r.lockedNow) this.d.logger.warn('smtp.auth_locked', { client: session.remoteAddress, key, failures: r.failures, seconds: Math.ceil(r.retryAfterMs / 1000) });
+    const reply = r.locked
+      ? smtpError(454, `4.7.0 Too many failed authentication attempts from your address, try again in ${Math.ceil(r.retryAfterMs / 1000)} s`)
+      : smtpError(535, '5.7.8 Authentication credentials invalid');
+    const pending = {
+      answer: () => {
+        if (!this.delayedAnswers.delete(pending)) return;
+        pending.cancel();
+        cb(reply);
+      },
+      cancel: () => {},
+    };
+    this.delayedAnswers.add(pending);
+    pending.cancel = this.d.clock.setTimer(() => pending.answer(), clampDelay(r.delayMs));
+  }
+
+  private onMailFrom(_addr: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     if (this.closing) return cb(smtpError(421, '4.3.2 Service shutting down, try later'));
+    if (this.d.config.auth.required && !session.user) {
+      // smtp-server checks this too, but not while AUTH is withheld before STARTTLS.
+      return cb(smtpError(530, this.d.config.tls && !session.secure ? '5.7.0 Must issue a STARTTLS command first' : '5.7.0 Authentication required'));
+    }
     Promise.resolve().then(() => this.d.openDeliveries()).then((open) => {
       if (open >= this.d.maxPending()) {
         this.d.logger.warn('smtp.capacity', { open, maxPending: this.d.maxPending() });
         return cb(smtpError(452, '4.3.1 Too many undelivered alerts queued, try later'));
       }
+      this.limits.activity(session.id);
       cb();
     }, (e: Error) => {
       this.d.logger.error('smtp.store_error', { error: e });
@@ -154,14 +273,26 @@ export class SmtpReceiver {
       this.d.logger.info('smtp.unknown_recipient', { client: session.remoteAddress, rcpt: address });
       return cb(smtpError(550, `5.1.1 <${address}>: no such user or group here`));
     }
-    let map = this.recipients.get(session.id);
-    if (!map) this.recipients.set(session.id, (map = new Map()));
     if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) return cb(smtpError(452, '4.5.3 Too many recipients'));
-    for (const u of users) map.set(u.email.toLowerCase(), u);
+    let map = this.resolved.get(session.envelope);
+    if (!map) this.resolved.set(session.envelope, (map = new Map()));
+    map.set(address.toLowerCase(), users);
     cb();
   }
 
+  /** The users this transaction's envelope names: exactly its accepted RCPTs, nothing older. */
+  private recipientsOf(envelope: SMTPServerSession['envelope']): User[] {
+    const map = this.resolved.get(envelope);
+    const out = new Map<string, User>();
+    if (!map) return [];
+    for (const r of envelope.rcptTo) {
+      for (const u of map.get(r.address.trim().toLowerCase()) ?? []) out.set(u.email.toLowerCase(), u);
+    }
+    return [...out.values()];
+  }
+
   private onData(stream: NodeJS.ReadableStream & { sizeExceeded?: boolean }, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
+    const envelope = session.envelope;
     const chunks: Buffer[] = [];
     let size = 0;
     const limit = this.d.config.maxMessageSize;
@@ -171,21 +302,27 @@ export class SmtpReceiver {
     });
     stream.on('error', (e) => cb(smtpError(451, `4.3.0 ${(e as Error).message}`)));
     stream.on('end', () => {
-      const users = this.recipients.get(session.id);
-      // A new transaction (RSET / next MAIL) starts with a fresh recipient list.
-      this.recipients.delete(session.id);
+      const users = this.recipientsOf(envelope);
+      this.resolved.delete(envelope);
       if (stream.sizeExceeded || size > limit) {
+        this.limits.activity(session.id);
         this.d.logger.warn('smtp.too_large', { client: session.remoteAddress, size, limit });
         return cb(smtpError(552, `5.3.4 Message too big (limit ${limit} bytes)`));
       }
-      this.store(Buffer.concat(chunks), session, [...(users?.values() ?? [])]).then(
-        (msg) => cb(null, msg),
-        (e: Error & { responseCode?: number }) => cb(e.responseCode ? e : smtpError(451, '4.3.0 Could not store the message, try later')),
+      this.store(Buffer.concat(chunks), session, envelope, users).then(
+        (msg) => {
+          this.limits.activity(session.id);
+          cb(null, msg);
+        },
+        (e: Error & { responseCode?: number }) => {
+          this.limits.activity(session.id);
+          cb(e.responseCode ? e : smtpError(451, '4.3.0 Could not store the message, try later'));
+        },
       );
     });
   }
 
-  private async store(raw: Buffer, session: SMTPServerSession, recipients: User[]): Promise<string> {
+  private async store(raw: Buffer, session: SMTPServerSession, envelope: SMTPServerSession['envelope'], recipients: User[]): Promise<string> {
     const log = this.d.logger;
     const problem = checkRawMessage(raw);
     if (problem) {
@@ -208,9 +345,9 @@ export class SmtpReceiver {
     try {
       result = await this.d.writer.submit({
         parsed, raw, recipients, receivedAt: this.d.clock.now(),
-        rcpt: session.envelope.rcptTo.map((r) => r.address),
+        rcpt: envelope.rcptTo.map((r) => r.address),
         client: session.remoteAddress,
-        ...(session.envelope.mailFrom ? { mailFrom: session.envelope.mailFrom.address } : {}),
+        ...(envelope.mailFrom ? { mailFrom: envelope.mailFrom.address } : {}),
       });
     } catch (e) {
       log.error('smtp.store_failed', { client: session.remoteAddress, subject: parsed.subject, error: e as Error });
@@ -218,8 +355,8 @@ export class SmtpReceiver {
     }
     this.accepted++;
     log.info('mail.accepted', {
-      alert: result.id, state: result.state, kind: parsed.kind, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-      rcpt: session.envelope.rcptTo.map((r) => r.address).join(','), subject: parsed.subject, event: parsed.eventId,
+      alert: result.id, state: result.state, kind: parsed.kind, from: envelope.mailFrom ? envelope.mailFrom.address : '',
+      rcpt: envelope.rcptTo.map((r) => r.address).join(','), subject: parsed.subject, event: parsed.eventId,
     });
     for (const dl of result.deliveries) if (dl.state !== 'queued') log.info(`mail.${dl.state === 'cancelled' ? 'not_notified' : dl.state}`, { alert: result.id, user: dl.email });
     for (const id of result.resolved) log.info('alert.resolved', { alert: id, by: result.id });

@@ -58,6 +58,29 @@ export class DeliveryStore {
       .run(p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id);
   }
 
+  /**
+   * Every channel that could reach the person is down: the delivery stays where it is and looks
+   * again at nextAt. Returns when it started waiting: the first wait sets it and it stays, so a
+   * delivery waits escalation.maxWait at most in all.
+   */
+  async waitForChannel(id: number, nextAt: number, now: number): Promise<number> {
+    prep(this.db, `UPDATE deliveries SET next_at = ?, waiting_since = coalesce(waiting_since, ?), updated_at = ? WHERE id = ? AND state = 'queued'`).run(nextAt, now, now, id);
+    const r = prep(this.db, 'SELECT waiting_since FROM deliveries WHERE id = ?').get(id) as { waiting_since: number | null } | undefined;
+    return r?.waiting_since ?? now;
+  }
+
+  /** Deliveries waiting for a channel to come back now (due, and waiting), and since when the oldest waits. */
+  async waiting(now: number = Date.now()): Promise<{ count: number; since: number | null }> {
+    const r = prep(this.db, `SELECT count(*) n, min(waiting_since) since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL AND next_at <= ? + 10000`).get(now) as { n: number; since: number | null };
+    return { count: r.n, since: r.since };
+  }
+
+  /** When the oldest queued delivery became due (null: nothing is due). */
+  async oldestDue(now: number): Promise<number | null> {
+    const r = prep(this.db, `SELECT min(next_at) t FROM deliveries WHERE state = 'queued' AND next_at <= ?`).get(now) as { t: number | null };
+    return r.t;
+  }
+
   /** Ends a delivery. Only a running/queued delivery changes (an ack or resolve that came first wins). */
   async finish(id: number, state: DeliveryState, result: string, now: number, informed = false): Promise<boolean> {
     return prep(this.db, `UPDATE deliveries SET state = ?, result = ?, informed = max(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`)

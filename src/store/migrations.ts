@@ -114,7 +114,10 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE alerts ADD COLUMN sentence TEXT;    -- the one-line sentence spoken and texted
   ALTER TABLE alerts ADD COLUMN monitor TEXT;     -- zabbix | alertmanager | nagios | grafana | generic | alertline
   `,
-  /* on call: schedules with layers, overrides, escalation policies, routes, silences */ `
+  /* 4: a delivery waiting for a channel to come back */ `
+  ALTER TABLE deliveries ADD COLUMN waiting_since INTEGER;  -- set while every channel that could reach the person is down
+  `,
+  /* 5: on call: schedules with layers, overrides, escalation policies, routes, silences */ `
   CREATE TABLE schedules (
     name TEXT PRIMARY KEY COLLATE NOCASE,
     created_at INTEGER NOT NULL,

@@ -24,6 +24,7 @@ export interface AlertRow {
 export interface DeliveryRow {
   id: number; alert_id: number; user_email: string; dedupe_key: string; state: DeliveryState; round: number; step: number;
   tries: number; next_at: number; text_only: number; plan: string | null; informed: number; result: string | null; created_at: number; updated_at: number;
+  waiting_since: number | null;
 }
 
 export interface AttemptRow {
@@ -61,6 +62,8 @@ export interface AdmitInput {
   dedupeKey: string;
   /** Channels to use instead of the user's/global order (send-test --channel). */
   plan: string[] | null;
+  /** For a monitor's acknowledgement: who acknowledged there. */
+  ackBy?: string;
 }
 
 /** What the store knows, inside the admitting transaction, about the alert's problem and people. */

@@ -1,3 +1,5 @@
+import { clampDelay } from './timers.js';
+
 /** Time source. Logic that depends on time (dedupe windows, escalation rounds, timers) takes a Clock so tests don't sleep. */
 export interface Clock {
   /** Wall-clock milliseconds since the epoch. */
@@ -9,7 +11,8 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, ms);
+    // Node fires a timer of more than 2^31-1 ms after 1 ms: clamp every delay in one place.
+    const t = setTimeout(fn, clampDelay(ms));
     return () => clearTimeout(t);
   },
 };

@@ -9,13 +9,16 @@ import type { AlertView } from '../../src/channels/channel.js';
 async function view(name: string, id = 42): Promise<AlertView> {
   const raw = fixture(name);
   const p = await parseAlertMail(raw);
-  return { id, kind: p.kind, subject: p.subject, text: p.text, receivedAt: Date.UTC(2026, 10, 22, 3, 7), raw, ...(p.host ? { host: p.host } : {}), ...(p.severity ? { severity: p.severity } : {}) };
+  return { id, kind: p.kind, subject: p.subject, text: p.text, receivedAt: Date.UTC(2026, 10, 22, 3, 7), raw, ...(p.host ? { host: p.host } : {}), ...(p.severity ? { severity: p.severity } : {}), ...(p.sentence ? { sentence: p.sentence } : {}) };
 }
 
 describe('compose', () => {
   it('voice: cleaned subject without the monitor prefix doubled, host and severity when known', async () => {
     expect(voiceText(await view('zabbix-problem.eml'), 'en')).toBe('Problem: Zabbix agent on Wordpress Server is unreachable for 5 minutes. severity Average.');
-    expect(voiceText(await view('alertmanager-firing.eml'), 'en')).toBe('Problem: HighLatency api (critical). host api-7f9c:9100. severity critical.');
+    // Alertmanager: the summary annotation is what is spoken (the instance is named in it).
+    expect(voiceText(await view('alertmanager-firing.eml'), 'en')).toBe('Problem: p99 latency above 2s for 10 minutes on api-7f9c:9100. severity critical.');
+    expect(voiceText(await view('real-nagios44-service-problem.eml'), 'en')).toBe('Problem: web01/HTTP is CRITICAL: CRITICAL - Socket timeout after 10 seconds.');
+    expect(voiceText(await view('real-nagios44-service-ack.eml'), 'en')).toMatch(/^Acknowledged: web01\/HTTP is CRITICAL, acknowledged\./);
     expect(voiceText(await view('zabbix-problem-utf8.eml'), 'es')).toMatch(/^Problema: Servidor de base de datos no responde: conexión rechazada en el puerto 5432\. equipo Base de datos principal\. severidad Desastre\.$/);
     expect(cleanSubject('** PROBLEM Service Alert: web01/HTTP is CRITICAL **')).toBe('web01/HTTP is CRITICAL');
   });

@@ -4,8 +4,24 @@
  * We offer PCMU/PCMA and telephone-event (RFC 4733); the answer tells us where to send
  * (connection address and port), which codec the far end picked and which payload type carries
  * key presses.
+ *
+ * SRTP with SDES keys (RFC 4568), by `srtp` mode:
+ * - off:      RTP/AVP, no a=crypto (a=crypto in the answer is ignored).
+ * - required: RTP/SAVP with one a=crypto per suite; an answer without a usable a=crypto (or not
+ *             RTP/SAVP) is refused.
+ * - optional: RTP/AVP *with* a=crypto lines — "best effort" / opportunistic SRTP as RFC 8643
+ *             (OSRTP) describes it, and as Asterisk (media_encryption_optimistic) and baresip
+ *             (mediaenc=srtp) do: a peer that knows SDES answers with a=crypto and both sides
+ *             encrypt, a peer that does not ignores the unknown attribute and the call runs in
+ *             clear. (Two m= lines, SAVP + AVP, would also be possible but many PBXs answer or
+ *             ring on both.) An answer in RTP/SAVP is accepted too.
+ *
+ * Input from the far end is scanned, never matched with backtracking patterns: every step is
+ * linear in the body, which is bounded at 64 KiB (bench/adversarial/sdp.ts).
  */
 import { isIP } from 'node:net';
+import { formatCrypto, maskSdp, parseCrypto, SdesError, type SdesCrypto } from './srtp/sdes.js';
+import type { SrtpSuite } from './srtp/srtp.js';
 
 export type G711Name = 'PCMU' | 'PCMA';
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -21,6 +37,25 @@ export interface SdpOfferOptions {
   telephoneEventPt: number;
   /** Session name (s=); default "Alertline". */
   sessionName?: string;
+  /** SRTP mode (default off); with optional or required, `crypto` holds our keys (see newCryptoOffer). */
+  srtp?: SrtpMode;
+  crypto?: SdesCrypto[];
+}
+
+export type SrtpMode = 'off' | 'optional' | 'required';
+
+/** What we offered, for matching the answer's a=crypto. */
+export interface SrtpOffer {
+  mode: SrtpMode;
+  crypto: SdesCrypto[];
+}
+
+/** The SRTP keys both sides agreed on: ours protects what we send, theirs what we receive. */
+export interface NegotiatedSrtp {
+  suite: SrtpSuite;
+  tag: number;
+  local: SdesCrypto;
+  remote: SdesCrypto;
 }
 
 export interface SdpAnswer {
@@ -36,6 +71,8 @@ export interface SdpAnswer {
   telephoneEventPts: number[];
   direction: Direction;
   ptime?: number;
+  /** Present when the answer accepted one of our a=crypto lines: the media is SRTP. */
+  srtp?: NegotiatedSrtp;
 }
 
 export class SdpError extends Error {
@@ -73,18 +110,30 @@ export function buildSdpOffer(o: SdpOfferOptions): string {
   const name = o.sessionName ?? 'Alertline';
   if (/[\r\n\0]/.test(name) || name.length === 0) throw new SdpError('bad session name');
   const pts = codecs.map((c) => CODEC_PT[c]);
+  const mode = o.srtp ?? 'off';
+  if (mode !== 'off' && mode !== 'optional' && mode !== 'required') throw new SdpError(`bad srtp mode ${JSON.stringify(mode)}`);
+  const crypto = mode === 'off' ? [] : (o.crypto ?? []);
+  if (mode !== 'off' && crypto.length === 0) throw new SdpError(`srtp ${mode} needs at least one a=crypto key`);
+  if (new Set(crypto.map((c) => c.tag)).size !== crypto.length) throw new SdpError('a=crypto tags must be distinct');
+  let cryptoLines: string[];
+  try {
+    cryptoLines = crypto.map((c) => `a=crypto:${formatCrypto(c)}`);
+  } catch (e) {
+    throw new SdpError((e as Error).message);
+  }
   const lines = [
     'v=0',
     `o=alertline ${sid} ${o.sessionVersion} IN ${type} ${o.address}`,
     `s=${name}`,
     `c=IN ${type} ${o.address}`,
     't=0 0',
-    `m=audio ${o.rtpPort} RTP/AVP ${[...pts, o.telephoneEventPt].join(' ')}`,
+    `m=audio ${o.rtpPort} ${mode === 'required' ? 'RTP/SAVP' : 'RTP/AVP'} ${[...pts, o.telephoneEventPt].join(' ')}`,
     ...codecs.map((c) => `a=rtpmap:${CODEC_PT[c]} ${c}/8000`),
     `a=rtpmap:${o.telephoneEventPt} telephone-event/8000`,
     `a=fmtp:${o.telephoneEventPt} 0-15`,
     'a=ptime:20',
     'a=sendrecv',
+    ...cryptoLines,
   ];
   return lines.join('\r\n') + '\r\n';
 }
@@ -93,9 +142,28 @@ interface Connection {
   address: string;
 }
 
+/** Blank-separated fields of a line (runs of SP/HTAB count as one separator). */
+function fields(s: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    const blank = c === 32 || c === 9;
+    if (blank && start >= 0) {
+      out.push(s.slice(start, i));
+      start = -1;
+    } else if (!blank && start < 0) {
+      start = i;
+    }
+  }
+  return out;
+}
+
+const DIGITS = /^[0-9]+$/;
+
 function parseConnection(value: string): Connection {
   // c=<nettype> <addrtype> <connection-address>
-  const f = value.trim().split(/\s+/);
+  const f = fields(value);
   if (f.length !== 3) throw new SdpError(`malformed c= line: ${JSON.stringify(value)}`);
   const [net, type, rawAddr] = f as [string, string, string];
   if (net.toUpperCase() !== 'IN') throw new SdpError(`unsupported network type ${JSON.stringify(net)}`);
@@ -110,7 +178,7 @@ function parseConnection(value: string): Connection {
 }
 
 function parseIntField(s: string, what: string, min: number, max: number): number {
-  if (!/^\d{1,10}$/.test(s)) throw new SdpError(`bad ${what}: ${JSON.stringify(s)}`);
+  if (s.length === 0 || s.length > 10 || !DIGITS.test(s)) throw new SdpError(`bad ${what}: ${JSON.stringify(s.slice(0, 20))}`);
   const n = Number(s);
   if (n < min || n > max) throw new SdpError(`${what} out of range: ${n}`);
   return n;
@@ -131,24 +199,27 @@ interface MediaSection {
  * is malformed, the audio stream was rejected (port 0), no connection address is given, or no
  * codec we offered was accepted.
  */
-export function parseSdpAnswer(sdp: string, offered: G711Name[]): SdpAnswer {
+export function parseSdpAnswer(sdp: string, offered: G711Name[], srtp: SrtpOffer = { mode: 'off', crypto: [] }): SdpAnswer {
   if (typeof sdp !== 'string' || sdp.trim() === '') throw new SdpError('empty body');
   if (sdp.length > MAX_SDP) throw new SdpError(`body too large (${sdp.length} characters)`);
-  const lines = sdp.split(/\r?\n/).map((l) => l.replace(/\s+$/, '')).filter((l) => l !== '');
+  // split at LF, drop a CR before it and trailing blanks (trimEnd: linear, unlike /\s+$/)
+  const lines = sdp.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
   if (lines[0] !== 'v=0') throw new SdpError('does not start with v=0');
 
   let sessionConn: Connection | undefined;
   const sessionAttrs: { name: string; value: string | undefined }[] = [];
   const media: MediaSection[] = [];
   for (const line of lines) {
-    const m = /^([a-z])=(.*)$/.exec(line);
-    if (!m) throw new SdpError(`malformed line: ${JSON.stringify(line.slice(0, 80))}`);
-    const type = m[1]!;
-    const value = m[2]!;
+    const t = line.charCodeAt(0);
+    if (!(t >= 0x61 && t <= 0x7a) || line.charCodeAt(1) !== 0x3d || /[\r\0]/.test(line)) {
+      throw new SdpError(`malformed line: ${JSON.stringify(maskSdp(line.slice(0, 80)))}`);
+    }
+    const type = line[0]!;
+    const value = line.slice(2);
     const cur = media[media.length - 1];
     switch (type) {
       case 'm': {
-        const f = value.trim().split(/\s+/);
+        const f = fields(value);
         if (f.length < 3) throw new SdpError(`malformed m= line: ${JSON.stringify(value)}`);
         const [mediaType, portField, proto, ...fmts] = f as [string, string, string, ...string[]];
         const port = parseIntField(portField.split('/')[0]!, 'm= port', 0, 65535);
@@ -182,16 +253,22 @@ export function parseSdpAnswer(sdp: string, offered: G711Name[]): SdpAnswer {
   if (!audio) throw new SdpError('no m= line in the answer');
   if (audio.media !== 'audio') throw new SdpError(`first m= line is ${audio.media}, not audio`);
   if (audio.port === 0) throw new SdpError('audio stream rejected (m= port 0)');
-  if (audio.proto.toUpperCase() !== 'RTP/AVP') throw new SdpError(`unsupported transport ${JSON.stringify(audio.proto)} (we offer RTP/AVP)`);
+  const negotiated = negotiateSrtp(audio, srtp);
   const conn = audio.connection ?? sessionConn;
   if (!conn) throw new SdpError('no c= connection address for the audio stream');
 
   const rtpmap = new Map<number, { name: string; rate: number }>();
   for (const a of audio.attrs) {
     if (a.name !== 'rtpmap' || a.value === undefined) continue;
-    const m = /^(\d{1,3})\s+([^/\s]+)\/(\d+)(?:\/\d+)?$/.exec(a.value.trim());
-    if (!m) throw new SdpError(`malformed a=rtpmap: ${JSON.stringify(a.value)}`);
-    rtpmap.set(Number(m[1]), { name: m[2]!.toUpperCase(), rate: Number(m[3]) });
+    // a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]
+    const f = fields(a.value);
+    const enc = f.length === 2 ? f[1]!.split('/') : [];
+    const [pt, name, rate, channels] = [f[0] ?? '', enc[0] ?? '', enc[1] ?? '', enc[2]];
+    const ok =
+      enc.length >= 2 && enc.length <= 3 && pt.length <= 3 && DIGITS.test(pt) && name !== '' &&
+      rate.length <= 10 && DIGITS.test(rate) && (channels === undefined || (channels.length <= 3 && DIGITS.test(channels)));
+    if (!ok) throw new SdpError(`malformed a=rtpmap: ${JSON.stringify(a.value.slice(0, 80))}`);
+    rtpmap.set(Number(pt), { name: name.toUpperCase(), rate: Number(rate) });
   }
 
   let chosen: { codec: G711Name; pt: number } | undefined;
@@ -220,7 +297,7 @@ export function parseSdpAnswer(sdp: string, offered: G711Name[]): SdpAnswer {
   let rtcpPort = audio.port + 1;
   const rtcpAttr = audio.attrs.find((a) => a.name === 'rtcp');
   if (rtcpAttr?.value !== undefined) {
-    rtcpPort = parseIntField(rtcpAttr.value.trim().split(/\s+/)[0]!, 'a=rtcp port', 1, 65535);
+    rtcpPort = parseIntField(fields(rtcpAttr.value)[0] ?? '', 'a=rtcp port', 1, 65535);
   } else if (rtcpPort > 65535) {
     throw new SdpError('RTP port 65535 leaves no RTCP port');
   }
@@ -235,10 +312,46 @@ export function parseSdpAnswer(sdp: string, offered: G711Name[]): SdpAnswer {
     direction,
   };
   if (telephoneEventPts.length) answer.telephoneEventPt = telephoneEventPts[0];
+  if (negotiated) answer.srtp = negotiated;
   const ptime = find('ptime');
   if (ptime?.value !== undefined) {
     const v = Number(ptime.value.trim());
     if (Number.isFinite(v) && v > 0 && v <= 1000) answer.ptime = v;
   }
   return answer;
+}
+
+/**
+ * RFC 4568 §7.1.3 / §7.4 as the offerer sees it: the answer accepts one of our a=crypto lines by
+ * repeating its tag and suite with the answerer's own key. Lines we cannot use (other suites,
+ * key methods, session parameters) are ignored; a malformed line is an error.
+ */
+function negotiateSrtp(audio: MediaSection, offer: SrtpOffer): NegotiatedSrtp | undefined {
+  const proto = audio.proto.toUpperCase();
+  if (offer.mode === 'off') {
+    if (proto !== 'RTP/AVP') throw new SdpError(`unsupported transport ${JSON.stringify(audio.proto)} (we offer RTP/AVP)`);
+    return undefined;
+  }
+  if (proto !== 'RTP/AVP' && proto !== 'RTP/SAVP') throw new SdpError(`unsupported transport ${JSON.stringify(audio.proto)} (we offer RTP/SAVP or RTP/AVP)`);
+  if (offer.mode === 'required' && proto !== 'RTP/SAVP') throw new SdpError(`SRTP is required but the answer uses ${audio.proto}`);
+  let chosen: NegotiatedSrtp | undefined;
+  for (const a of audio.attrs) {
+    if (a.name !== 'crypto') continue;
+    let parsed;
+    try {
+      parsed = parseCrypto(a.value ?? '');
+    } catch (e) {
+      if (e instanceof SdesError) throw new SdpError(`bad a=crypto: ${e.message}`);
+      throw e;
+    }
+    if (!parsed.usable || chosen) continue;
+    const remote = parsed.crypto;
+    const local = offer.crypto.find((c) => c.tag === remote.tag);
+    if (!local || local.suite !== remote.suite) continue; // not an answer to one of our lines
+    chosen = { suite: remote.suite, tag: remote.tag, local, remote };
+  }
+  if (!chosen && (offer.mode === 'required' || proto === 'RTP/SAVP')) {
+    throw new SdpError('SRTP is required but the answer has no a=crypto matching our offer');
+  }
+  return chosen;
 }

@@ -15,7 +15,8 @@ import { outcomeForFinal } from './call-outcome.js';
 import { Slots } from '../../util/slots.js';
 import { localAddressToward } from './local-address.js';
 import { RtpSession, type RtpSessionOptions } from './rtp/session.js';
-import { buildSdpOffer, parseSdpAnswer } from './sdp.js';
+import { buildSdpOffer, parseSdpAnswer, type SrtpOffer } from './sdp.js';
+import { keyingFor, maskSdp, newCryptoOffer } from './srtp/sdes.js';
 import { sipTarget } from './sip-target.js';
 import type { TimerValues } from './sip/transaction/timers.js';
 import { TcpTransport } from './sip/transport/tcp-transport.js';
@@ -103,6 +104,10 @@ export class VoipChannel implements Channel {
       ua.learnPublicAddress({ address: await localAddressToward(server), port: transport.local.port });
     }
     this.ua = ua;
+    const srtp = this.cfg.srtp ?? 'off';
+    if (srtp !== 'off' && String(this.cfg.transport) !== 'tls') { // 'tls' arrives with the SIP-over-TLS work
+      this.logger.warn('voip.srtp_keys_in_clear', { srtp, transport: this.cfg.transport, hint: 'SDES keys travel in the SIP body: use transport tls' });
+    }
     this.logger.info('voip.started', { server: this.cfg.server, transport: transport.protocol, local: `${transport.local.address}:${transport.local.port}` });
     if (this.cfg.register) {
       this.registration = new Registration(ua, { expires: Math.max(1, Math.round(this.cfg.registerExpires / 1000)), registrar: server });
@@ -198,6 +203,8 @@ export class VoipChannel implements Channel {
       };
       void framesFor(cfg.codecs[0]!); // render while it rings
 
+      const srtpMode = cfg.srtp ?? 'off';
+      const srtp: SrtpOffer = { mode: srtpMode, crypto: srtpMode === 'off' ? [] : newCryptoOffer() }; // fresh keys per call
       const sdp = buildSdpOffer({
         sessionId: randomInt(1, 2 ** 47),
         sessionVersion: 1,
@@ -205,12 +212,15 @@ export class VoipChannel implements Channel {
         rtpPort: rtp.localPort,
         codecs: cfg.codecs,
         telephoneEventPt: TELEPHONE_EVENT_PT,
+        srtp: srtp.mode,
+        crypto: srtp.crypto,
       });
       call = new OutboundCall(ua, target, sdp, this.opts.resolver);
       const c = call;
       const log = this.logger.child({ callId: c.callId, attempt: job.attemptId });
       const detail: Record<string, unknown> = { callId: c.callId, target };
       log.info('voip.dialing', { target });
+      log.debug('voip.sdp_offer', { sdp: maskSdp(sdp) });
 
       let ringTimedOut = false;
       const stopRing = this.clock.setTimer(() => {
@@ -240,7 +250,8 @@ export class VoipChannel implements Channel {
           return outcome('failed', result.reason, true, detail);
         case 'answered':
           log.info('voip.answered');
-          return await this.converse(c, rtp, result.sdp, framesFor, lang, signal, log, detail);
+          log.debug('voip.sdp_answer', { sdp: maskSdp(result.sdp) });
+          return await this.converse(c, rtp, result.sdp, srtp, framesFor, lang, signal, log, detail);
       }
       return outcome('failed', 'unexpected call state', true, detail);
     } finally {
@@ -254,6 +265,7 @@ export class VoipChannel implements Channel {
     call: OutboundCall,
     rtp: RtpSession,
     answerSdp: string,
+    srtp: SrtpOffer,
     framesFor: (c: G711Codec) => Promise<Buffer[]>,
     lang: string,
     signal: AbortSignal,
@@ -298,7 +310,7 @@ export class VoipChannel implements Channel {
     try {
       let answer;
       try {
-        answer = parseSdpAnswer(answerSdp, cfg.codecs);
+        answer = parseSdpAnswer(answerSdp, cfg.codecs, srtp);
         rtp.setRemote({
           address: answer.address,
           port: answer.port,
@@ -307,6 +319,7 @@ export class VoipChannel implements Channel {
           payloadType: answer.payloadType,
           telephoneEventPt: answer.telephoneEventPt ?? TELEPHONE_EVENT_PT,
           telephoneEventPts: [...new Set([...answer.telephoneEventPts, TELEPHONE_EVENT_PT])],
+          ...(answer.srtp ? { srtp: keyingFor(answer.srtp.local, answer.srtp.remote) } : {}),
         });
       } catch (e) {
         log.warn('voip.bad_answer', { error: (e as Error).message });
@@ -314,7 +327,8 @@ export class VoipChannel implements Channel {
         return outcome('failed', `unusable SDP answer: ${(e as Error).message}`, false, detail);
       }
       detail.codec = answer.codec;
-      log.info('voip.media', { to: `${answer.address}:${answer.port}`, codec: answer.codec, pt: answer.payloadType });
+      detail.srtp = answer.srtp?.suite ?? 'off';
+      log.info('voip.media', { to: `${answer.address}:${answer.port}`, codec: answer.codec, pt: answer.payloadType, srtp: detail.srtp });
       let frames: Buffer[];
       try {
         frames = await framesFor(answer.codec);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSdpOffer, parseSdpAnswer, SdpError } from '../../../src/channels/voip/sdp.js';
+import { newCryptoOffer } from '../../../src/channels/voip/srtp/sdes.js';
 
 const crlf = (lines: string[]) => lines.join('\r\n') + '\r\n';
 
@@ -145,6 +146,107 @@ describe('parseSdpAnswer', () => {
       for (let k = 0; k < 3; k++) chars[Math.floor(Math.random() * chars.length)] = String.fromCharCode(Math.floor(Math.random() * 128));
       try {
         parseSdpAnswer(chars.join(''), ['PCMU', 'PCMA']);
+      } catch (err) {
+        expect(err).toBeInstanceOf(SdpError);
+      }
+    }
+  });
+});
+
+describe('SDP with SRTP (SDES, RFC 4568)', () => {
+  const base = { sessionId: 1, sessionVersion: 1, address: '192.0.2.10', rtpPort: 10000, codecs: ['PCMU' as const], telephoneEventPt: 101 };
+  const ours = newCryptoOffer();
+  const theirKey = Buffer.alloc(30, 7).toString('base64');
+  const answer = (proto: string, ...extra: string[]) =>
+    crlf(['v=0', 'o=- 1 1 IN IP4 10.0.0.1', 's=-', 'c=IN IP4 10.0.0.1', 't=0 0', `m=audio 4000 ${proto} 0 101`, 'a=rtpmap:101 telephone-event/8000', ...extra]);
+
+  it('required: offers RTP/SAVP with one a=crypto per suite', () => {
+    const sdp = buildSdpOffer({ ...base, srtp: 'required', crypto: ours });
+    expect(sdp).toContain('m=audio 10000 RTP/SAVP 0 101\r\n');
+    expect(sdp).toContain(`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${Buffer.concat([ours[0]!.keys[0]!.key, ours[0]!.keys[0]!.salt]).toString('base64')}\r\n`);
+    expect(sdp).toContain('a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:');
+  });
+
+  it('optional: offers RTP/AVP with a=crypto (opportunistic SRTP); off: no a=crypto', () => {
+    const opt = buildSdpOffer({ ...base, srtp: 'optional', crypto: ours });
+    expect(opt).toContain('m=audio 10000 RTP/AVP 0 101\r\n');
+    expect(opt.match(/^a=crypto:/gm)).toHaveLength(2);
+    const off = buildSdpOffer({ ...base, srtp: 'off', crypto: ours });
+    expect(off).not.toContain('a=crypto');
+    expect(off).toBe(buildSdpOffer(base));
+    expect(() => buildSdpOffer({ ...base, srtp: 'required' })).toThrow(/a=crypto key/);
+  });
+
+  it('takes the answer\'s key for the tag it accepted, and keeps ours for sending', () => {
+    const a = parseSdpAnswer(answer('RTP/SAVP', `a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:${theirKey}`), ['PCMU'], { mode: 'required', crypto: ours });
+    expect(a.srtp?.suite).toBe('AES_CM_128_HMAC_SHA1_32');
+    expect(a.srtp?.tag).toBe(2);
+    expect(a.srtp?.local).toBe(ours[1]);
+    expect(a.srtp?.remote.keys[0]!.key.equals(Buffer.alloc(16, 7))).toBe(true);
+  });
+
+  it('required: refuses an answer without usable crypto, or in RTP/AVP', () => {
+    const req = { mode: 'required' as const, crypto: ours };
+    expect(() => parseSdpAnswer(answer('RTP/SAVP'), ['PCMU'], req)).toThrow(/SRTP is required/);
+    expect(() => parseSdpAnswer(answer('RTP/AVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}`), ['PCMU'], req)).toThrow(/RTP\/AVP/);
+    // a tag we never offered, or our tag with another suite, does not count
+    expect(() => parseSdpAnswer(answer('RTP/SAVP', `a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}`), ['PCMU'], req)).toThrow(/SRTP is required/);
+    expect(() => parseSdpAnswer(answer('RTP/SAVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:${theirKey}`), ['PCMU'], req)).toThrow(/SRTP is required/);
+    // an unknown suite is ignored, not an error
+    expect(() => parseSdpAnswer(answer('RTP/SAVP', 'a=crypto:1 AEAD_AES_128_GCM inline:abc'), ['PCMU'], req)).toThrow(/SRTP is required/);
+  });
+
+  it('optional: SRTP when the answer carries crypto, plain RTP when it does not', () => {
+    const opt = { mode: 'optional' as const, crypto: ours };
+    expect(parseSdpAnswer(answer('RTP/AVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}`), ['PCMU'], opt).srtp?.suite).toBe('AES_CM_128_HMAC_SHA1_80');
+    expect(parseSdpAnswer(answer('RTP/SAVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}`), ['PCMU'], opt).srtp?.tag).toBe(1);
+    expect(parseSdpAnswer(answer('RTP/AVP'), ['PCMU'], opt).srtp).toBeUndefined();
+    expect(() => parseSdpAnswer(answer('RTP/SAVP'), ['PCMU'], opt)).toThrow(/no a=crypto/);
+  });
+
+  it('off: RTP/SAVP is refused and a=crypto ignored', () => {
+    expect(parseSdpAnswer(answer('RTP/AVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}`), ['PCMU']).srtp).toBeUndefined();
+    expect(() => parseSdpAnswer(answer('RTP/SAVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}`), ['PCMU'])).toThrow(/transport/);
+  });
+
+  it('a malformed a=crypto is an SdpError that does not echo the key', () => {
+    const bad = answer('RTP/SAVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}xyz`);
+    let err: unknown;
+    try {
+      parseSdpAnswer(bad, ['PCMU'], { mode: 'required', crypto: ours });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SdpError);
+    expect((err as Error).message).toMatch(/bad a=crypto/);
+    expect((err as Error).message).not.toContain(theirKey.slice(0, 10));
+    let err2: unknown;
+    try {
+      parseSdpAnswer(answer('RTP/SAVP', `A=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}`), ['PCMU'], { mode: 'required', crypto: ours });
+    } catch (e) {
+      err2 = e;
+    }
+    expect((err2 as Error).message).toMatch(/malformed line/);
+    expect((err2 as Error).message).not.toContain(theirKey.slice(0, 10));
+  });
+
+  it('still parses blank-padded lines after the linear-scan rewrite', () => {
+    const a = parseSdpAnswer(
+      'v=0 \r\nc=IN  IP4\t10.0.0.1  \r\nt=0 0\r\nm=audio  4000 RTP/AVP  8  101 \r\na=rtpmap:8  PCMA/8000/1\r\na=rtpmap:101 telephone-event/8000 \r\na=rtcp:4001 IN IP4 10.0.0.1\n',
+      ['PCMU', 'PCMA'],
+    );
+    expect(a).toMatchObject({ address: '10.0.0.1', port: 4000, rtcpPort: 4001, codec: 'PCMA', payloadType: 8, telephoneEventPt: 101 });
+    expect(() => parseSdpAnswer(crlf(['v=0', 'c=IN IP4 10.0.0.1', 'm=audio 4000 RTP/AVP 0', 'a=rtpmap:0 PCMU/x']), ['PCMU'])).toThrow(/rtpmap/);
+    expect(() => parseSdpAnswer(crlf(['v=0', 'c=IN IP4 10.0.0.1', 'm=audio 4000 RTP/AVP 0', 'a=rtpmap:0 PCMU']), ['PCMU'])).toThrow(/rtpmap/);
+  });
+
+  it('throws only SdpError on mangled SRTP answers', () => {
+    const good = answer('RTP/SAVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirKey}|2^20|1:4`);
+    for (let i = 0; i < 3000; i++) {
+      const chars = good.split('');
+      for (let k = 0; k < 3; k++) chars[Math.floor(Math.random() * chars.length)] = String.fromCharCode(Math.floor(Math.random() * 128));
+      try {
+        parseSdpAnswer(chars.join(''), ['PCMU'], { mode: 'optional', crypto: ours });
       } catch (err) {
         expect(err).toBeInstanceOf(SdpError);
       }

@@ -9,6 +9,9 @@
  * measures the difference. `pacer: 'main'` runs the same stream code on the calling thread. When
  * the compiled worker script is not present (running from TypeScript sources, e.g. under vitest)
  * the default falls back to the main thread.
+ *
+ * SRTP: when setRemote() carries SDES keys (RemoteMedia.srtp), RTP and RTCP are protected in
+ * both directions (RFC 3711) wherever the stream runs.
  */
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -172,12 +175,14 @@ export class RtpSession extends EventEmitter {
     }
   }
 
-  stats(): { packetsSent: number; octetsSent: number; packetsReceived: number } {
+  /** Packet counters; srtpDropped counts received packets refused by SRTP/SRTCP (bad tag, replay, not protected). */
+  stats(): { packetsSent: number; octetsSent: number; packetsReceived: number; srtpDropped: number } {
     const c = this.counters;
     return {
       packetsSent: Atomics.load(c, Counter.PacketsSent),
       octetsSent: Atomics.load(c, Counter.OctetsSent),
       packetsReceived: Atomics.load(c, Counter.PacketsReceived),
+      srtpDropped: Atomics.load(c, Counter.SrtpDropped),
     };
   }
 

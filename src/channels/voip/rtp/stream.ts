@@ -2,6 +2,11 @@
  * One RTP/RTCP media stream on one thread: the two sockets, the paced sender, RTCP reports and
  * RFC 4733 receive. RtpSession (session.ts) runs this either on the main thread or inside the
  * media worker (media-worker.ts); the logic is the same in both places.
+ *
+ * With SRTP keys in the remote description (SDES, negotiated in sdp.ts), every RTP and RTCP
+ * packet sent is protected (RFC 3711) and every packet received must authenticate before it is
+ * looked at: packets that fail (bad tag, replay, plain RTP) are dropped and counted. Keys are
+ * never logged.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type dgram from 'node:dgram';
@@ -26,6 +31,7 @@ import {
 } from './rtcp.js';
 import { DtmfDetector, decodeTelephoneEvent } from './telephone-event.js';
 import { ReceptionStats } from './reception.js';
+import { samePolicy, SrtpContext, SrtpError, type SrtpDrop, type SrtpKeying, type SrtpPolicy } from '../srtp/srtp.js';
 
 export type G711 = 'PCMU' | 'PCMA';
 
@@ -39,6 +45,8 @@ export interface RemoteMedia {
   telephoneEventPt?: number;
   /** Further payload types accepted as telephone-event (e.g. every one the answer maps, and ours). */
   telephoneEventPts?: number[];
+  /** SRTP keys when the answer accepted our a=crypto: RTP and RTCP are then protected both ways. */
+  srtp?: SrtpKeying;
 }
 
 export const FRAME_BYTES = 160;
@@ -47,8 +55,8 @@ export const SAMPLES_PER_FRAME = 160;
 export const SILENCE_BYTE: Record<G711, number> = { PCMU: 0xff, PCMA: 0xd5 };
 
 /** Index of each counter in the shared counters array. */
-export const Counter = { PacketsSent: 0, OctetsSent: 1, PacketsReceived: 2 } as const;
-export const COUNTERS = 3;
+export const Counter = { PacketsSent: 0, OctetsSent: 1, PacketsReceived: 2, SrtpDropped: 3 } as const;
+export const COUNTERS = 4;
 
 export type PlayResult = 'done' | 'aborted';
 
@@ -93,6 +101,12 @@ export function checkRemote(r: RemoteMedia, localFamily: 4 | 6): void {
   for (const pt of [r.payloadType, r.telephoneEventPt ?? 101, ...(r.telephoneEventPts ?? [])]) {
     if (!Number.isInteger(pt) || pt < 0 || pt > 127) throw new Error(`RTP: bad payload type ${pt}`);
   }
+  if (r.srtp !== undefined) srtpContexts(r.srtp); // throws SrtpError on unusable keys
+}
+
+function srtpContexts(k: SrtpKeying): { tx: SrtpContext; rx: SrtpContext } {
+  if (!k || typeof k !== 'object' || !k.send || !k.receive) throw new SrtpError('keying needs send and receive policies');
+  return { tx: new SrtpContext(k.send), rx: new SrtpContext(k.receive) };
 }
 
 /** Validates what play()/playSilence() hand over; throws a clear Error. */
@@ -122,6 +136,9 @@ export class RtpStream implements TickSubscriber {
   private readonly clock: Clock | undefined;
   private readonly rtcpIntervalMs: number;
   private remote: (RemoteMedia & { canonical: string; dtmfPts: Set<number>; silence: Buffer }) | undefined;
+  private srtp: { tx: SrtpContext; rx: SrtpContext; send: SrtpPolicy; receive: SrtpPolicy } | undefined;
+  private srtpErrors = 0;
+  private srtpDropLogs = 0;
   private nextId = 1;
   private cancelRtcp: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -164,8 +181,16 @@ export class RtpStream implements TickSubscriber {
     checkRemote(r, this.rtp.address().family === 'IPv6' ? 6 : 4);
     const dtmfPts = new Set([r.telephoneEventPt ?? 101, ...(r.telephoneEventPts ?? [])]);
     dtmfPts.delete(r.payloadType);
-    this.remote = { ...r, canonical: canonicalAddress(r.address), dtmfPts, silence: Buffer.alloc(FRAME_BYTES, SILENCE_BYTE[r.codec]) };
-    this.opts.logger.debug('rtp.remote', { address: r.address, port: r.port, rtcpPort: r.rtcpPort, codec: r.codec, pt: r.payloadType });
+    // New keys replace the contexts (and their ROC/replay state); the same keys keep them: a
+    // fresh context would restart the ROC at 0 and could reuse keystream after a wrap.
+    const prev = this.srtp;
+    if (!r.srtp) this.srtp = undefined;
+    else if (!prev || !samePolicy(prev.send, r.srtp.send) || !samePolicy(prev.receive, r.srtp.receive)) this.srtp = { ...srtpContexts(r.srtp), send: r.srtp.send, receive: r.srtp.receive };
+    const { srtp: _keys, ...plain } = r; // keys stay out of the stored description and the log
+    this.remote = { ...plain, canonical: canonicalAddress(r.address), dtmfPts, silence: Buffer.alloc(FRAME_BYTES, SILENCE_BYTE[r.codec]) };
+    this.opts.logger.debug('rtp.remote', {
+      address: r.address, port: r.port, rtcpPort: r.rtcpPort, codec: r.codec, pt: r.payloadType, srtp: this.srtp ? this.srtp.tx.suite : 'off',
+    });
   }
 
   /**
@@ -205,13 +230,41 @@ export class RtpStream implements TickSubscriber {
     }
   }
 
-  stats(): { packetsSent: number; octetsSent: number; packetsReceived: number; skippedSlots: number } {
+  stats(): { packetsSent: number; octetsSent: number; packetsReceived: number; srtpDropped: number; skippedSlots: number } {
     return {
       packetsSent: this.counters[Counter.PacketsSent]!,
       octetsSent: this.counters[Counter.OctetsSent]!,
       packetsReceived: this.counters[Counter.PacketsReceived]!,
+      srtpDropped: this.counters[Counter.SrtpDropped]!,
       skippedSlots: this.skippedSlots,
     };
+  }
+
+  /** Protects an outgoing packet when SRTP is on; undefined (and logged, a few times) if it cannot be. */
+  private protect(pkt: Buffer, kind: 'rtp' | 'rtcp'): Buffer | undefined {
+    const srtp = this.srtp;
+    if (!srtp) return pkt;
+    try {
+      return kind === 'rtp' ? srtp.tx.protectRtp(pkt) : srtp.tx.protectRtcp(pkt);
+    } catch (err) {
+      if (this.srtpErrors++ < 5) this.opts.logger.error('srtp.protect_failed', { kind, error: (err as Error).message });
+      return undefined;
+    }
+  }
+
+  /** Unprotects an incoming packet when SRTP is on; undefined (counted) when it fails. */
+  private unprotect(msg: Buffer, kind: 'rtp' | 'rtcp'): Buffer | undefined {
+    const srtp = this.srtp;
+    if (!srtp) return msg;
+    const r = kind === 'rtp' ? srtp.rx.unprotectRtp(msg) : srtp.rx.unprotectRtcp(msg);
+    if (r.ok) return r.packet;
+    this.dropped(kind, r.reason, msg.length);
+    return undefined;
+  }
+
+  private dropped(kind: 'rtp' | 'rtcp', reason: SrtpDrop, length: number): void {
+    this.counters[Counter.SrtpDropped]! += 1;
+    if (this.srtpDropLogs++ < 5) this.opts.logger.debug('srtp.dropped', { kind, reason, length, dropped: this.counters[Counter.SrtpDropped]! });
   }
 
   // --- TickSubscriber -------------------------------------------------------------------------
@@ -250,11 +303,14 @@ export class RtpStream implements TickSubscriber {
         payload,
       });
       this.seq = (this.seq + 1) & 0xffff;
-      this.rtp.send(pkt, remote.port, remote.address, (err) => {
-        if (err && this.sendErrors++ < 5) this.opts.logger.warn('rtp.send_error', { error: err.message });
-      });
-      this.counters[Counter.PacketsSent]! += 1;
-      this.counters[Counter.OctetsSent]! += FRAME_BYTES;
+      const out = this.protect(pkt, 'rtp');
+      if (out) {
+        this.rtp.send(out, remote.port, remote.address, (err) => {
+          if (err && this.sendErrors++ < 5) this.opts.logger.warn('rtp.send_error', { error: err.message });
+        });
+        this.counters[Counter.PacketsSent]! += 1;
+        this.counters[Counter.OctetsSent]! += FRAME_BYTES;
+      }
       item.index++;
       const count = Array.isArray(item.frames) ? item.frames.length : item.frames.count;
       if (item.index >= count) {
@@ -273,9 +329,11 @@ export class RtpStream implements TickSubscriber {
 
   private onRtp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closing || !this.fromRemote(rinfo.address)) return; // symmetric RTP: only the far end may talk to us
+    const data = this.unprotect(msg, 'rtp');
+    if (!data) return;
     let pkt;
     try {
-      pkt = decodeRtp(msg);
+      pkt = decodeRtp(data);
     } catch {
       return; // not RTP: ignore
     }
@@ -297,8 +355,10 @@ export class RtpStream implements TickSubscriber {
 
   private onRtcp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closing || !this.fromRemote(rinfo.address)) return;
+    const data = this.unprotect(msg, 'rtcp');
+    if (!data) return;
     try {
-      for (const p of decodeRtcpCompound(msg)) {
+      for (const p of decodeRtcpCompound(data)) {
         if (p.type === 'SR') this.lastSr = { middle: ntpMiddle32(p.ntp), at: performance.now() };
         else if (p.type === 'BYE') this.opts.logger.debug('rtcp.bye_received', { reason: p.reason });
       }
@@ -361,13 +421,15 @@ export class RtpStream implements TickSubscriber {
   private sendRtcp(bye = false): Promise<void> {
     const remote = this.remote;
     if (!remote) return Promise.resolve();
-    let pkt: Buffer;
+    let plain: Buffer;
     try {
-      pkt = this.rtcpCompound(bye);
+      plain = this.rtcpCompound(bye);
     } catch (err) {
       this.opts.logger.error('rtcp.encode_failed', { error: (err as Error).message });
       return Promise.resolve();
     }
+    const pkt = this.protect(plain, 'rtcp');
+    if (!pkt) return Promise.resolve();
     return new Promise((resolve) => {
       this.rtcp.send(pkt, remote.rtcpPort, remote.address, (err) => {
         if (err) this.opts.logger.warn('rtcp.send_error', { error: err.message });

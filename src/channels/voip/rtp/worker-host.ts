@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../util/log.js';
 import type { PortRange } from './port-pair.js';
 import { COUNTERS, type PlayResult, type RemoteMedia } from './stream.js';
+import { copyKeying } from '../srtp/srtp.js';
 import type { FromWorker, ToWorker, WorkerData } from './worker-protocol.js';
 
 interface SessionLink {
@@ -148,7 +149,7 @@ export class WorkerStream {
   ) {}
 
   setRemote(r: RemoteMedia): void {
-    this.host.send({ t: 'remote', sid: this.sid, remote: { ...r } });
+    this.host.send({ t: 'remote', sid: this.sid, remote: { ...r, ...(r.srtp ? { srtp: copyKeying(r.srtp) } : {}) } });
   }
 
   enqueue(what: Buffer[] | { silenceFrames: number }, marker: boolean): { id: number; result: Promise<PlayResult> } {

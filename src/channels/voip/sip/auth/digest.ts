@@ -21,9 +21,10 @@ export interface DigestChallenge {
 
 /** Parses the value of WWW-Authenticate / Proxy-Authenticate: `Digest k=v, k="v", ...`. */
 export function parseChallenge(value: string): DigestChallenge {
-  const m = /^\s*Digest\s+(.*)$/is.exec(value);
-  if (!m) throw new SipParseError('not a Digest challenge');
-  const params = parseAuthParams(m[1]!);
+  let i = 0;
+  while (i < value.length && isBlank(value[i]!)) i++;
+  if (value.slice(i, i + 6).toLowerCase() !== 'digest' || !isBlank(value[i + 6] ?? '')) throw new SipParseError('not a Digest challenge');
+  const params = parseAuthParams(value.slice(i + 7));
   const realm = params.get('realm');
   const nonce = params.get('nonce');
   if (realm === undefined || nonce === undefined) throw new SipParseError('Digest challenge without realm or nonce');
@@ -44,31 +45,37 @@ export function parseChallenge(value: string): DigestChallenge {
   return ch;
 }
 
-/** auth-param list: name=token or name="quoted", comma separated. */
+const isBlank = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+const TOKEN_CHARS = new Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!%*+`'~");
+
+/** auth-param list: name=token or name="quoted", comma separated. One left-to-right scan. */
 export function parseAuthParams(text: string): Map<string, string> {
   const out = new Map<string, string>();
   let i = 0;
   const s = text;
+  const skipBlanks = () => {
+    while (i < s.length && isBlank(s[i]!)) i++;
+  };
   while (i < s.length) {
-    while (i < s.length && /[\s,]/.test(s[i]!)) i++;
+    while (i < s.length && (isBlank(s[i]!) || s[i] === ',')) i++;
     if (i >= s.length) break;
-    const nm = /^[A-Za-z0-9\-_.!%*+`'~]+/.exec(s.slice(i));
-    if (!nm) throw new SipParseError('malformed auth parameter');
-    const name = nm[0].toLowerCase();
-    i += nm[0].length;
-    while (i < s.length && /\s/.test(s[i]!)) i++;
-    if (s[i] !== '=') throw new SipParseError(`auth parameter ${name} without value`);
+    const nameStart = i;
+    while (i < s.length && TOKEN_CHARS.has(s[i]!)) i++;
+    if (i === nameStart) throw new SipParseError('malformed auth parameter');
+    const name = s.slice(nameStart, i).toLowerCase();
+    skipBlanks();
+    if (s[i] !== '=') throw new SipParseError(`auth parameter ${name.slice(0, 40)} without value`);
     i++;
-    while (i < s.length && /\s/.test(s[i]!)) i++;
+    skipBlanks();
     let value: string;
     if (s[i] === '"') {
       const q = readQuoted(s, i);
       value = q.text;
       i = q.end;
     } else {
-      const tm = /^[^\s,]*/.exec(s.slice(i))!;
-      value = tm[0];
-      i += value.length;
+      const valueStart = i;
+      while (i < s.length && !isBlank(s[i]!) && s[i] !== ',') i++;
+      value = s.slice(valueStart, i);
     }
     out.set(name, value);
   }

@@ -11,24 +11,45 @@ export const isToken = (s: string): boolean => TOKEN_RE.test(s);
 /** Linear white space (after unfolding only SP and HTAB remain). */
 export const isWsp = (c: string | undefined): boolean => c === ' ' || c === '\t';
 
+/** Strips SIP linear white space (SP, HTAB) at both ends, by scanning (no regular expression). */
+export function trimWsp(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isWsp(s[a])) a++;
+  while (b > a && isWsp(s[b - 1])) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** Index of the first character at or after `from` that is not SP/HTAB. */
+export function skipWsp(s: string, from: number): number {
+  let i = from;
+  while (i < s.length && isWsp(s[i])) i++;
+  return i;
+}
+
 /**
  * Reads a quoted-string starting at s[start] (which must be a DQUOTE). Returns the unescaped
- * content and the index just past the closing quote.
+ * content and the index just past the closing quote. One pass; a bare CR or LF (never valid
+ * inside a header after unfolding) is an error.
  */
 export function readQuoted(s: string, start: number): { text: string; end: number } {
   if (s[start] !== '"') throw new SipParseError('expected a quoted string');
-  let out = '';
+  const parts: string[] = [];
+  let from = start + 1;
   for (let i = start + 1; i < s.length; i++) {
     const c = s[i]!;
     if (c === '\\') {
       const n = s[i + 1];
       if (n === undefined || n === '\r' || n === '\n') throw new SipParseError('bad escape in quoted string');
-      out += n;
+      if (i > from) parts.push(s.slice(from, i));
+      parts.push(n);
       i++;
+      from = i + 1;
     } else if (c === '"') {
-      return { text: out, end: i + 1 };
-    } else {
-      out += c;
+      if (i > from) parts.push(s.slice(from, i));
+      return { text: parts.join(''), end: i + 1 };
+    } else if (c === '\r' || c === '\n') {
+      throw new SipParseError('line break inside a quoted string');
     }
   }
   throw new SipParseError('unterminated quoted string');
@@ -40,30 +61,26 @@ export function readQuoted(s: string, start: number): { text: string; end: numbe
  */
 export function splitOutside(value: string, sep: string): string[] {
   const parts: string[] = [];
-  let cur = '';
+  let from = 0;
   let inQuote = false;
   let inAngle = false;
   for (let i = 0; i < value.length; i++) {
     const c = value[i]!;
     if (inQuote) {
-      cur += c;
-      if (c === '\\' && i + 1 < value.length) {
-        cur += value[++i];
-      } else if (c === '"') inQuote = false;
+      if (c === '\\') i++;
+      else if (c === '"') inQuote = false;
       continue;
     }
     if (c === '"') inQuote = true;
     else if (c === '<') inAngle = true;
     else if (c === '>') inAngle = false;
     else if (c === sep && !inAngle) {
-      parts.push(cur.trim());
-      cur = '';
-      continue;
+      parts.push(value.slice(from, i).trim());
+      from = i + 1;
     }
-    cur += c;
   }
   if (inQuote) throw new SipParseError('unterminated quoted string');
-  parts.push(cur.trim());
+  parts.push(value.slice(from).trim());
   return parts;
 }
 

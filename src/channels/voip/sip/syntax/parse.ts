@@ -4,14 +4,17 @@
  * compact forms are expanded, and the body is bounded by Content-Length.
  */
 import { SipParseError } from './errors.js';
-import { isToken } from './lexer.js';
+import { isToken, isWsp, trimWsp } from './lexer.js';
 import { Headers, parseCSeq, type SipMessage } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import { clip, isSipUri, parseUri } from './uri.js';
 import { parseVia } from './via.js';
 
+/** A UDP datagram holds at most 65 535 bytes; a stream's header section gets the same bound. */
 export const MAX_HEADER_BYTES = 65_536;
 export const MAX_HEADER_FIELDS = 256;
+/** One header field after unfolding (and the start line): far above any real one (RFC 4475 longreq ≈ 1 KB). */
+export const MAX_FIELD_CHARS = 16_384;
 export const MAX_BODY_BYTES = 1_048_576;
 
 export interface ParseOptions {
@@ -33,7 +36,20 @@ export function findHeaderEnd(data: Buffer, from = 0): { headerEnd: number; body
 }
 
 /** Strips SIP linear white space (SP, HTAB) only; String.trim would also eat a U+FEFF in a value. */
-const trimLws = (s: string): string => s.replace(/^[ \t]+|[ \t]+$/g, '');
+const trimLws = trimWsp;
+
+/** Header lines, split on LF with an optional CR before it; any other CR is a bare CR (§7.3: not allowed). */
+function headerLines(text: string): string[] {
+  const lines = text.split('\n');
+  for (let k = 0; k < lines.length; k++) {
+    let line = lines[k]!;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.includes('\r')) throw new SipParseError('bare CR in the header section');
+    if (line.length > MAX_FIELD_CHARS) throw new SipParseError(`header line longer than ${MAX_FIELD_CHARS} characters`);
+    lines[k] = line;
+  }
+  return lines;
+}
 
 export function parseMessage(data: Buffer, opts: ParseOptions = {}): SipMessage {
   let start = 0;
@@ -46,27 +62,37 @@ export function parseMessage(data: Buffer, opts: ParseOptions = {}): SipMessage 
     throw new SipParseError('no blank line after the header section');
   }
   if (end.headerEnd - start > MAX_HEADER_BYTES) throw new SipParseError('header section too large');
-  const lines = data.toString('utf8', start, end.headerEnd).split(/\r?\n/);
+  const lines = headerLines(data.toString('utf8', start, end.headerEnd));
   const startLine = lines.shift()!;
 
   const headers = new Headers();
-  let current: string | null = null;
+  let current: string[] | null = null;
+  let length = 0;
   let count = 0;
   const flush = () => {
     if (current === null) return;
-    const m = /^([^: \t]+)[ \t]*:(.*)$/s.exec(current);
-    if (!m || !isToken(m[1]!)) throw new SipParseError(`malformed header line: ${clip(current)}`);
-    if (++count > MAX_HEADER_FIELDS) throw new SipParseError('too many header fields');
-    headers.add(m[1]!, trimLws(m[2]!));
+    const field = current.length === 1 ? current[0]! : current.join(' ');
     current = null;
+    const colon = field.indexOf(':');
+    const name = colon < 0 ? '' : trimLws(field.slice(0, colon));
+    if (colon < 0 || name !== field.slice(0, name.length) || !isToken(name)) {
+      throw new SipParseError(`malformed header line: ${clip(field)}`);
+    }
+    if (++count > MAX_HEADER_FIELDS) throw new SipParseError('too many header fields');
+    headers.add(name, trimLws(field.slice(colon + 1)));
   };
   for (const line of lines) {
-    if (line.startsWith(' ') || line.startsWith('\t')) {
+    if (isWsp(line[0])) {
       if (current === null) throw new SipParseError('continuation line before any header');
-      current += ' ' + trimLws(line); // LWS folding: CRLF + WSP is equivalent to one SP
+      // LWS folding: CRLF + WSP is equivalent to one SP
+      const piece = trimLws(line);
+      length += piece.length + 1;
+      if (length > MAX_FIELD_CHARS) throw new SipParseError(`header field longer than ${MAX_FIELD_CHARS} characters`);
+      current.push(piece);
     } else {
       flush();
-      current = line;
+      current = [line];
+      length = line.length;
     }
   }
   flush();

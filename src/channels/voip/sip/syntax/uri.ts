@@ -23,10 +23,31 @@ export interface OpaqueUri {
   opaque: string;
 }
 
-const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?$/;
 const IPV6_RE = /^\[[0-9A-Fa-f:.]+\]$/;
 const USER_RE = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+$/;
 const PASSWORD_RE = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*$/;
+
+const isAlnum = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/**
+ * hostname = *( domainlabel "." ) toplabel [ "." ] with labels of letters, digits and inner
+ * hyphens (IPv4 addresses fit the same shape). One pass over the characters.
+ */
+export function isHostname(h: string): boolean {
+  const end = h.endsWith('.') ? h.length - 1 : h.length;
+  if (end === 0) return false;
+  let labelStart = 0;
+  for (let i = 0; i <= end; i++) {
+    const c = i < end ? h.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (i === labelStart || !isAlnum(h.charCodeAt(i - 1))) return false; // empty label or trailing "-"
+      labelStart = i + 1;
+    } else if (i === labelStart ? !isAlnum(c) : !(isAlnum(c) || c === 45)) {
+      return false;
+    }
+  }
+  return true;
+}
 
 export function isSipUri(u: SipUri | OpaqueUri): u is SipUri {
   return u.scheme === 'sip' || u.scheme === 'sips';
@@ -101,7 +122,7 @@ export function parseHostPort(text: string): { host: string; port?: number } {
     const colon = text.indexOf(':');
     host = colon >= 0 ? text.slice(0, colon) : text;
     if (colon >= 0) portText = text.slice(colon + 1);
-    if (!HOST_RE.test(host)) throw new SipParseError(`bad host: ${clip(text)}`);
+    if (!isHostname(host)) throw new SipParseError(`bad host: ${clip(text)}`);
   }
   if (portText === undefined) return { host };
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {

@@ -4,7 +4,9 @@
  */
 import type { Clock } from '../../../../util/clock.js';
 import type { Logger } from '../../../../util/log.js';
-import { Headers, type SipRequest, type SipResponse, cseqOf } from '../syntax/message.js';
+import { clampDelay } from '../../../../util/timers.js';
+import { buildRequest } from '../syntax/build.js';
+import { type SipRequest, type SipResponse, cseqOf } from '../syntax/message.js';
 import { serializeMessage } from '../syntax/serialize.js';
 import type { Endpoint, SipTransport } from '../transport/transport.js';
 import { timeout64, timerD, type TimerValues } from './timers.js';
@@ -67,7 +69,7 @@ export abstract class ClientTransaction {
       this.ctx.clock.setTimer(() => {
         this.cancels.delete(name);
         if (this.state !== 'terminated') fn();
-      }, ms),
+      }, clampDelay(ms)),
     );
   }
 
@@ -157,15 +159,16 @@ export class InviteClientTransaction extends ClientTransaction {
  * CSeq number; only the method and To differ (the ACK takes the response's To, with its tag).
  */
 export function inviteTransactionRequest(invite: SipRequest, method: 'ACK' | 'CANCEL', to: string): SipRequest {
-  const h = new Headers();
-  h.add('Via', invite.headers.list('Via')[0]!);
-  for (const r of invite.headers.getAll('Route')) h.add('Route', r);
-  h.add('Max-Forwards', '70');
-  h.add('From', invite.headers.get('From')!);
-  h.add('To', to);
-  h.add('Call-ID', invite.headers.get('Call-ID')!);
-  h.add('CSeq', `${cseqOf(invite).seq} ${method}`);
-  return { type: 'request', method, uri: invite.uri, headers: h, body: Buffer.alloc(0) };
+  return buildRequest({
+    method,
+    uri: invite.uri,
+    via: invite.headers.list('Via')[0]!,
+    routes: invite.headers.getAll('Route'),
+    from: invite.headers.get('From')!,
+    to,
+    callId: invite.headers.get('Call-ID')!,
+    cseq: cseqOf(invite).seq,
+  });
 }
 
 /** §17.1.1.3: ACK for a non-2xx final, same branch, To from the response, Route from the INVITE. */

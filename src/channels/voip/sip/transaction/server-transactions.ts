@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../../../../util/clock.js';
 import type { Logger } from '../../../../util/log.js';
+import { clampDelay } from '../../../../util/timers.js';
 import type { SipRequest, SipResponse } from '../syntax/message.js';
 import { serializeMessage } from '../syntax/serialize.js';
 import type { Endpoint, SipTransport } from '../transport/transport.js';
@@ -38,6 +39,19 @@ export class ServerTransaction {
   ) {
     this.state = request.method === 'INVITE' ? 'proceeding' : 'trying';
     this.interval = ctx.timers.T1;
+    // Not in RFC 3261 (a TU always answers): if no final response was ever sent, forget the
+    // transaction after 64·T1 anyway, so a request we failed to answer cannot stay in the table.
+    this.after(timeout64(ctx.timers), () => {
+      if (this.lastStatus < 200) {
+        ctx.logger.warn('sip.server_transaction_unanswered', { method: request.method });
+        this.terminate();
+      }
+    });
+  }
+
+  /** Completed or confirmed: the final response went out, only retransmissions are absorbed. */
+  get answered(): boolean {
+    return this.state === 'completed' || this.state === 'confirmed';
   }
 
   get isInvite(): boolean {
@@ -48,7 +62,10 @@ export class ServerTransaction {
     return this.lastStatus >= 200;
   }
 
-  /** The TU's response. Only the first final response is sent; later ones are ignored. */
+  /**
+   * The TU's response. Only the first final response is sent; later ones are ignored. Throws
+   * (leaving the transaction as it was) when the response cannot be serialized.
+   */
   respond(res: SipResponse): void {
     if (this.state === 'terminated' || this.lastStatus >= 200) return;
     this.last = serializeMessage(res);
@@ -106,7 +123,7 @@ export class ServerTransaction {
     this.cancels.push(
       this.ctx.clock.setTimer(() => {
         if (this.state !== 'terminated') fn();
-      }, ms),
+      }, clampDelay(ms)),
     );
   }
 

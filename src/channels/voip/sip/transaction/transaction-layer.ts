@@ -21,6 +21,13 @@ import { DEFAULT_TIMERS, type TimerValues } from './timers.js';
 
 export type RequestHandler = (req: SipRequest, txn: ServerTransaction | null, source: Endpoint) => void;
 
+/**
+ * Server transactions kept at once. Each lives 64·T1 (32 s) after its final response over UDP,
+ * so this holds a steady 30 requests a second; beyond it the oldest answered transaction makes
+ * room (it only absorbs retransmissions), and when none is answered the request is dropped.
+ */
+export const MAX_SERVER_TRANSACTIONS = 1024;
+
 export class TransactionLayer {
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly servers = new Map<string, ServerTransaction>();
@@ -34,6 +41,7 @@ export class TransactionLayer {
     private readonly clock: Clock,
     private readonly logger: Logger,
     timers: Partial<TimerValues> = {},
+    private readonly maxServers = MAX_SERVER_TRANSACTIONS,
   ) {
     this.timers = { ...DEFAULT_TIMERS, ...timers };
     this.clientCtx = {
@@ -114,6 +122,10 @@ export class TransactionLayer {
       this.requestHandler(req, null, source); // ACK for a 2xx: belongs to the dialog, no transaction
       return;
     }
+    if (this.servers.size >= this.maxServers && !this.makeRoom()) {
+      this.logger.warn('sip.server_transactions_full', { method: req.method, size: this.servers.size });
+      return;
+    }
     const dest = responseDestination(via, source, this.transport.reliable);
     const txn = new ServerTransaction(
       {
@@ -131,7 +143,28 @@ export class TransactionLayer {
       source,
     );
     this.servers.set(key, txn);
-    this.requestHandler(req, txn, source);
+    try {
+      this.requestHandler(req, txn, source);
+    } catch (e) {
+      // A TU that failed on this request must not leave its transaction behind.
+      this.logger.error('sip.request_handler_failed', { method: req.method, error: (e as Error).message });
+      if (!txn.finalSent) txn.terminate();
+    }
+  }
+
+  /** Drops the oldest answered server transaction; false if every one still awaits its answer. */
+  private makeRoom(): boolean {
+    for (const t of this.servers.values()) {
+      if (t.answered) {
+        t.terminate();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  get activeServerCount(): number {
+    return this.servers.size;
   }
 
   get activeClientCount(): number {

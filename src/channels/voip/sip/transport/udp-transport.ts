@@ -5,11 +5,17 @@ import type { Logger } from '../../../../util/log.js';
 import { parseMessage } from '../syntax/parse.js';
 import type { Endpoint, MessageHandler, SipTransport } from './transport.js';
 
+const BAD_LOG_BURST = 20;
+const BAD_LOG_WINDOW_MS = 60_000;
+
 export class UdpTransport implements SipTransport {
   readonly protocol = 'UDP' as const;
   readonly reliable = false;
   private handler: MessageHandler = () => {};
   private closed = false;
+  /** Bad-datagram log lines: at most BAD_LOG_BURST per BAD_LOG_WINDOW_MS, then one summary. */
+  private badWindowStart = 0;
+  private badInWindow = 0;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -44,7 +50,7 @@ export class UdpTransport implements SipTransport {
     try {
       msg = parseMessage(data);
     } catch (e) {
-      this.logger.warn('sip.udp.bad_message', { from: `${source.address}:${source.port}`, error: (e as Error).message });
+      this.logBad(source, (e as Error).message);
       return;
     }
     try {
@@ -52,6 +58,18 @@ export class UdpTransport implements SipTransport {
     } catch (e) {
       this.logger.error('sip.handler_failed', { error: (e as Error).message });
     }
+  }
+
+  /** A stranger can send bad datagrams at line rate; the log gets a sample of them, not all. */
+  private logBad(source: Endpoint, error: string): void {
+    const now = Date.now();
+    if (now - this.badWindowStart >= BAD_LOG_WINDOW_MS) {
+      const suppressed = this.badInWindow - BAD_LOG_BURST;
+      if (suppressed > 0) this.logger.warn('sip.udp.bad_messages_suppressed', { count: suppressed, windowMs: BAD_LOG_WINDOW_MS });
+      this.badWindowStart = now;
+      this.badInWindow = 0;
+    }
+    if (++this.badInWindow <= BAD_LOG_BURST) this.logger.warn('sip.udp.bad_message', { from: `${source.address}:${source.port}`, error });
   }
 
   send(data: Buffer, dest: Endpoint): Promise<void> {

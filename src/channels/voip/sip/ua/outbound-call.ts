@@ -6,13 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { formatNameAddr } from '../syntax/name-addr.js';
-import { Headers, cseqOf, callIdOf, toOf, tagOf, type SipRequest, type SipResponse } from '../syntax/message.js';
+import { cseqOf, callIdOf, toOf, tagOf, type SipRequest, type SipResponse } from '../syntax/message.js';
 import { serializeMessage } from '../syntax/serialize.js';
 import { randomToken } from '../transaction/branch.js';
 import { inviteTransactionRequest, type ClientTransaction } from '../transaction/client-transactions.js';
 import { timeout64 } from '../transaction/timers.js';
 import type { Endpoint } from '../transport/transport.js';
-import { ChallengeRound, isChallenge } from './challenge.js';
+import { isChallenge, type ChallengeRound } from './challenge.js';
 import { dialogFromSuccess, dialogRouting, type Dialog } from './dialog.js';
 import { resolveUri, type Resolver, dnsResolver } from './resolve.js';
 import type { SipUserAgent } from './user-agent.js';
@@ -77,7 +77,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
         if (r.kind !== 'answered' && !this.dialog) this.finish();
         resolve(r);
       };
-      this.sendInvite([], new ChallengeRound(this.ua.digest));
+      this.sendInvite([], this.ua.newChallengeRound());
     });
   }
 
@@ -90,13 +90,14 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
       callId: this.callId,
       cseq: ++this.cseq,
       contact: true,
-      extra: [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY'], ...auth],
+      allow: true,
+      auth,
       body: Buffer.from(this.sdpOffer, 'utf8'),
       contentType: 'application/sdp',
     });
     this.invite = req;
     this.provisionalSeen = false;
-    this.txn = this.ua.layer.sendRequest(req, this.ua.opts.outboundProxy, {
+    this.txn = this.ua.sendInvite(req, {
       onResponse: (res) => this.inviteResponse(req, res, round),
       onTimeout: () => this.settle?.({ kind: 'timeout', reason: 'no response to INVITE (timer B)' }),
       onTransportError: (err) => this.settle?.({ kind: 'failed', reason: `transport error: ${err.message}` }),
@@ -150,23 +151,24 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     this.dialog = dialog;
     this.state = 'confirmed';
     const routing = dialogRouting(dialog);
-    const h = new Headers();
-    h.add('Via', this.ua.newVia());
-    for (const r of routing.routes) h.add('Route', r);
-    h.add('Max-Forwards', '70');
-    h.add('From', dialog.localParty);
-    h.add('To', dialog.remoteParty);
-    h.add('Call-ID', dialog.callId);
-    h.add('CSeq', `${cseqOf(invite).seq} ACK`);
-    for (const name of ['Authorization', 'Proxy-Authorization']) for (const v of invite.headers.getAll(name)) h.add(name, v);
-    h.add('User-Agent', 'Alertline');
-    const ack: SipRequest = { type: 'request', method: 'ACK', uri: routing.requestUri, headers: h, body: Buffer.alloc(0) };
+    // §13.2.2.4: the ACK for a 2xx is a new transaction-less request through the route set,
+    // with the INVITE's CSeq number and its credentials.
+    const ack = this.ua.buildRequest({
+      method: 'ACK',
+      uri: routing.requestUri,
+      routes: routing.routes,
+      from: dialog.localParty,
+      to: dialog.remoteParty,
+      callId: dialog.callId,
+      cseq: cseqOf(invite).seq,
+      auth: ['Authorization', 'Proxy-Authorization'].flatMap((name) => invite.headers.getAll(name).map((v) => [name, v] as const)),
+    });
     this.ackWire = serializeMessage(ack);
     try {
       this.ackDest = await resolveUri(routing.nextHop, this.resolver);
     } catch (e) {
       this.ua.logger.warn('sip.ack_unroutable', { target: routing.nextHop, error: (e as Error).message });
-      this.ackDest = this.ua.opts.outboundProxy;
+      this.ackDest = this.ua.outboundProxy;
     }
     this.sendAck();
     if (this.cancelWanted) {
@@ -181,7 +183,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
 
   private sendAck(): void {
     if (!this.ackWire || !this.ackDest) return;
-    this.ua.layer.sendStateless(this.ackWire, this.ackDest).catch((err: Error) => {
+    this.ua.sendStateless(this.ackWire, this.ackDest).catch((err: Error) => {
       this.ua.logger.warn('sip.ack_failed', { error: err.message });
     });
   }
@@ -205,15 +207,14 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     this.cancelGuard = this.ua.clock.setTimer(() => {
       this.txn?.terminate();
       this.settle?.({ kind: 'cancelled', reason: 'no final response after CANCEL' });
-    }, timeout64(this.ua.layer.timers));
+    }, timeout64(this.ua.timers));
   }
 
   private sendCancel(): void {
     const invite = this.invite!;
     this.cancelSent = true;
     const cancel = inviteTransactionRequest(invite, 'CANCEL', invite.headers.get('To')!);
-    cancel.headers.add('User-Agent', 'Alertline');
-    void this.ua.sendNonInvite(cancel, this.ua.opts.outboundProxy).then((r) => {
+    void this.ua.sendNonInvite(cancel, this.ua.outboundProxy).then((r) => {
       if (r.kind === 'response' && r.response.status >= 300) {
         this.ua.logger.warn('sip.cancel_refused', { status: r.response.status });
       }
@@ -233,7 +234,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     try {
       dest = await resolveUri(routing.nextHop, this.resolver);
     } catch {
-      dest = this.ua.opts.outboundProxy;
+      dest = this.ua.outboundProxy;
     }
     const result = await this.ua.requestWithAuth(
       (auth) =>
@@ -245,7 +246,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
           callId: d.callId,
           cseq: ++d.localSeq,
           routes: routing.routes,
-          extra: auth,
+          auth,
         }),
       dest,
     );

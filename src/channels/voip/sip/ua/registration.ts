@@ -3,6 +3,7 @@
  * one for every REGISTER (a refresh is always a new request), digest on 401/407, 423 honoured via
  * Min-Expires, refresh at half the granted expiry, and retries with backoff after a failure.
  */
+import { clampDelay } from '../../../../util/timers.js';
 import { parseDeltaSeconds } from '../syntax/parse.js';
 import { contactsOf, type SipResponse } from '../syntax/message.js';
 import { isSipUri, parseUri } from '../syntax/uri.js';
@@ -20,6 +21,8 @@ export interface RegistrationStatus {
   expiresAt?: number;
   /** The expiry the registrar granted, in seconds. */
   grantedExpires?: number;
+  /** When the next REGISTER (refresh or retry) goes out (ms since epoch). */
+  nextAttemptAt?: number;
   /** Consecutive failures (resets on success). */
   failures: number;
   contact: string;
@@ -50,7 +53,7 @@ export class Registration {
     private readonly opts: RegistrationOptions,
   ) {
     this.callId = ua.newCallId();
-    this.requested = opts.expires;
+    this.requested = requestedExpires(opts.expires);
     this.status_ = { state: 'unregistered', reason: 'not started', failures: 0, contact: ua.contactUri() };
   }
 
@@ -81,7 +84,7 @@ export class Registration {
     this.cancelTimer = undefined;
     await this.inFlight?.catch(() => {});
     if (this.status_.state !== 'registered') {
-      this.set({ state: 'unregistered', reason: 'stopped' });
+      this.set({ state: 'unregistered', reason: 'stopped', nextAttemptAt: undefined });
       return;
     }
     const result = await this.send(0);
@@ -90,6 +93,7 @@ export class Registration {
       reason: result.kind === 'response' ? `unregistered (${result.response.status})` : `unregister: ${result.kind}`,
       expiresAt: undefined,
       grantedExpires: undefined,
+      nextAttemptAt: undefined,
     });
   }
 
@@ -118,7 +122,7 @@ export class Registration {
         const minExpires = min !== undefined ? parseDeltaSeconds(min) : NaN;
         if (!Number.isFinite(minExpires) || minExpires <= this.requested) return this.fail('423 Interval Too Brief without a usable Min-Expires');
         this.ua.logger.info('sip.register.min_expires', { minExpires });
-        this.requested = minExpires;
+        this.requested = requestedExpires(minExpires);
         continue;
       }
       if (res.status < 200 || res.status >= 300) return this.fail(`${res.status} ${res.reason}`);
@@ -147,13 +151,15 @@ export class Registration {
       (auth) =>
         this.ua.buildRequest({
           method: 'REGISTER',
-          uri: `sip:${this.ua.opts.domain}`,
+          uri: this.ua.registrarUri,
           from: this.ua.localParty(this.fromTag),
           to,
           callId: this.callId,
           cseq: ++this.cseq,
           contact: true,
-          extra: [['Expires', String(expires)], ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY'], ...auth],
+          expires,
+          allow: true,
+          auth,
         }),
       this.opts.registrar,
     );
@@ -190,10 +196,12 @@ export class Registration {
   private schedule(ms: number): void {
     this.cancelTimer?.();
     if (this.stopped) return;
+    const delay = clampDelay(ms, MAX_REFRESH_MS);
+    this.set({ nextAttemptAt: this.ua.clock.now() + delay });
     this.cancelTimer = this.ua.clock.setTimer(() => {
       this.cancelTimer = undefined;
       void this.attempt();
-    }, ms);
+    }, delay);
   }
 
   private set(patch: Partial<RegistrationStatus>): void {
@@ -203,9 +211,22 @@ export class Registration {
   }
 }
 
-/** Refresh at half the granted expiry (at least 1 s later). */
+/**
+ * Longest wait before the next REGISTER: a day. A registrar may grant (or be asked for) far
+ * longer, up to 2^32-1 s, which as a timer would overflow Node's 2^31-1 ms limit and fire at once.
+ */
+export const MAX_REFRESH_MS = 86_400_000;
+
+/** Refresh at half the granted expiry, at least 1 s and at most a day later. */
 export function refreshDelayMs(grantedSeconds: number): number {
-  return Math.max(1000, Math.floor((grantedSeconds * 1000) / 2));
+  if (!Number.isFinite(grantedSeconds)) return MAX_REFRESH_MS;
+  return Math.min(MAX_REFRESH_MS, Math.max(1000, Math.floor((grantedSeconds * 1000) / 2)));
+}
+
+/** The Expires we ask for: a whole number of seconds, 1 … 2^32-1 (delta-seconds, §20.19). */
+function requestedExpires(seconds: number): number {
+  if (!Number.isFinite(seconds)) return 2 ** 32 - 1;
+  return Math.min(2 ** 32 - 1, Math.max(1, Math.round(seconds)));
 }
 
 function sameBinding(a: string, b: string): boolean {

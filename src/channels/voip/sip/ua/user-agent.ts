@@ -6,19 +6,14 @@
 import type { Clock } from '../../../../util/clock.js';
 import type { Logger } from '../../../../util/log.js';
 import { DigestClient } from '../auth/digest.js';
+import { ACCEPT, KNOWN_METHODS } from '../constants.js';
+import { buildRequest, buildResponse, type RequestSpec, type ResponseSpec } from '../syntax/build.js';
 import { SipParseError } from '../syntax/errors.js';
-import { formatNameAddr, parseNameAddr } from '../syntax/name-addr.js';
-import {
-  Headers,
-  callIdOf,
-  tagOf,
-  toOf,
-  topVia,
-  type SipRequest,
-  type SipResponse,
-} from '../syntax/message.js';
+import { formatNameAddr } from '../syntax/name-addr.js';
+import { callIdOf, tagOf, toOf, topVia, type SipRequest, type SipResponse } from '../syntax/message.js';
 import { formatVia, parseVia } from '../syntax/via.js';
 import { newBranch, randomToken } from '../transaction/branch.js';
+import type { ClientTransaction, ClientTransactionUser } from '../transaction/client-transactions.js';
 import type { ServerTransaction } from '../transaction/server-transactions.js';
 import type { TimerValues } from '../transaction/timers.js';
 import { TransactionLayer } from '../transaction/transaction-layer.js';
@@ -26,10 +21,6 @@ import { stampReceived } from '../transport/response-route.js';
 import type { Endpoint, SipTransport } from '../transport/transport.js';
 import { ChallengeRound, isChallenge } from './challenge.js';
 import { parseDtmfInfo } from './dtmf-info.js';
-
-export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'NOTIFY'];
-const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'REGISTER', 'SUBSCRIBE', 'REFER', 'MESSAGE', 'UPDATE', 'PRACK', 'PUBLISH']);
-export const USER_AGENT = 'Alertline';
 
 export interface UserAgentOptions {
   transport: SipTransport;
@@ -45,7 +36,15 @@ export interface UserAgentOptions {
   outboundProxy: Endpoint;
   timers?: Partial<TimerValues>;
   cnonce?: () => string;
+  /** Cap on server transactions held at once (default MAX_SERVER_TRANSACTIONS). */
+  maxServerTransactions?: number;
 }
+
+/** A request to send, in the UA's words: Via (fresh branch) and Contact are filled in. */
+export type OutgoingRequest = Omit<RequestSpec, 'via' | 'contact'> & {
+  /** Adds our Contact. */
+  contact?: boolean;
+};
 
 /** What a call registers with the UA to receive in-dialog requests. */
 export interface DialogUser {
@@ -53,17 +52,22 @@ export interface DialogUser {
   onDtmf(digit: string, via: 'info'): void;
 }
 
+/** What a response carries beyond the copied fields. */
+export type ResponseExtras = Pick<ResponseSpec, 'allow' | 'extra' | 'body' | 'contentType'>;
+
 export type FinalResult = { kind: 'response'; response: SipResponse } | { kind: 'timeout' } | { kind: 'transport-error'; error: Error } | { kind: 'auth-failed'; response: SipResponse; error: string };
 
 export class SipUserAgent {
-  readonly layer: TransactionLayer;
-  readonly digest: DigestClient;
+  private readonly opts: UserAgentOptions;
+  private readonly layer: TransactionLayer;
+  private readonly digest: DigestClient;
   private readonly dialogs = new Map<string, DialogUser>();
   /** Address peers see us at (learned from received/rport); starts as the bound address. */
   private publicAddr: Endpoint;
 
-  constructor(readonly opts: UserAgentOptions) {
-    this.layer = new TransactionLayer(opts.transport, opts.clock, opts.logger, opts.timers);
+  constructor(opts: UserAgentOptions) {
+    this.opts = opts;
+    this.layer = new TransactionLayer(opts.transport, opts.clock, opts.logger, opts.timers, opts.maxServerTransactions);
     this.digest = new DigestClient({ username: opts.authUsername ?? opts.username, password: opts.password }, opts.cnonce);
     this.publicAddr = { ...opts.transport.local };
     this.layer.onRequest((req, txn) => this.handleRequest(req, txn));
@@ -134,33 +138,45 @@ export class SipUserAgent {
     });
   }
 
-  buildRequest(r: {
-    method: string;
-    uri: string;
-    from: string;
-    to: string;
-    callId: string;
-    cseq: number;
-    routes?: string[];
-    contact?: boolean;
-    extra?: [string, string][];
-    body?: Buffer;
-    contentType?: string;
-  }): SipRequest {
-    const h = new Headers();
-    h.add('Via', this.newVia());
-    for (const route of r.routes ?? []) h.add('Route', route);
-    h.add('Max-Forwards', '70');
-    h.add('From', r.from);
-    h.add('To', r.to);
-    h.add('Call-ID', r.callId);
-    h.add('CSeq', `${r.cseq} ${r.method}`);
-    if (r.contact) h.add('Contact', this.contactHeader());
-    h.add('User-Agent', USER_AGENT);
-    for (const [n, v] of r.extra ?? []) h.add(n, v);
-    const body = r.body ?? Buffer.alloc(0);
-    if (body.length > 0 && r.contentType) h.add('Content-Type', r.contentType);
-    return { type: 'request', method: r.method, uri: r.uri, headers: h, body };
+  /** Registrar / outbound proxy: where requests outside a dialog go. */
+  get outboundProxy(): Endpoint {
+    return this.opts.outboundProxy;
+  }
+
+  /** Request-URI of a REGISTER (§10.2: the domain of the address-of-record). */
+  get registrarUri(): string {
+    return `sip:${this.opts.domain}`;
+  }
+
+  /** The SIP timer values in force (T1, T2, T4). */
+  get timers(): TimerValues {
+    return this.layer.timers;
+  }
+
+  /** Every request the UA originates is built here: fresh Via branch, our Contact on request. */
+  buildRequest(r: OutgoingRequest): SipRequest {
+    const { contact, ...spec } = r;
+    return buildRequest({ ...spec, via: this.newVia(), ...(contact ? { contact: this.contactHeader() } : {}) });
+  }
+
+  /** A new challenge/response round (one per request cycle) with our credentials. */
+  newChallengeRound(): ChallengeRound {
+    return new ChallengeRound(this.digest);
+  }
+
+  /** Starts an INVITE client transaction towards the outbound proxy. */
+  sendInvite(req: SipRequest, tu: ClientTransactionUser): ClientTransaction {
+    return this.layer.sendRequest(req, this.opts.outboundProxy, tu);
+  }
+
+  /** Sends a message outside any transaction (the ACK for a 2xx). */
+  sendStateless(data: Buffer, dest: Endpoint): Promise<void> {
+    return this.layer.sendStateless(data, dest);
+  }
+
+  /** Transactions held now (status and tests: the table must stay bounded). */
+  transactionCounts(): { clients: number; servers: number } {
+    return { clients: this.layer.activeClientCount, servers: this.layer.activeServerCount };
   }
 
   /**
@@ -169,7 +185,7 @@ export class SipUserAgent {
    * allocate a new CSeq each time (a retried request is a new request).
    */
   async requestWithAuth(build: (auth: [string, string][]) => SipRequest, dest: Endpoint): Promise<FinalResult> {
-    const round = new ChallengeRound(this.digest);
+    const round = this.newChallengeRound();
     let auth: [string, string][] = [];
     for (;;) {
       const req = build(auth);
@@ -216,32 +232,49 @@ export class SipUserAgent {
 
   // ---- requests from the far end ---------------------------------------------------------------
 
-  /** §8.2.6: a response copying Via, From, To, Call-ID and CSeq; adds our To tag to finals. */
-  buildResponse(req: SipRequest, source: Endpoint, status: number, reason: string, extra: [string, string][] = [], body?: Buffer): SipResponse {
-    const h = new Headers();
+  /** §8.2.6: a response copying Via (top one stamped with received/rport), From, To, Call-ID and CSeq; adds our To tag to finals. */
+  buildResponse(req: SipRequest, source: Endpoint, status: number, reason: string, more: ResponseExtras = {}): SipResponse {
     const vias = req.headers.list('Via');
-    vias.forEach((v, i) => h.add('Via', i === 0 ? formatVia(stampReceived(parseVia(v), source)) : v));
-    h.add('From', req.headers.get('From')!);
-    let to = req.headers.get('To')!;
-    if (status > 100 && !tagOf(parseNameAddr(to))) to += `;tag=${randomToken(6)}`;
-    h.add('To', to);
-    h.add('Call-ID', req.headers.get('Call-ID')!);
-    h.add('CSeq', req.headers.get('CSeq')!);
-    h.add('Server', USER_AGENT);
-    for (const [n, v] of extra) h.add(n, v);
-    return { type: 'response', status, reason, headers: h, body: body ?? Buffer.alloc(0) };
+    return buildResponse(req, {
+      status,
+      reason,
+      topVia: formatVia(stampReceived(parseVia(vias[0]!), source)),
+      toTag: randomToken(6),
+      ...more,
+    });
+  }
+
+  /**
+   * Answers in a server transaction. A response that cannot be built or serialized (a header
+   * the far end sent that we cannot echo) becomes a 400; if even that cannot be built the
+   * request is dropped and its transaction removed at once.
+   */
+  private respond(txn: ServerTransaction, req: SipRequest, status: number, reason: string, more: ResponseExtras = {}): void {
+    try {
+      txn.respond(this.buildResponse(req, txn.source, status, reason, more));
+      return;
+    } catch (e) {
+      this.opts.logger.warn('sip.response_unbuildable', { method: req.method, status, error: (e as Error).message });
+    }
+    if (status !== 400) {
+      try {
+        txn.respond(this.buildResponse(req, txn.source, 400, 'Bad Request'));
+        return;
+      } catch {
+        // falls through: nothing can be sent back
+      }
+    }
+    txn.terminate();
   }
 
   private handleRequest(req: SipRequest, txn: ServerTransaction | null): void {
     if (!txn) return; // ACK for a 2xx: we never send 2xx to INVITE, nothing to do.
-    const respond = (status: number, reason: string, extra: [string, string][] = [], body?: Buffer) =>
-      txn.respond(this.buildResponse(req, txn.source, status, reason, extra, body));
-    const allow: [string, string] = ['Allow', ALLOWED_METHODS.join(', ')];
+    const respond = (status: number, reason: string, more: ResponseExtras = {}) => this.respond(txn, req, status, reason, more);
     this.opts.logger.debug('sip.request_in', { method: req.method, callId: callIdOf(req) });
     try {
       switch (req.method) {
         case 'OPTIONS':
-          respond(200, 'OK', [allow, ['Accept', 'application/sdp, application/dtmf-relay, application/dtmf']]);
+          respond(200, 'OK', { allow: true, extra: [['Accept', ACCEPT]] });
           return;
         case 'NOTIFY':
           respond(200, 'OK');
@@ -265,17 +298,17 @@ export class SipUserAgent {
           const inv = this.layer.findInviteServer(req);
           if (!inv) return respond(481, 'Call/Transaction Does Not Exist');
           respond(200, 'OK');
-          if (!inv.finalSent) inv.respond(this.buildResponse(inv.request, inv.source, 487, 'Request Terminated'));
+          if (!inv.finalSent) this.respond(inv, inv.request, 487, 'Request Terminated');
           return;
         }
         case 'INVITE':
           // Alertline places calls; it does not take them. A re-INVITE inside one of our calls is
           // refused without ending the call (§14.2: the session stays as it was).
-          if (this.dialogFor(req)) return respond(488, 'Not Acceptable Here', [allow]);
+          if (this.dialogFor(req)) return respond(488, 'Not Acceptable Here', { allow: true });
           return respond(603, 'Decline');
         default:
-          if (KNOWN_METHODS.has(req.method)) return respond(405, 'Method Not Allowed', [allow]);
-          return respond(501, 'Not Implemented', [allow]);
+          if (KNOWN_METHODS.has(req.method)) return respond(405, 'Method Not Allowed', { allow: true });
+          return respond(501, 'Not Implemented', { allow: true });
       }
     } catch (e) {
       const status = e instanceof SipParseError ? e.status : 500;
