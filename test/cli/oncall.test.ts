@@ -3,12 +3,15 @@
  * oncall, schedules, overrides, policies, routes, silences, with their error paths and exit codes.
  * Madrid: CET +01:00, CEST +02:00 from 2027-03-28 02:00 local.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { BIN } from '../helpers/cli.js';
 import { tempDir } from '../helpers/env.js';
+
+// Each case runs the CLI a dozen times or more; on a loaded machine that can pass the default 30 s.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
 const tmp = tempDir();
 const conf = join(tmp.dir, 'alertline.yaml');
