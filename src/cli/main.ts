@@ -16,6 +16,9 @@ import { registerStatus } from './status.js';
 import { registerRun } from './run.js';
 import { registerExtra } from './extra.js';
 import { registerDoctor } from './doctor.js';
+import { registerOncall, registerSchedules, registerOverrides } from './oncall.js';
+import { registerPolicies, registerRoutes } from './policies.js';
+import { registerSilences } from './silences.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../../package.json') as { version: string };
@@ -39,6 +42,12 @@ export function buildProgram(): Command {
   registerStatus(program, g);
   registerExtra(program, g);
   registerDoctor(program, g);
+  registerOncall(program, g);
+  registerSchedules(program, g);
+  registerOverrides(program, g);
+  registerPolicies(program, g);
+  registerRoutes(program, g);
+  registerSilences(program, g);
   program.commands.forEach(function exitOverrideAll(c: Command) {
     c.exitOverride();
     c.commands.forEach(exitOverrideAll);

@@ -8,6 +8,7 @@ import { SettingsStore } from './settings.js';
 import { AlertStore } from './alerts.js';
 import { DeliveryStore } from './deliveries.js';
 import { DaemonStatusStore } from './daemon-status.js';
+import { OncallStore } from './oncall.js';
 
 export interface Stores {
   db: Db;
@@ -16,6 +17,8 @@ export interface Stores {
   alerts: AlertStore;
   deliveries: DeliveryStore;
   daemonStatus: DaemonStatusStore;
+  /** Schedules, overrides, policies, routes, silences. */
+  oncall: OncallStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +33,7 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     alerts: new AlertStore(db),
     deliveries: new DeliveryStore(db),
     daemonStatus: new DaemonStatusStore(db),
+    oncall: new OncallStore(db, now),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
     close: async () => { db.close(); },
   };
