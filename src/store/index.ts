@@ -9,6 +9,7 @@ import { AlertStore } from './alerts.js';
 import { DeliveryStore } from './deliveries.js';
 import { DaemonStatusStore } from './daemon-status.js';
 import { OncallStore } from './oncall.js';
+import { PolicyRunStore } from './policy-runs.js';
 
 export interface Stores {
   db: Db;
@@ -19,6 +20,8 @@ export interface Stores {
   daemonStatus: DaemonStatusStore;
   /** Schedules, overrides, policies, routes, silences. */
   oncall: OncallStore;
+  /** Escalation policies running for alerts. */
+  policyRuns: PolicyRunStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -34,6 +37,7 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     deliveries: new DeliveryStore(db),
     daemonStatus: new DaemonStatusStore(db),
     oncall: new OncallStore(db, now),
+    policyRuns: new PolicyRunStore(db),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
     close: async () => { db.close(); },
   };

@@ -178,4 +178,20 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX silences_until ON silences(until_at);
   `,
+  /* 6: escalation policies running for alerts; silenced alerts wait for their silence to end */ `
+  CREATE TABLE alert_policies (
+    alert_id INTEGER NOT NULL REFERENCES alerts(id),
+    policy TEXT NOT NULL,
+    definition TEXT NOT NULL,      -- JSON: the policy as it was when the alert came (steps, repeat)
+    started_at INTEGER NOT NULL,
+    events TEXT NOT NULL DEFAULT '[]',  -- JSON: escalate / snooze / ack / resolve events
+    done TEXT NOT NULL DEFAULT '[]',    -- JSON: keys of the notifications already made
+    next_at INTEGER,               -- when the policy wants to be looked at again; NULL: nothing due
+    ended INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (alert_id, policy)
+  );
+  CREATE INDEX alert_policies_due ON alert_policies(ended, next_at);
+  ALTER TABLE alerts ADD COLUMN silenced_until INTEGER;
+  CREATE INDEX alerts_silenced ON alerts(state, silenced_until);
+  `,
 ];
