@@ -7,11 +7,12 @@
  * plus the settings kept in the database —, whether a daemon is running and owns the modem).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { prepareDirectory } from '../config/dirs.js';
 import type { Config } from '../config/schema.js';
 import { openStores } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -132,7 +133,7 @@ export function checkDataDir(config: Config): { results: CheckResult[]; effectiv
   let effective = config;
   let daemon: LiveDaemon | null = null;
   try {
-    mkdirSync(dir, { recursive: true });
+    prepareDirectory(dir); // not mkdirSync recursive: that spins forever under /proc
     const probe = join(dir, `.doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
     const fd = openSync(probe, 'wx', 0o600);
     try {
@@ -182,7 +183,7 @@ function pidAlive(pid: number): boolean {
 export function checkAudioCache(config: Config): CheckResult {
   const dir = resolve(config.audioCacheDir);
   try {
-    mkdirSync(dir, { recursive: true });
+    prepareDirectory(dir); // not mkdirSync recursive: that spins forever under /proc
     const probe = join(dir, `.doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
     const fd = openSync(probe, 'wx', 0o600);
     closeSync(fd);

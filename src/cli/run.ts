@@ -8,7 +8,7 @@ import { superviseDaemon } from '../appliance/supervision.js';
 
 export function registerRun(program: Command, g: () => GlobalOpts): void {
   program.command('run').description('start the appliance in the foreground (systemd runs this)').action(async () => {
-    const loaded = loadCli(g());
+    const loaded = loadCli(g(), ['dataDir', 'audioCacheDir']);
     const logger = createLogger({ level: loaded.config.logLevel });
     for (const w of loaded.warnings) logger.warn('config.warning', { warning: w });
     // A bug must be loud, not fatal in the middle of someone's call: log it and keep serving.
