@@ -1,8 +1,6 @@
 /** `alertline doctor [--json]`: checks config, data dir, SMTP port, TTS, relay, modem and SIP registration; exit 1 if any fails. */
 import type { Command } from 'commander';
 import { CliError, printJson, type GlobalOpts } from './context.js';
-import { formatDoctorReport, runDoctor } from '../appliance/doctor-checks.js';
-import { modemProbe, sipProbe } from '../appliance/doctor-channel-probes.js';
 import { locateConfig } from '../config/load.js';
 import { termSafeText } from '../util/terminal.js';
 
@@ -15,6 +13,9 @@ export function registerDoctor(program: Command, g: () => GlobalOpts): void {
       const opts = g();
       // The same lookup as `run` (--config, $ALERTLINE_CONFIG, /etc/alertline, ./config): one function.
       const where = locateConfig(opts.config, process.env);
+      const [{ formatDoctorReport, runDoctor }, { modemProbe, sipProbe }] = await Promise.all([
+        import('../appliance/doctor-checks.js'), import('../appliance/doctor-channel-probes.js'),
+      ]);
       const report = await runDoctor({
         ...(where.path ? { configPath: where.path } : {}),
         env: process.env,

@@ -63,15 +63,27 @@ export function commandNamed(argv: readonly string[]): string | undefined {
 
 const require = createRequire(import.meta.url);
 
+/** The package version, from dist/src/cli (built) or src/cli (tests run the sources). */
+function packageVersion(): string {
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const p = require(rel) as { name?: string; version?: string };
+      if (p.name === 'alertline' && p.version) return p.version;
+    } catch {
+      /* not at this level */
+    }
+  }
+  return 'unknown';
+}
+
 /**
  * The program for one command line (`argv` as in process.argv). `all` registers every module for
  * real (tests compare it with the lazy program).
  */
 export async function buildProgram(argv: readonly string[] = process.argv, opts: { all?: boolean } = {}): Promise<Command> {
-  const pkg = require('../../../package.json') as { version: string };
   const program = new Command('alertline')
     .description('Alert e-mail in; phone calls, SMS and relayed mail out, until someone acknowledges.')
-    .version(pkg.version)
+    .version(packageVersion())
     .option('--config <file>', 'config file (default: $ALERTLINE_CONFIG, /etc/alertline/alertline.yaml, config/alertline.yaml)')
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(termSafeText(s)) })
