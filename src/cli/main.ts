@@ -12,7 +12,16 @@ function report(message: string): void {
   if (message) process.stderr.write(`alertline: ${termSafeText(message)}\n`);
 }
 
+/** A reader that went away (`alertline alerts list | head`) ends the output, not the command (as console.log does). */
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
+
 export async function main(argv = process.argv): Promise<number> {
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   try {
     const program = await buildProgram(argv);
     await program.parseAsync(argv);

@@ -3,7 +3,7 @@
  * them: the CLI as a subprocess, against temp data dirs and a real daemon on loopback.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, cli, freePort, waitForPort } from '../helpers/cli.js';
@@ -54,6 +54,18 @@ describe('control characters never reach the terminal raw (issue 19.10)', () => 
     expect(e.code).toBe(1);
     expect(e.stderr).not.toMatch(RAW_CONTROL);
     expect(e.stderr).toContain('x\\x1b[2J@example.com');
+  });
+});
+
+describe('output into a pipe that closes early', () => {
+  it('`alertline users list | true` ends quietly with the command\'s own status, not an EPIPE crash', () => {
+    const c = config(dirs('pipe'));
+    for (let i = 0; i < 5; i++) expect(cli(['--config', c, 'users', 'add', `p${i}@example.com`, '--name', `P ${i}`]).code).toBe(0);
+    for (const args of [['users', 'list'], ['users', 'list', '--json']]) {
+      const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" --config "${c}" ${args.join(' ')} | true; echo "status=\${PIPESTATUS[0]}"`], { encoding: 'utf8', env: { ...process.env, ALERTLINE_CONFIG: '' } });
+      expect(r.stdout.trim(), r.stderr).toBe('status=0');
+      expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+    }
   });
 });
 
