@@ -12,10 +12,10 @@ import { createServer, connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { prepareDirectory } from '../config/dirs.js';
 import type { Config } from '../config/schema.js';
 import { openStores } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { prepareDirectory } from '../config/dirs.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 

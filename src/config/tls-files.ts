@@ -4,8 +4,12 @@
  * listen time as a bare OpenSSL code naming neither the file nor the key.
  */
 import { readFileSync } from 'node:fs';
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { ConfigIssue } from './errors.js';
+
+/** node:crypto takes ~20 ms to load: only configs that name TLS files pay for it. */
+const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
 
 export interface TlsFiles {
   key: string;
@@ -23,6 +27,7 @@ function firstLine(e: unknown): string {
 export function checkTlsFiles(prefix: string, files: TlsFiles, now = Date.now()): { issues: ConfigIssue[]; warnings: string[] } {
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
+  const { createPrivateKey, X509Certificate } = crypto();
   const read = (which: 'key' | 'cert'): Buffer | null => {
     try {
       return readFileSync(files[which]);
