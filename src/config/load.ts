@@ -52,7 +52,7 @@ export function locateConfig(explicit?: string, env: NodeJS.ProcessEnv = process
   return { path: null, source: 'defaults' };
 }
 
-/** @deprecated kept for callers of the old name: locateConfig(...).path */
+/** The path locateConfig finds (null: built-in defaults). */
 export function findConfigPath(explicit?: string, env = process.env): string | null {
   return locateConfig(explicit, env).path;
 }
