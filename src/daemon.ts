@@ -13,7 +13,11 @@ import { AlertWriter } from './receiver/alert-writer.js';
 import { SmtpReceiver } from './receiver/smtp-receiver.js';
 import { admissionRules, compileIgnore } from './core/admission.js';
 import { acknowledger, type AckRequest, type AckResult } from './core/acknowledge.js';
-import { parseReply } from './core/replies.js';
+import { parseReply, REPLY_HELP } from './core/replies.js';
+import { cleanSubject } from './core/subject.js';
+import { lifecycle, type ActionRequest, type ActionResult } from './core/actions.js';
+import { Router } from './core/routing.js';
+import type { NewAlert } from './core/admission.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelManager, type ChannelFactory } from './channels/manager.js';
 import { channelFactories } from './channels/factories.js';
@@ -56,6 +60,10 @@ export class Daemon {
   readonly acknowledge: (req: AckRequest) => Promise<AckResult>;
   /** Replies and call-backs arriving through channels. */
   readonly inbound: InboundSink;
+  /** The group-commit writer every way in submits to (SMTP, HTTP, the appliance's own notices). */
+  readonly writer: AlertWriter;
+  /** The core's other actions: resolve, snooze, escalate. */
+  readonly act: (req: ActionRequest) => Promise<ActionResult>;
   private readonly configPath: string | null;
   private stopped = false;
   private speech: Promise<SpeechService> | null = null;
@@ -70,8 +78,17 @@ export class Daemon {
     this.startedAt = this.clock.now();
     this.configPath = opts.configPath ?? null;
     this.stores = openStores(opts.config.dataDir, () => this.clock.now());
-    this.acknowledge = acknowledger({
+    const ack = acknowledger({
       alerts: this.stores.alerts, users: this.stores.users, now: () => this.clock.now(), logger: this.logger,
+      changed: () => this.dispatcher.poke(),
+    });
+    this.acknowledge = async (req) => {
+      const r = await ack(req);
+      if (r.ok) void this.tellOthers(r.alertId, `Acknowledged by ${r.by}`, r.by).catch((e: Error) => this.logger.warn('notice.failed', { error: e }));
+      return r;
+    };
+    this.act = lifecycle({
+      alerts: this.stores.alerts, users: this.stores.users, policyRuns: this.stores.policyRuns, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
     });
     this.inbound = {
@@ -85,15 +102,18 @@ export class Daemon {
       this.logger, () => this.clock.now());
     this.dispatcher = new Dispatcher({
       alerts: this.stores.alerts, deliveries: this.stores.deliveries, users: this.stores.users,
-      channels: () => this.channels.channels, acknowledge: this.acknowledge,
+      channels: () => this.channels.channels, acknowledge: this.acknowledge, act: this.act,
+      policyRuns: this.stores.policyRuns, policyPeople: (now) => this.router(now),
       config: () => this.config(), clock: this.clock, logger: this.logger,
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     });
-    const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke());
+    const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke(), 256, (item) => this.route(item));
+    this.writer = writer;
     this.receiver = new SmtpReceiver({
       config: opts.config.smtp, users: this.stores.users, writer,
       openDeliveries: () => this.openDeliveriesCached(),
       maxPending: () => this.lastConfig.filter.maxPending,
+      routes: async (address) => (await this.router(this.clock.now())).knows(address),
       clock: this.clock, logger: this.logger,
     });
   }
@@ -117,6 +137,50 @@ export class Daemon {
       throw e;
     });
     return this.openCache.pending;
+  }
+
+  private routerCache: { at: number; router: Promise<Router> } | null = null;
+
+  /** The routing tables compiled, read again at most every second (routes, policies, schedules, silences). */
+  private router(now: number): Promise<Router> {
+    if (!this.routerCache || Math.abs(now - this.routerCache.at) > 1000) {
+      const router = this.stores.oncall.routingTables(now).then((t) => new Router(t));
+      router.catch(() => { this.routerCache = null; });
+      this.routerCache = { at: now, router };
+    }
+    return this.routerCache.router;
+  }
+
+  /**
+   * Routing before admission: an address with a route gets its escalation policy (the first
+   * step's people are notified now, the rest by the dispatcher's policy runner); a silence over the
+   * alert stores it silenced. Users and groups keep their implicit one-step policy.
+   */
+  private async route(item: NewAlert): Promise<NewAlert> {
+    if (item.parsed.monitor === 'alertline' || item.plan) return item;
+    const now = item.receivedAt;
+    const router = await this.router(now);
+    const p = item.parsed;
+    const people = new Map(item.recipients.map((u) => [u.email.toLowerCase(), u]));
+    const policies: NonNullable<NewAlert['policies']> = [];
+    let silence: NewAlert['silence'];
+    let routed = false;
+    for (const address of item.rcpt) {
+      const decision = router.route({ recipient: address, subject: p.subject, ...(p.host ? { host: p.host } : {}), ...(p.level ? { level: p.level } : {}) }, now);
+      if (decision.decision === 'unknown') continue;
+      if (decision.decision === 'silenced') silence = { id: decision.silence.id, until: decision.until, comment: decision.silence.comment };
+      const choice = decision.choice;
+      if (choice.via !== 'route') continue;
+      routed = true;
+      if (p.kind === 'resolved' || p.kind === 'ack') continue;
+      if (policies.some((x) => x.name === choice.policy.name)) continue;
+      const first = router.whoToNotifyNow(choice.policy, now, now, []);
+      for (const email of first.emails) if (!people.has(email.toLowerCase())) people.set(email.toLowerCase(), { email });
+      for (const n of first.notifications) if (n.problem) this.logger.warn('policy.target_problem', { policy: choice.policy.name, problem: n.problem });
+      policies.push({ name: choice.policy.name, definition: JSON.stringify(choice.policy), startedAt: now, done: first.notifications.map((n) => n.firing.key), nextAt: first.due ?? null });
+    }
+    // A resolved or acknowledgement message reaches whoever the policies paged: the people who had the problem.
+    return { ...item, recipients: [...people.values()], ...(policies.length ? { policies } : {}), ...(silence ? { silence } : {}), ...(routed ? { routed } : {}) };
   }
 
   /** The effective config last read (for the receiver's synchronous checks). */
@@ -150,26 +214,52 @@ export class Daemon {
     return this.speech;
   }
 
+  /**
+   * "Acknowledged by Ana" (or resolved): a short text notice to the others the alert reached, so
+   * nobody keeps working on what someone took (escalation.ackNotice).
+   */
+  private async tellOthers(alertId: number, what: string, by: string): Promise<void> {
+    const cfg = await this.config();
+    if (!cfg.escalation.ackNotice) return;
+    const a = await this.stores.alerts.get(alertId);
+    if (!a) return;
+    const others = (await this.stores.alerts.informedOf(alertId)).filter((e) => e.toLowerCase() !== by.toLowerCase());
+    if (!others.length) return;
+    const subject = `${what}: ${cleanSubject(a.subject)}`.slice(0, 300);
+    const raw = Buffer.from(`From: Alertline <alertline@${cfg.smtp.hostname}>\r\nSubject: ${subject.replace(/[\r\n]/g, ' ')}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n${subject}\r\n`);
+    await this.writer.submit({
+      parsed: { kind: 'update', subject, text: subject, problemKey: `notice:${alertId}`, monitor: 'alertline', ...(a.host ? { host: a.host } : {}) },
+      raw, rcpt: others, recipients: others.map((email) => ({ email })), receivedAt: this.clock.now(), client: 'alertline', textOnly: true,
+    });
+  }
+
   /** A text back from a person (SMS reply, chat): read with the core's reply grammar. */
+  /**
+   * A text back from a person (SMS reply, chat): read with the core's reply grammar and acted on
+   * through the core. A known sender is answered (what was done, or the codes); a stranger is not.
+   */
   private async onMessage(from: Sender, text: string, via: string): Promise<string | null> {
     const reply = parseReply(text);
-    if (reply.type !== 'ack' || !from.phone) {
-      this.logger.info('inbound.ignored', { via, reason: reply.type === 'ack' ? 'sender has no phone number' : 'not a reply code' });
+    if (!from.phone) {
+      this.logger.info('inbound.ignored', { via, reason: 'sender has no phone number' });
       return null;
     }
-    await this.onAckByPhone(from.phone, reply.alertId, `${via}-reply`);
-    return null;
+    if (reply.type === 'other') {
+      const known = await this.stores.users.byPhone(from.phone);
+      this.logger.info('inbound.not_a_code', { via, known: Boolean(known) });
+      return known ? REPLY_HELP : null;
+    }
+    const r = await this.act({ action: reply.type, by: { phone: from.phone }, via: `${via}-reply`, ...(reply.alertId !== undefined ? { alertId: reply.alertId } : {}) });
+    if (!r.ok && r.message === 'this number belongs to no user') return null;
+    return `Alertline: ${r.ok ? r.detail : r.message}.`;
   }
 
-  /** A call from a user's phone (rejected unanswered): acknowledges their latest alert. */
+  /** A call from a user's phone (rejected unanswered): acknowledges their latest alert, confirmed by SMS. */
   private async onCallBack(from: Sender, via: string): Promise<string | null> {
-    if (from.phone) await this.onAckByPhone(from.phone, undefined, via);
-    return null;
-  }
-
-  private async onAckByPhone(phone: string, alertId: number | undefined, via: string): Promise<number | null> {
-    const r = await this.acknowledge({ by: { phone }, via, ...(alertId !== undefined ? { alertId } : {}) });
-    return r.ok ? r.alertId : null;
+    if (!from.phone) return null;
+    const r = await this.acknowledge({ by: { phone: from.phone }, via });
+    if (r.ok) return `Alertline: alert ${r.alertId} acknowledged by your call.`;
+    return r.reason === 'unknown-sender' ? null : `Alertline: your call acknowledged nothing (${r.message}).`;
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {

@@ -18,6 +18,9 @@ import { OPEN_ALERT_STATES } from '../core/model.js';
 import { alertView } from '../core/alert-view.js';
 import { isExhausted, settle } from '../core/settle.js';
 import type { AckRequest, AckResult } from '../core/acknowledge.js';
+import type { ActionRequest, ActionResult } from '../core/actions.js';
+import type { PolicyRunStore } from '../store/policy-runs.js';
+import { PolicyRunner } from './policy-runner.js';
 import { afterStep, channelPlan, endOfRound, type Next, type PlanStep, type PolicyConfig, type Position } from './policy.js';
 
 export interface DispatcherDeps {
@@ -28,6 +31,12 @@ export interface DispatcherDeps {
   channels: () => Readonly<Record<string, Channel | undefined>>;
   /** The core's acknowledgement entry (a key pressed during a call goes through it). */
   acknowledge: (req: AckRequest) => Promise<AckResult>;
+  /** The core's other actions (keys 3 escalate, 5 snooze, 9 resolve). */
+  act?: (req: ActionRequest) => Promise<ActionResult>;
+  /** Escalation policies running for alerts; without it, only the people admission chose are notified. */
+  policyRuns?: PolicyRunStore;
+  /** Who a policy step reaches now (schedules, groups): the daemon builds it from the store's routing tables. */
+  policyPeople?: ConstructorParameters<typeof PolicyRunner>[0]['people'];
   /** Effective configuration (file + database settings), read at every tick. */
   config: () => Promise<Config>;
   clock: Clock;
@@ -54,6 +63,8 @@ interface Running {
 }
 
 const POKE_SPACING_MS = 20;
+/** How long key 5 holds a person's walk. */
+const SNOOZE_MS = 30 * 60_000;
 /** How often a delivery waiting for a channel looks again. */
 const WAIT_RECHECK_MS = 5000;
 
@@ -77,7 +88,13 @@ export class Dispatcher {
   private idleWaiters: (() => void)[] = [];
   private lastTickAt = -Infinity;
 
-  constructor(private readonly d: DispatcherDeps) {}
+  private readonly policies: PolicyRunner | null;
+
+  constructor(private readonly d: DispatcherDeps) {
+    this.policies = d.policyRuns && d.policyPeople
+      ? new PolicyRunner({ runs: d.policyRuns, alerts: d.alerts, people: d.policyPeople, logger: d.logger })
+      : null;
+  }
 
   async start(): Promise<void> {
     if (this.started) return;
@@ -183,6 +200,12 @@ export class Dispatcher {
     const now = clock.now();
     try {
       await this.abortStale();
+      if (this.policies) {
+        const r = await this.policies.run(now, cfg.escalation.ackTimeout);
+        for (const id of r.ended) await this.settleAlert(id, now);
+      }
+      const released = await this.releaseSilenced(now);
+      if (released) logger.info('dispatch.unsilenced', { alerts: released });
       const users = new Map<string, User | null>();
       for (const d of await this.d.deliveries.due(now)) {
         if (this.stopping) return;
@@ -193,7 +216,8 @@ export class Dispatcher {
           logger.error('dispatch.step_error', { delivery: d.id, alert: d.alert_id, error: e as Error });
         }
       }
-      const next = await this.d.deliveries.nextDueAt();
+      const nexts = [await this.d.deliveries.nextDueAt(), this.policies ? await this.d.policyRuns!.nextDueAt() : null].filter((t): t is number => t !== null);
+      const next = nexts.length ? Math.min(...nexts) : null;
       const poll = now + (this.d.pollIntervalMs ?? 1000);
       this.schedule(next !== null && next > now ? Math.min(next, poll) : poll);
     } catch (e) {
@@ -400,6 +424,23 @@ export class Dispatcher {
 
   private async afterAttempt(d: DeliveryRow, step: PlanStep, chan: Channel, r: Recipient, pos: Position, plan: PlanStep[], o: Outcome, entry: Running, now: number): Promise<void> {
     const { alerts, deliveries } = this.d;
+    const action = o.detail?.action;
+    if ((action === 'escalate' || action === 'snooze' || action === 'resolve') && this.d.act) {
+      const how = `${step.channel} key`;
+      const res = await this.d.act({ action, alertId: d.alert_id, by: { email: r.email }, via: how });
+      if (res.ok && action === 'snooze') {
+        // This person's walk goes on where it was, after the snooze.
+        await deliveries.reschedule(d.id, { step: pos.step, round: pos.round, tries: pos.tries, nextAt: now + SNOOZE_MS, informed: true }, now);
+        return;
+      }
+      if (res.ok) {
+        await deliveries.finish(d.id, action === 'resolve' ? 'done' : 'done', `${action === 'resolve' ? 'resolved' : 'escalated'} by ${r.email} (${how})`, now, true);
+        await this.abortStale();
+        await this.settleAlert(d.alert_id, now);
+        return;
+      }
+      this.d.logger.info('dispatch.key_action_refused', { alert: d.alert_id, action, reason: res.message });
+    }
     if (o.kind === 'acknowledged') {
       const how = `${step.channel} keypress`;
       await this.d.acknowledge({ alertId: d.alert_id, by: { email: r.email }, via: how });
@@ -437,11 +478,22 @@ export class Dispatcher {
     await this.settleAlert(d.alert_id, now);
   }
 
+  /** Alerts whose silence ended: still open ones are delivered now (the store resolves the others). */
+  private async releaseSilenced(now: number): Promise<number> {
+    let n = 0;
+    for (const a of await this.d.alerts.silenceEnded(now)) {
+      if ((await this.d.alerts.releaseSilenced(a.id, now)) === 'released') n++;
+    }
+    return n;
+  }
+
   /** When every delivery of an open alert has ended, the alert's state says how it ended (core/settle). */
   private async settleAlert(alertId: number, now: number): Promise<void> {
     const { alerts, logger } = this.d;
     const a = await alerts.get(alertId);
     if (!a || !OPEN_ALERT_STATES.includes(a.state)) return;
+    // A policy with steps still to come (the secondary in 10 minutes) keeps the alert open.
+    if (this.d.policyRuns && (await this.d.policyRuns.active(alertId))) return;
     const state = settle((await alerts.deliveries(alertId)).map((x) => x.state));
     if (!state) return;
     if (!(await alerts.setState(alertId, state, now, OPEN_ALERT_STATES))) return;

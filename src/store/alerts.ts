@@ -252,6 +252,12 @@ export class AlertStore {
     return run.immediate();
   }
 
+  /** The people an alert reached (a channel delivered or answered, or they acknowledged). */
+  async informedOf(alertId: number): Promise<string[]> {
+    return (prep(this.db, `SELECT DISTINCT user_email FROM deliveries WHERE alert_id = ? AND (informed = 1 OR state IN ('acknowledged','done','unacknowledged')
+      OR EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = deliveries.id AND t.outcome IN ('delivered','answered','acknowledged')))`).all(alertId) as { user_email: string }[]).map((r) => r.user_email);
+  }
+
   async wasSentTo(alertId: number, email: string): Promise<boolean> {
     return prep(this.db, 'SELECT 1 FROM deliveries WHERE alert_id = ? AND user_email = ?').get(alertId, email) !== undefined;
   }

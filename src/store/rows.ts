@@ -68,7 +68,9 @@ export interface AdmitInput {
   /** Escalation policies that run for this alert (their first step's people are in recipients). */
   policies?: { name: string; definition: string; startedAt: number; done: string[]; nextAt: number | null }[];
   /** A silence covers the alert: stored silenced until then. */
-  silence?: { id: number; until: number; comment: string };
+  silence?: { id: number | string; until: number; comment: string };
+  /** It came to a route's address: a recovery or acknowledgement reaches whoever was paged for the problem. */
+  routed?: boolean;
   /** Deliveries on text channels only (notices). */
   textOnly?: boolean;
 }
