@@ -178,4 +178,7 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX silences_until ON silences(until_at);
   `,
+  /* 6: per-user contact rules (quiet hours, channels per severity) */ `
+  ALTER TABLE users ADD COLUMN contact_rules TEXT;  -- JSON {zone?, quiet?: {windows, callsFrom, below}, bySeverity?}, or NULL: none
+  `,
 ];
