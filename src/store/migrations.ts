@@ -194,4 +194,7 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE alerts ADD COLUMN silenced_until INTEGER;
   CREATE INDEX alerts_silenced ON alerts(state, silenced_until);
   `,
+  /* 7: per-user contact rules (quiet hours, channels per severity) */ `
+  ALTER TABLE users ADD COLUMN contact_rules TEXT;  -- JSON {zone?, quiet?: {windows, callsFrom, below}, bySeverity?}, or NULL: none
+  `,
 ];
