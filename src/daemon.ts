@@ -16,7 +16,7 @@ import { acknowledger, type AckRequest, type AckResult } from './core/acknowledg
 import { parseReply, REPLY_HELP } from './core/replies.js';
 import { cleanSubject } from './core/subject.js';
 import { lifecycle, type ActionRequest, type ActionResult } from './core/actions.js';
-import { Router } from './core/routing.js';
+import { Router, routeNewAlert } from './core/routing.js';
 import type { NewAlert } from './core/admission.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelManager, type ChannelFactory } from './channels/manager.js';
@@ -151,36 +151,10 @@ export class Daemon {
     return this.routerCache.router;
   }
 
-  /**
-   * Routing before admission: an address with a route gets its escalation policy (the first
-   * step's people are notified now, the rest by the dispatcher's policy runner); a silence over the
-   * alert stores it silenced. Users and groups keep their implicit one-step policy.
-   */
+  /** Routing before admission (core): escalation policies for route addresses, silences. */
   private async route(item: NewAlert): Promise<NewAlert> {
     if (item.parsed.monitor === 'alertline' || item.plan) return item;
-    const now = item.receivedAt;
-    const router = await this.router(now);
-    const p = item.parsed;
-    const people = new Map(item.recipients.map((u) => [u.email.toLowerCase(), u]));
-    const policies: NonNullable<NewAlert['policies']> = [];
-    let silence: NewAlert['silence'];
-    let routed = false;
-    for (const address of item.rcpt) {
-      const decision = router.route({ recipient: address, subject: p.subject, ...(p.host ? { host: p.host } : {}), ...(p.level ? { level: p.level } : {}) }, now);
-      if (decision.decision === 'unknown') continue;
-      if (decision.decision === 'silenced') silence = { id: decision.silence.id, until: decision.until, comment: decision.silence.comment };
-      const choice = decision.choice;
-      if (choice.via !== 'route') continue;
-      routed = true;
-      if (p.kind === 'resolved' || p.kind === 'ack') continue;
-      if (policies.some((x) => x.name === choice.policy.name)) continue;
-      const first = router.whoToNotifyNow(choice.policy, now, now, []);
-      for (const email of first.emails) if (!people.has(email.toLowerCase())) people.set(email.toLowerCase(), { email });
-      for (const n of first.notifications) if (n.problem) this.logger.warn('policy.target_problem', { policy: choice.policy.name, problem: n.problem });
-      policies.push({ name: choice.policy.name, definition: JSON.stringify(choice.policy), startedAt: now, done: first.notifications.map((n) => n.firing.key), nextAt: first.due ?? null });
-    }
-    // A resolved or acknowledgement message reaches whoever the policies paged: the people who had the problem.
-    return { ...item, recipients: [...people.values()], ...(policies.length ? { policies } : {}), ...(silence ? { silence } : {}), ...(routed ? { routed } : {}) };
+    return routeNewAlert(item, await this.router(item.receivedAt), this.logger);
   }
 
   /** The effective config last read (for the receiver's synchronous checks). */

@@ -24,6 +24,8 @@
  * users any more are dropped and reported.
  */
 import type { SeverityLevel } from './model.js';
+import type { NewAlert } from './admission.js';
+import type { Logger } from '../util/log.js';
 import type { OverrideRecord, PolicyRecord, RouteRecord, RoutingTables, ScheduleRecord } from '../store/oncall.js';
 import {
   Pattern, SilenceMatcher, implicitPolicy, nextAction, policyPosition, resolveTarget, levelRank,
@@ -218,4 +220,35 @@ export function routeAlert(alert: IncomingAlert, tables: RoutingTables, now: num
 /** One-shot form of `Router.whoToNotifyNow`, with the tables' schedules, groups and users. */
 export function whoToNotifyNow(policy: Policy, startedAt: number, now: number, events: readonly PolicyEvent[], tables: RoutingTables, opts: WhoOptions = {}): NotifyNow {
   return new Router(tables).whoToNotifyNow(policy, startedAt, now, events, opts);
+}
+
+/**
+ * Routing before admission: an address with a route gets its escalation policy (the first step's
+ * people are notified now, the later steps by the dispatcher's policy runner); a silence over the
+ * alert stores it silenced. Users and groups keep their implicit one-step policy (their people are
+ * already the item's recipients).
+ */
+export function routeNewAlert(item: NewAlert, router: Router, logger?: Logger): NewAlert {
+  const now = item.receivedAt;
+  const p = item.parsed;
+  const people = new Map(item.recipients.map((u) => [u.email.toLowerCase(), u]));
+  const policies: NonNullable<NewAlert['policies']> = [];
+  let silence: NewAlert['silence'];
+  let routed = false;
+  for (const address of item.rcpt) {
+    const decision = router.route({ recipient: address, subject: p.subject, ...(p.host ? { host: p.host } : {}), ...(p.level ? { level: p.level } : {}) }, now);
+    if (decision.decision === 'unknown') continue;
+    if (decision.decision === 'silenced') silence = { id: decision.silence.id, until: decision.until, comment: decision.silence.comment };
+    const choice = decision.choice;
+    if (choice.via !== 'route') continue;
+    routed = true;
+    // A recovery or acknowledgement reaches whoever was paged for the problem (admission finds them).
+    if (p.kind === 'resolved' || p.kind === 'ack') continue;
+    if (policies.some((x) => x.name === choice.policy.name)) continue;
+    const first = router.whoToNotifyNow(choice.policy, now, now, []);
+    for (const email of first.emails) if (!people.has(email.toLowerCase())) people.set(email.toLowerCase(), { email });
+    for (const n of first.notifications) if (n.problem) logger?.warn('policy.target_problem', { policy: choice.policy.name, problem: n.problem });
+    policies.push({ name: choice.policy.name, definition: JSON.stringify(choice.policy), startedAt: now, done: first.notifications.map((n) => n.firing.key), nextAt: first.due ?? null });
+  }
+  return { ...item, recipients: [...people.values()], ...(policies.length ? { policies } : {}), ...(silence ? { silence } : {}), ...(routed ? { routed } : {}) };
 }

@@ -14,7 +14,8 @@ import type { DeliveryStore } from '../store/deliveries.js';
 import type { UserStore, User } from '../store/users.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { OPEN_ALERT_STATES } from '../core/model.js';
+import { OPEN_ALERT_STATES, SEVERITY_LEVELS, type SeverityLevel } from '../core/model.js';
+import { contactPlan } from './contact-plan.js';
 import { alertView } from '../core/alert-view.js';
 import { isExhausted, settle } from '../core/settle.js';
 import type { AckRequest, AckResult } from '../core/acknowledge.js';
@@ -280,7 +281,7 @@ export class Dispatcher {
   }
 
   /** Walks a due delivery forward: skips what can't be used, then starts the current step (or waits for capacity). */
-  private async advance(d: DeliveryRow & { alert_state: AlertState }, cfg: Config, now: number, userCache: Map<string, User | null>): Promise<void> {
+  private async advance(d: DeliveryRow & { alert_state: AlertState; alert_level: string | null }, cfg: Config, now: number, userCache: Map<string, User | null>): Promise<void> {
     const { deliveries, users, logger } = this.d;
     if (!OPEN_ALERT_STATES.includes(d.alert_state)) {
       await deliveries.finish(d.id, 'cancelled', `alert is ${d.alert_state}`, now);
@@ -295,7 +296,19 @@ export class Dispatcher {
       return;
     }
     const recipient = this.recipientFor(user, cfg);
-    const plan = await this.plan(d, user, cfg);
+    let plan = await this.plan(d, user, cfg);
+    if (d.plan === null && d.text_only === 0 && d.step === 0 && d.round === 1 && d.tries === 0 && user.contactRules) {
+      // Contact rules (quiet hours, channels per severity) choose the plan once, at the start.
+      const level = (SEVERITY_LEVELS as readonly string[]).includes(d.alert_level ?? '') ? (d.alert_level as SeverityLevel) : undefined;
+      const c = contactPlan(user, level, now, plan);
+      if ('holdUntil' in c) {
+        await deliveries.reschedule(d.id, { step: 0, round: 1, tries: 0, nextAt: c.holdUntil }, now);
+        await this.d.alerts.event(d.alert_id, now, 'held', `${user.email}: ${c.reason} until ${new Date(c.holdUntil).toISOString()}`);
+        return;
+      }
+      plan = c.plan;
+      await deliveries.setPlan(d.id, plan.map((s) => s.channel));
+    }
     const pcfg = this.policyFor(cfg, plan, recipient);
     if (await this.waitForAChannel(d, plan, recipient, cfg, now)) return;
     let pos: Position = { step: d.step, round: d.round, tries: d.tries, textOnly: d.text_only === 1, informed: d.informed === 1 };

@@ -7,10 +7,15 @@ export class DeliveryStore {
   constructor(private readonly db: Db) {}
 
   /** Queued deliveries whose time has come, oldest alert first (FIFO), with their alert's state. */
-  async due(now: number, limit = 200): Promise<(DeliveryRow & { alert_state: AlertState })[]> {
-    return prep(this.db, `SELECT d.*, a.state AS alert_state FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+  async due(now: number, limit = 200): Promise<(DeliveryRow & { alert_state: AlertState; alert_level: string | null })[]> {
+    return prep(this.db, `SELECT d.*, a.state AS alert_state, a.level AS alert_level FROM deliveries d JOIN alerts a ON a.id = d.alert_id
       WHERE d.state = 'queued' AND d.next_at <= ? ORDER BY d.alert_id, d.id LIMIT ?`)
-      .all(now, limit) as (DeliveryRow & { alert_state: AlertState })[];
+      .all(now, limit) as (DeliveryRow & { alert_state: AlertState; alert_level: string | null })[];
+  }
+
+  /** Fixes the channels a delivery walks (contact rules chose them at its start). */
+  async setPlan(id: number, plan: readonly string[]): Promise<void> {
+    prep(this.db, 'UPDATE deliveries SET plan = ? WHERE id = ?').run(JSON.stringify(plan), id);
   }
 
   /** When the next queued delivery becomes due, or null. */
