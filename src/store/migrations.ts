@@ -117,4 +117,7 @@ export const MIGRATIONS: string[] = [
   /* 4: a delivery waiting for a channel to come back */ `
   ALTER TABLE deliveries ADD COLUMN waiting_since INTEGER;  -- set while every channel that could reach the person is down
   `,
+  /* 5: retention finds old rows by age */ `
+  CREATE INDEX alerts_received ON alerts(received_at);
+  `,
 ];
