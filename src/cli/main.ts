@@ -16,6 +16,7 @@ import { registerStatus } from './status.js';
 import { registerRun } from './run.js';
 import { registerExtra } from './extra.js';
 import { registerDoctor } from './doctor.js';
+import { registerBackup } from './backup.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../../package.json') as { version: string };
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerStatus(program, g);
   registerExtra(program, g);
   registerDoctor(program, g);
+  registerBackup(program, g);
   program.commands.forEach(function exitOverrideAll(c: Command) {
     c.exitOverride();
     c.commands.forEach(exitOverrideAll);
