@@ -43,7 +43,11 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         daemon: running ? { running: true, pid: snap!.pid, startedAt: snap!.startedAt, updatedAt: snap!.updatedAt } : { running: false },
         queue: { openDeliveries: await stores.deliveries.openCount() },
         alertsToday: await stores.alerts.countByState(midnight.getTime()),
-        storage: { ...(await stores.stats()), diskFree: await diskFree(loaded.config.dataDir).catch(() => null) },
+        storage: await (async () => {
+          const free = await diskFree(loaded.config.dataDir).catch(() => null);
+          const min = loaded.config.store.minFreeSpace;
+          return { ...(await stores.stats()), diskFree: free, minFreeSpace: min, diskLow: free !== null && min > 0 && free < min };
+        })(),
         ...(running ? { live: snap!.status } : {}),
       };
     });
@@ -66,7 +70,7 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
       }
       const st = r.storage;
       const prune = (r.live as { storage?: LiveStatus['storage'] } | undefined)?.storage?.lastPrune;
-      console.log(`database: ${mb(st.dbBytes)}${st.freeBytes ? ` (${mb(st.freeBytes)} free inside)` : ''}, oldest alert ${st.oldestAlertAt ? fmtTime(st.oldestAlertAt) : 'none'}${st.diskFree !== null ? `, disk free ${mb(st.diskFree)}` : ''}`);
+      console.log(`database: ${mb(st.dbBytes)}${st.freeBytes ? ` (${mb(st.freeBytes)} free inside)` : ''}, oldest alert ${st.oldestAlertAt ? fmtTime(st.oldestAlertAt) : 'none'}${st.diskFree !== null ? `, disk free ${mb(st.diskFree)}` : ''}${st.diskLow ? ` — BELOW store.minFreeSpace (${mb(st.minFreeSpace)}): new mail is refused with 452` : ''}`);
       if (prune) console.log(`retention: last run ${fmtTime(prune.at)}: ${prune.alerts} alerts and ${prune.raw} raw messages pruned, ${mb(prune.pagesFreed * 4096)} given back`);
       const today = Object.entries(r.alertsToday).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`alerts today: ${today || 'none'}`);

@@ -60,7 +60,7 @@ export class DiskSpace {
   /** Whether there is room for new alerts now. */
   async check(): Promise<SpaceVerdict> {
     const min = this.minFree();
-    if (min <= 0) return { ok: true, free: this.last?.free ?? NaN, min };
+    if (min <= 0 || this.dir === ':memory:') return { ok: true, free: this.last?.free ?? NaN, min };
     const t = this.now();
     let free: number;
     if (this.last && t - this.last.at < this.cacheMs) free = this.last.free;
