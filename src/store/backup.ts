@@ -13,7 +13,7 @@
  * at the next open.
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { openDatabase } from './database.js';
@@ -218,6 +218,7 @@ export async function restoreDatabase(source: string, dbFile: string): Promise<R
   const daemon = runningDaemon(dbFile);
   if (daemon) throw new BackupError(`a daemon is running on this database (pid ${daemon.pid}); stop it first (systemctl stop alertline)`);
 
+  mkdirSync(dirname(dbFile), { recursive: true });
   const bak = `${dbFile}.bak`;
   let previous: string | null = null;
   if (existsSync(dbFile)) {

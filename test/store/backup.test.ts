@@ -311,5 +311,12 @@ describe('alertline restore', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ restored: { schemaVersion: 4 }, schemaVersion: MIGRATIONS.length });
     expect(facts(s.db).version).toBe(MIGRATIONS.length);
     expect(JSON.parse(s.run('users', 'list', '--json').stdout)).toEqual([expect.objectContaining({ email: 'old@alerts.example' })]);
+    // Onto a fresh install (no data dir yet): nothing to keep as .bak.
+    const fresh = join(s.dir, 'fresh.yaml');
+    writeFileSync(fresh, `dataDir: ${join(s.dir, 'new', 'data')}\n`);
+    const r2 = cli(['--config', fresh, 'restore', old]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stdout).not.toMatch(/previous database/);
+    expect(facts(join(s.dir, 'new', 'data', 'alertline.db')).integrity).toBe('ok');
   });
 });
