@@ -25,6 +25,11 @@ import type { PromptAudio } from './audio/prompt-audio.js';
 import type { SpeechService } from './audio/speech-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/log.js';
+import { DiskSpace, type SpaceVerdict } from './util/disk.js';
+import { RetentionLoop } from './store/retention.js';
+
+/** An existing database up to this size is converted to auto_vacuum=INCREMENTAL at start (one VACUUM). */
+const CONVERT_VACUUM_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface DaemonOptions {
   config: Config;
@@ -50,6 +55,10 @@ export class Daemon {
   readonly dispatcher: Dispatcher;
   readonly receiver: SmtpReceiver;
   readonly channels: ChannelManager;
+  /** Free space on the data disk (store.minFreeSpace): SMTP and HTTP ingest refuse below it. */
+  readonly disk: DiskSpace;
+  /** Pruning by retention.history / retention.raw, off the hot path. */
+  readonly retention: RetentionLoop;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private fileConfig: Config;
@@ -107,6 +116,12 @@ export class Daemon {
       config: () => this.config(), clock: this.clock, logger: this.logger,
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     });
+    this.disk = new DiskSpace(opts.config.dataDir, () => this.lastConfig.store.minFreeSpace, () => this.clock.now());
+    this.retention = new RetentionLoop({
+      store: this.stores.retention, clock: this.clock, logger: this.logger.child({ part: 'retention' }),
+      settings: () => this.lastConfig.retention,
+      onPruned: () => this.disk.invalidate(),
+    });
     const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke(), 256, (item) => this.route(item));
     this.writer = writer;
     this.receiver = new SmtpReceiver({
@@ -114,6 +129,7 @@ export class Daemon {
       openDeliveries: () => this.openDeliveriesCached(),
       maxPending: () => this.lastConfig.filter.maxPending,
       routes: async (address) => (await this.router(this.clock.now())).knows(address),
+      diskSpace: () => this.spaceForAlerts(),
       clock: this.clock, logger: this.logger,
     });
   }
@@ -155,6 +171,14 @@ export class Daemon {
   private async route(item: NewAlert): Promise<NewAlert> {
     if (item.parsed.monitor === 'alertline' || item.plan) return item;
     return routeNewAlert(item, await this.router(item.receivedAt), this.logger);
+  }
+
+  /**
+   * Whether there is room to accept new alerts (store.minFreeSpace): every way in (SMTP at MAIL
+   * FROM, HTTP ingest) asks this first and answers a temporary failure when it is not ok.
+   */
+  spaceForAlerts(): Promise<SpaceVerdict> {
+    return this.disk.check();
   }
 
   /** The effective config last read (for the receiver's synchronous checks). */
@@ -242,6 +266,7 @@ export class Daemon {
       const cfg = await d.config();
       // A voice setting that cannot work is a start-up error, not a 3 a.m. surprise.
       if (!opts.factories && (cfg.channels.voip.enabled || cfg.channels.gsm.enabled)) await d.audio();
+      d.convertVacuum();
       // Accepting and storing mail comes first: a slow modem bring-up must never refuse alerts.
       await d.receiver.listen();
     } catch (e) {
@@ -253,11 +278,35 @@ export class Daemon {
     d.channelsReady = d.config().then((cfg) => d.channels.sync(cfg)).catch((e) => d.logger.error('channel.sync_failed', { error: e as Error })).then(async () => {
       if (!d.stopped) await d.dispatcher.start();
     });
+    d.retention.start();
     await d.writeStatus();
     d.statusTimer = setInterval(() => d.housekeeping(), opts.statusIntervalMs ?? 5000);
     d.statusTimer.unref();
     d.logger.info('daemon.started', { pid: process.pid, config: opts.configPath ?? '(defaults)', dataDir: opts.config.dataDir });
     return d;
+  }
+
+  /** One-time: an old database learns to give pruned pages back (README: Retention). */
+  private convertVacuum(): void {
+    try {
+      const r = this.stores.retention.convertToIncremental(CONVERT_VACUUM_MAX_BYTES);
+      if (r === 'converted') this.logger.info('store.vacuum_converted', { autoVacuum: 'incremental' });
+      if (r === 'too-large') this.logger.warn('store.vacuum_not_converted', { note: 'database larger than 64 MB: pruned space is reused but the file does not shrink; see README, Retention' });
+    } catch (e) {
+      this.logger.warn('store.vacuum_not_converted', { error: e as Error });
+    }
+  }
+
+  private async storage(): Promise<NonNullable<LiveStatus['storage']>> {
+    const st = await this.stores.stats();
+    const space = await this.disk.check();
+    const p = this.retention.last;
+    return {
+      dbBytes: st.dbBytes, freeBytes: st.freeBytes, oldestAlertAt: st.oldestAlertAt, autoVacuum: st.autoVacuum,
+      diskFree: Number.isFinite(space.free) ? space.free : null, minFreeSpace: space.min, diskLow: !space.ok,
+      lastPrune: p ? { at: p.at, ms: p.ms, alerts: p.alerts, related: p.related, raw: p.raw, pagesFreed: p.pagesFreed, interrupted: p.interrupted } : null,
+      lastPruneError: this.retention.lastError,
+    };
   }
 
   private housekeeping(): void {
@@ -303,6 +352,7 @@ export class Daemon {
       alertsToday: await this.stores.alerts.countByState(midnight.getTime()),
       channels: chans,
       order: cfg.channels.order,
+      storage: await this.storage(),
     };
   }
 
@@ -327,6 +377,7 @@ export class Daemon {
     this.logger.info('daemon.stopping', { graceMs });
     const closing = this.receiver.close();
     await Promise.race([this.channelsReady, new Promise((r) => setTimeout(r, 5000))]);
+    await this.retention.stop();
     await this.dispatcher.stop(graceMs);
     await this.channels.stopAll();
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});

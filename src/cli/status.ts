@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
-import { withStores, printJson, line, CliError, type GlobalOpts } from './context.js';
+import { withStores, printJson, line, CliError, fmtTime, type GlobalOpts } from './context.js';
+import { diskFree } from '../util/disk.js';
+import type { LiveStatus } from '../store/daemon-status.js';
+
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
 const STALE_MS = 30_000;
 
@@ -29,7 +33,7 @@ function pidAlive(pid: number): boolean {
 
 export function registerStatus(program: Command, g: () => GlobalOpts): void {
   program.command('status').description('live state of the running daemon').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
-    const r = await withStores(g(), async ({ stores }) => {
+    const r = await withStores(g(), async ({ stores, loaded }) => {
       const snap = await stores.daemonStatus.read();
       const now = Date.now();
       const running = Boolean(snap && now - snap.updatedAt < STALE_MS && pidAlive(snap.pid));
@@ -39,6 +43,11 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         daemon: running ? { running: true, pid: snap!.pid, startedAt: snap!.startedAt, updatedAt: snap!.updatedAt } : { running: false },
         queue: { openDeliveries: await stores.deliveries.openCount() },
         alertsToday: await stores.alerts.countByState(midnight.getTime()),
+        storage: await (async () => {
+          const free = await diskFree(loaded.config.dataDir).catch(() => null);
+          const min = loaded.config.store.minFreeSpace;
+          return { ...(await stores.stats()), diskFree: free, minFreeSpace: min, diskLow: free !== null && min > 0 && free < min };
+        })(),
         ...(running ? { live: snap!.status } : {}),
       };
     });
@@ -59,6 +68,10 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         const sip = live.channels.voip?.status as SipView | undefined;
         if (sip) line(`sip: ${sipLine(sip)}`);
       }
+      const st = r.storage;
+      const prune = (r.live as { storage?: LiveStatus['storage'] } | undefined)?.storage?.lastPrune;
+      line(`database: ${mb(st.dbBytes)}${st.freeBytes ? ` (${mb(st.freeBytes)} free inside)` : ''}, oldest alert ${st.oldestAlertAt ? fmtTime(st.oldestAlertAt) : 'none'}${st.diskFree !== null ? `, disk free ${mb(st.diskFree)}` : ''}${st.diskLow ? ` — BELOW store.minFreeSpace (${mb(st.minFreeSpace)}): new mail is refused with 452` : ''}`);
+      if (prune) line(`retention: last run ${fmtTime(prune.at)}: ${prune.alerts} alerts and ${prune.raw} raw messages pruned, ${mb(prune.pagesFreed * 4096)} given back`);
       const today = Object.entries(r.alertsToday).map(([k, v]) => `${k} ${v}`).join(', ');
       line(`alerts today: ${today || 'none'}`);
     }

@@ -209,6 +209,28 @@ export const adminsSchema = z
   })
   .strict();
 
+/** How long history is kept (alerts, deliveries, attempts, events) and the raw messages; 0 keeps forever. */
+export const retentionSchema = z
+  .object({
+    /** Ended alerts whose last change is older than this are deleted with their deliveries, attempts and events. */
+    history: duration.default('180d'),
+    /** Raw messages of ended alerts older than this are emptied (the alert row, text and history stay). */
+    raw: duration.default('30d'),
+    /** How often pruning runs (off the hot path, in small transactions). */
+    interval: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('1h'),
+    /** Rows per transaction: small, so a mail arriving meanwhile waits milliseconds, not seconds. */
+    batch: z.number().int().min(1).max(10_000).default(500),
+  })
+  .strict();
+
+export const storeSchema = z
+  .object({
+    engine: z.literal('sqlite').default('sqlite'),
+    /** Below this much free space on dataDir's file system new alerts get a temporary failure (452 / 503). 0 disables the check. */
+    minFreeSpace: size.default('50MB'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1, 'must name a directory').default('./data'),
@@ -229,6 +251,8 @@ export const configSchema = z
       .default({}),
     escalation: escalationSchema.default({}),
     admins: adminsSchema.default({}),
+    retention: retentionSchema.default({}),
+    store: storeSchema.default({}),
   })
   .strict();
 
@@ -241,6 +265,7 @@ export type GsmConfig = Config['channels']['gsm'];
 export type SmsConfig = Config['channels']['sms'];
 export type MailChannelConfig = Config['channels']['mail'];
 export type EscalationConfig = Config['escalation'];
+export type RetentionConfig = Config['retention'];
 
 export function defaultConfig(): Config {
   return configSchema.parse({});

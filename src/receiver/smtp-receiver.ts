@@ -34,6 +34,8 @@ export interface ReceiverDeps {
   maxPending: () => number;
   /** Whether an address that is no user or group is a route's (noc@ → an escalation policy). */
   routes?: (address: string) => Promise<boolean>;
+  /** Room on the data disk (store.minFreeSpace); when not ok, new mail gets 452 at MAIL FROM. */
+  diskSpace?: () => Promise<{ ok: boolean; free: number; min: number }>;
   clock: Clock;
   logger: Logger;
 }
@@ -71,6 +73,7 @@ export class SmtpReceiver {
   /** Client keys already logged as over their connection cap (logged again once below it). */
   private readonly overCap = new Set<string>();
   private fullLogged = false;
+  private diskLowLogged = false;
   private missingConnectionWarned = false;
 
   constructor(private readonly d: ReceiverDeps) {
@@ -249,7 +252,17 @@ export class SmtpReceiver {
       // smtp-server checks this too, but not while AUTH is withheld before STARTTLS.
       return cb(smtpError(530, this.d.config.tls && !session.secure ? '5.7.0 Must issue a STARTTLS command first' : '5.7.0 Authentication required'));
     }
-    Promise.resolve().then(() => this.d.openDeliveries()).then((open) => {
+    Promise.resolve().then(() => this.d.diskSpace?.()).then((space) => {
+      if (space && !space.ok) {
+        if (!this.diskLowLogged) this.d.logger.error('smtp.disk_full', { free: space.free, minFreeSpace: space.min, note: 'refusing new mail with 452 until space returns' });
+        this.diskLowLogged = true;
+        return null;
+      }
+      if (space && this.diskLowLogged) this.d.logger.info('smtp.disk_ok', { free: space.free });
+      this.diskLowLogged = false;
+      return this.d.openDeliveries();
+    }).then((open) => {
+      if (open === null) return cb(smtpError(452, '4.3.1 Insufficient storage on the alert receiver, try later'));
       if (open >= this.d.maxPending()) {
         this.d.logger.warn('smtp.capacity', { open, maxPending: this.d.maxPending() });
         return cb(smtpError(452, '4.3.1 Too many undelivered alerts queued, try later'));

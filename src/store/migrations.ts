@@ -197,4 +197,7 @@ export const MIGRATIONS: string[] = [
   /* 7: per-user contact rules (quiet hours, channels per severity) */ `
   ALTER TABLE users ADD COLUMN contact_rules TEXT;  -- JSON {zone?, quiet?: {windows, callsFrom, below}, bySeverity?}, or NULL: none
   `,
+  /* 8: retention finds old rows by age */ `
+  CREATE INDEX alerts_received ON alerts(received_at);
+  `,
 ];
