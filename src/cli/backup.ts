@@ -3,7 +3,7 @@
  * runs; a checked restore while it is stopped (the current database kept as alertline.db.bak).
  */
 import type { Command } from 'commander';
-import { loadCli, printJson, CliError, type GlobalOpts } from './context.js';
+import { loadCli, printJson, line, CliError, type GlobalOpts } from './context.js';
 
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -19,13 +19,16 @@ export function registerBackup(program: Command, g: () => GlobalOpts): void {
       try {
         const r = await backupDatabase(databasePath(loaded.config.dataDir), file);
         if (f.json) printJson(r);
-        else console.log(`backup written to ${r.file}: ${mb(r.bytes)}, ${r.alerts} alerts, ${r.users} users, schema ${r.schemaVersion}, integrity ok`);
+        else line(`backup written to ${r.file}: ${mb(r.bytes)}, ${r.alerts} alerts, ${r.users} users, schema ${r.schemaVersion}, integrity ok`);
       } catch (e) {
         if (e instanceof BackupError) throw new CliError(e.message, e.exitCode);
         throw new CliError(`backup failed, nothing written to ${file}: ${(e as Error).message}`, 1);
       }
     });
 
+}
+
+export function registerRestore(program: Command, g: () => GlobalOpts): void {
   program.command('restore <file>').description('replace the database with a backup (daemon stopped); the current one is kept as alertline.db.bak')
     .option('--json', 'machine-readable output')
     .action(async (file: string, f: { json?: boolean }) => {
@@ -36,8 +39,8 @@ export function registerBackup(program: Command, g: () => GlobalOpts): void {
         const r = await restoreDatabase(file, databasePath(loaded.config.dataDir));
         if (f.json) printJson(r);
         else {
-          console.log(`restored ${r.restored.file}: ${r.restored.alerts} alerts, ${r.restored.users} users, schema ${r.restored.schemaVersion}${r.schemaVersion !== r.restored.schemaVersion ? ` (migrated to ${r.schemaVersion})` : ''}`);
-          if (r.previous) console.log(`the previous database is kept as ${r.previous}`);
+          line(`restored ${r.restored.file}: ${r.restored.alerts} alerts, ${r.restored.users} users, schema ${r.restored.schemaVersion}${r.schemaVersion !== r.restored.schemaVersion ? ` (migrated to ${r.schemaVersion})` : ''}`);
+          if (r.previous) line(`the previous database is kept as ${r.previous}`);
         }
       } catch (e) {
         if (e instanceof BackupError) throw new CliError(e.message, e.exitCode);

@@ -3,7 +3,7 @@ import { loadConfig, ConfigError, type LoadedConfig } from '../config/load.js';
 import { DirectoryError, prepareDirectory } from '../config/dirs.js';
 import { openStores, type Stores } from '../store/index.js';
 import type { Config } from '../config/schema.js';
-import { jsonSafe, termSafe } from '../util/terminal.js';
+import { jsonSafe, termSafe, termSafeText } from '../util/terminal.js';
 import { CliError } from './errors.js';
 
 export { CliError } from './errors.js';
@@ -53,6 +53,11 @@ export async function withStores<T>(opts: GlobalOpts, fn: (ctx: Ctx) => T | Prom
 /** --json output: plain JSON escapes for every control character (see util/terminal.ts). */
 export function printJson(v: unknown): void {
   process.stdout.write(jsonSafe(v) + '\n');
+}
+
+/** Lines this program laid out (a table, a block): newlines kept, every other control character escaped. */
+export function printText(text: unknown = ''): void {
+  process.stdout.write(termSafeText(String(text)) + '\n');
 }
 
 /** One line for the operator's terminal: control characters in values are shown escaped, never sent raw. */

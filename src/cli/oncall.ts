@@ -1,6 +1,7 @@
 /** alertline oncall, schedules, overrides: who is on call, the rotations, and who covers for whom. */
 import type { Command } from 'commander';
-import { withStores, printJson, table, parseId, CliError, type GlobalOpts } from './context.js';
+
+import { withStores, printJson, table, parseId, CliError, type GlobalOpts, printText } from './context.js';
 import { act, isoTime, operator, showTime } from './oncall-common.js';
 import {
   firstHandoff, formatHandoff, formatRotation, layerFromOptions, parseInstant, shifts, whoIsOnCall,
@@ -68,12 +69,12 @@ export function registerOncall(program: Command, g: () => GlobalOpts): void {
         return res;
       });
       if (f.json) return printJson(name !== undefined ? onCallJson(out[0]!.s, out[0]!.at, out[0]!.who) : out.map((x) => onCallJson(x.s, x.at, x.who)));
-      if (!out.length) return console.log('no schedules (add one with: alertline schedules add noc --members a@x,b@x --rotation weekly --handoff "mon 09:00" --tz Europe/Madrid)');
+      if (!out.length) return printText('no schedules (add one with: alertline schedules add noc --members a@x,b@x --rotation weekly --handoff "mon 09:00" --tz Europe/Madrid)');
       out.forEach((x, i) => {
         const zone = zoneOf(x.s);
-        if (i > 0) console.log('');
-        console.log(`${x.s.name} at ${showTime(x.at, zone)} (${zone})`);
-        console.log(table(x.who.map((o) => [
+        if (i > 0) printText('');
+        printText(`${x.s.name} at ${showTime(x.at, zone)} (${zone})`);
+        printText(table(x.who.map((o) => [
           o.layer, o.member ?? '(nobody: rotation not started)', o.shiftStart !== undefined ? showTime(o.shiftStart, zone) : '', showTime(o.shiftEnd, zone), overrideNote(o.override, o.scheduled),
         ]), ['LAYER', 'ON CALL', 'SINCE', 'UNTIL', 'NOTE']));
       });
@@ -93,7 +94,7 @@ export function registerSchedules(program: Command, g: () => GlobalOpts): void {
       const layer = layerFromOptions({ layer: f.layer, members: f.members, rotation: f.rotation, handoff: f.handoff, tz: f.tz, ...(f.start !== undefined ? { start: f.start } : {}) }, Date.now());
       const r = await withStores(g(), ({ stores }) => stores.oncall.addLayer(name, layer));
       const l = r.schedule.layers.find((x) => x.name.toLowerCase() === layer.name.toLowerCase())!;
-      console.log(`${r.created ? 'added schedule' : 'added to schedule'} ${r.schedule.name}, layer ${l.name}: ${l.members.join(', ')}, ${formatRotation(l.rotation)} hand-off ${formatHandoff(l.handoff)} ${l.zone}, first hand-off ${showTime(firstHandoff(l), l.zone)}`);
+      printText(`${r.created ? 'added schedule' : 'added to schedule'} ${r.schedule.name}, layer ${l.name}: ${l.members.join(', ')}, ${formatRotation(l.rotation)} hand-off ${formatHandoff(l.handoff)} ${l.zone}, first hand-off ${showTime(firstHandoff(l), l.zone)}`);
     }));
 
   sc.command('list').description('schedules, their layers and who is on call now').option('--json', 'machine-readable output')
@@ -105,8 +106,8 @@ export function registerSchedules(program: Command, g: () => GlobalOpts): void {
         return out;
       });
       if (f.json) return printJson(rows.map(({ s, who }) => ({ name: s.name, layers: layerJson(s), onCall: onCallJson(s, now, who).layers })));
-      if (!rows.length) return console.log('no schedules (add one with: alertline schedules add noc --members a@x,b@x --rotation weekly --handoff "mon 09:00" --tz Europe/Madrid)');
-      console.log(table(rows.flatMap(({ s, who }) => s.layers.map((l, i) => [
+      if (!rows.length) return printText('no schedules (add one with: alertline schedules add noc --members a@x,b@x --rotation weekly --handoff "mon 09:00" --tz Europe/Madrid)');
+      printText(table(rows.flatMap(({ s, who }) => s.layers.map((l, i) => [
         i === 0 ? s.name : '', l.name, l.members.join(','), formatRotation(l.rotation), formatHandoff(l.handoff), l.zone, who[i]?.member ?? '(nobody)',
       ])), ['SCHEDULE', 'LAYER', 'MEMBERS', 'ROTATION', 'HANDOFF', 'TZ', 'ON CALL NOW']));
     }));
@@ -127,11 +128,11 @@ export function registerSchedules(program: Command, g: () => GlobalOpts): void {
       if (!(from < to)) throw new CliError(`--to must be after --from`, 2);
       const list = shifts(r.s, r.overrides, from, to);
       if (f.json) return printJson({ name: r.s.name, zone, from: isoTime(from, zone), to: isoTime(to, zone), layers: layerJson(r.s), shifts: list.map((x) => shiftJson(x, zone)) });
-      console.log(`schedule ${r.s.name}`);
-      for (const l of r.s.layers) console.log(`  ${l.name}: ${l.members.join(', ')}; ${formatRotation(l.rotation)}, hand-off ${formatHandoff(l.handoff)} ${l.zone}, first ${showTime(firstHandoff(l), l.zone)}`);
-      console.log(`\nshifts from ${showTime(from, zone)} to ${showTime(to, zone)}:`);
-      if (!list.length) return console.log('  (nobody on call in this interval)');
-      console.log(table(list.map((x) => [x.layer, x.member, showTime(x.start, zone), showTime(x.end, zone), overrideNote(x.override, x.scheduled)]), ['LAYER', 'MEMBER', 'FROM', 'TO', 'NOTE']));
+      printText(`schedule ${r.s.name}`);
+      for (const l of r.s.layers) printText(`  ${l.name}: ${l.members.join(', ')}; ${formatRotation(l.rotation)}, hand-off ${formatHandoff(l.handoff)} ${l.zone}, first ${showTime(firstHandoff(l), l.zone)}`);
+      printText(`\nshifts from ${showTime(from, zone)} to ${showTime(to, zone)}:`);
+      if (!list.length) return printText('  (nobody on call in this interval)');
+      printText(table(list.map((x) => [x.layer, x.member, showTime(x.start, zone), showTime(x.end, zone), overrideNote(x.override, x.scheduled)]), ['LAYER', 'MEMBER', 'FROM', 'TO', 'NOTE']));
     }));
 
   sc.command('remove <name>').description('remove a schedule (or one layer of it, with its overrides)')
@@ -139,7 +140,7 @@ export function registerSchedules(program: Command, g: () => GlobalOpts): void {
     .action(act(async (name: string, f: { layer?: string }) => {
       const ok = await withStores(g(), ({ stores }) => stores.oncall.removeSchedule(name, f.layer));
       if (!ok) throw new CliError(f.layer !== undefined ? `no layer ${f.layer} in schedule ${name}` : `no schedule ${name}`, 1);
-      console.log(f.layer !== undefined ? `removed layer ${f.layer} of schedule ${name}` : `removed schedule ${name}`);
+      printText(f.layer !== undefined ? `removed layer ${f.layer} of schedule ${name}` : `removed schedule ${name}`);
     }));
 }
 
@@ -176,7 +177,7 @@ export function registerOverrides(program: Command, g: () => GlobalOpts): void {
         return { o, s, layer, before };
       });
       const covered = [...new Set(r.before.filter((x) => f.replaces === undefined || x.member === r.o.replaces).map((x) => x.member))].filter((m) => m !== r.o.member);
-      console.log(`added override ${r.o.id}: ${r.o.member} on call on ${r.s.name}/${r.layer.name} from ${showTime(r.o.from, r.layer.zone)} to ${showTime(r.o.to, r.layer.zone)}${covered.length ? ` (instead of ${covered.join(', ')})` : ''}`);
+      printText(`added override ${r.o.id}: ${r.o.member} on call on ${r.s.name}/${r.layer.name} from ${showTime(r.o.from, r.layer.zone)} to ${showTime(r.o.to, r.layer.zone)}${covered.length ? ` (instead of ${covered.join(', ')})` : ''}`);
     }));
 
   ov.command('list [schedule]').description('overrides not over yet (--all: also past ones); overlapping ones are marked').option('--all', 'include past overrides').option('--json', 'machine-readable output')
@@ -205,8 +206,8 @@ export function registerOverrides(program: Command, g: () => GlobalOpts): void {
           overlaps: over.get(o.id) ?? [], active: o.from <= now && now < o.to,
         })));
       }
-      if (!r.list.length) return console.log('no overrides (add one with: alertline overrides add <schedule> <email> --from ISO --to ISO)');
-      console.log(table(r.list.map((o) => [
+      if (!r.list.length) return printText('no overrides (add one with: alertline overrides add <schedule> <email> --from ISO --to ISO)');
+      printText(table(r.list.map((o) => [
         o.id, o.schedule, o.layer ?? r.schedules.get(o.schedule)?.layers[0]?.name, o.member, o.replaces ?? '(whoever is on call)',
         showTime(o.from, zoneFor(o)), showTime(o.to, zoneFor(o)), note(o),
       ]), ['ID', 'SCHEDULE', 'LAYER', 'MEMBER', 'REPLACES', 'FROM', 'TO', 'NOTE']));
@@ -216,6 +217,6 @@ export function registerOverrides(program: Command, g: () => GlobalOpts): void {
     const id = parseId(idText);
     const ok = await withStores(g(), ({ stores }) => stores.oncall.removeOverride(id));
     if (!ok) throw new CliError(`no override ${id}`, 1);
-    console.log(`removed override ${id}`);
+    printText(`removed override ${id}`);
   }));
 }

@@ -1,6 +1,7 @@
 /** alertline policies, routes: escalation steps, and which recipient address (and hosts) use which policy. */
 import type { Command } from 'commander';
-import { withStores, printJson, table, parseId, CliError, type GlobalOpts } from './context.js';
+
+import { withStores, printJson, table, parseId, CliError, type GlobalOpts, printText } from './context.js';
 import { act, collect, isoTime, localZone, showTime } from './oncall-common.js';
 import { Pattern, formatStep, parseInstant, parseLevel, policyFromOptions, type Policy } from '../core/oncall/index.js';
 import { Router } from '../core/routing.js';
@@ -19,7 +20,7 @@ export function registerPolicies(program: Command, g: () => GlobalOpts): void {
       if (!f.step.length) throw new ValidationError(`policy ${name}: give its steps, e.g. --step schedule:noc --step wait:10m --step group:ops`);
       const p = policyFromOptions(name, f.step, f.repeat);
       const saved = await withStores(g(), ({ stores }) => stores.oncall.addPolicy(p));
-      console.log(`added policy ${saved.name}: ${stepsText(saved)}`);
+      printText(`added policy ${saved.name}: ${stepsText(saved)}`);
     }));
 
   po.command('list').description('policies with their steps and the routes that use them').option('--json', 'machine-readable output')
@@ -27,14 +28,14 @@ export function registerPolicies(program: Command, g: () => GlobalOpts): void {
       const r = await withStores(g(), async ({ stores }) => ({ policies: await stores.oncall.listPolicies(), routes: await stores.oncall.listRoutes() }));
       const used = (n: string) => r.routes.filter((x) => x.policy === n).map((x) => x.id);
       if (f.json) return printJson(r.policies.map((p) => ({ ...p, stepsText: p.steps.map(formatStep), routes: used(p.name) })));
-      if (!r.policies.length) return console.log('no policies (add one with: alertline policies add noc --step schedule:noc --step wait:10m --step group:ops)');
-      console.log(table(r.policies.map((p) => [p.name, p.steps.map(formatStep).join(' → '), p.repeat, used(p.name).map((i) => `#${i}`).join(',')]), ['POLICY', 'STEPS', 'REPEAT', 'ROUTES']));
+      if (!r.policies.length) return printText('no policies (add one with: alertline policies add noc --step schedule:noc --step wait:10m --step group:ops)');
+      printText(table(r.policies.map((p) => [p.name, p.steps.map(formatStep).join(' → '), p.repeat, used(p.name).map((i) => `#${i}`).join(',')]), ['POLICY', 'STEPS', 'REPEAT', 'ROUTES']));
     }));
 
   po.command('remove <name>').description('remove a policy (no route may use it)').action(act(async (name: string) => {
     const ok = await withStores(g(), ({ stores }) => stores.oncall.removePolicy(name));
     if (!ok) throw new CliError(`no policy ${name}`, 1);
-    console.log(`removed policy ${name}`);
+    printText(`removed policy ${name}`);
   }));
 }
 
@@ -59,22 +60,22 @@ export function registerRoutes(program: Command, g: () => GlobalOpts): void {
         ...(severity !== undefined ? { severity } : {}), ...(position !== undefined ? { position } : {}),
       }));
       const only = [r.host !== undefined ? `host ${r.host}` : '', r.subject !== undefined ? `subject ${r.subject}` : '', r.severity ? `severity ${r.severity}+` : ''].filter(Boolean);
-      console.log(`added route ${r.id} (position ${r.position}): ${r.address}@… → policy ${r.policy}${only.length ? ` for ${only.join(', ')}` : ''}`);
+      printText(`added route ${r.id} (position ${r.position}): ${r.address}@… → policy ${r.policy}${only.length ? ` for ${only.join(', ')}` : ''}`);
     }));
 
   ro.command('list').description('routes in the order they are tried').option('--json', 'machine-readable output')
     .action(act(async (f: { json?: boolean }) => {
       const list = await withStores(g(), ({ stores }) => stores.oncall.listRoutes());
       if (f.json) return printJson(list);
-      if (!list.length) return console.log('no routes: mail to a user\'s address notifies that user, to <group>@… the group (add one with: alertline routes add noc --policy noc)');
-      console.log(table(list.map((r) => [r.position, r.id, `${r.address}@`, r.policy, r.host ?? '', r.subject ?? '', r.severity ? `${r.severity}+` : '']), ['#', 'ID', 'ADDRESS', 'POLICY', 'HOST', 'SUBJECT', 'SEVERITY']));
+      if (!list.length) return printText('no routes: mail to a user\'s address notifies that user, to <group>@… the group (add one with: alertline routes add noc --policy noc)');
+      printText(table(list.map((r) => [r.position, r.id, `${r.address}@`, r.policy, r.host ?? '', r.subject ?? '', r.severity ? `${r.severity}+` : '']), ['#', 'ID', 'ADDRESS', 'POLICY', 'HOST', 'SUBJECT', 'SEVERITY']));
     }));
 
   ro.command('remove <id>').description('remove a route').action(act(async (idText: string) => {
     const id = parseId(idText);
     const ok = await withStores(g(), ({ stores }) => stores.oncall.removeRoute(id));
     if (!ok) throw new CliError(`no route ${id}`, 1);
-    console.log(`removed route ${id}`);
+    printText(`removed route ${id}`);
   }));
 
   ro.command('explain <address>').description('what an alert to <address> would do now (or --at): silenced, or which policy and who is notified first')
@@ -92,7 +93,7 @@ export function registerRoutes(program: Command, g: () => GlobalOpts): void {
       const d = router.route({ recipient: address, subject: f.subject, ...(f.host !== undefined ? { host: f.host } : {}), ...(level ? { level } : {}) }, at);
       if (d.decision === 'unknown') {
         if (f.json) printJson({ decision: d.decision, reason: d.reason, problems: router.problems });
-        else console.log(d.reason);
+        else printText(d.reason);
         throw new CliError('', 1);
       }
       const first = router.whoToNotifyNow(d.choice.policy, at, at, []);
@@ -105,10 +106,10 @@ export function registerRoutes(program: Command, g: () => GlobalOpts): void {
           silence: d.decision === 'silenced' ? { id: d.silence.id, comment: d.silence.comment, until: isoTime(d.until, zone), untilMs: d.until } : null,
         });
       }
-      if (d.decision === 'silenced') console.log(`silenced by silence ${d.silence.id} (${d.silence.comment}) until ${showTime(d.until, zone)}; then:`);
-      console.log(`policy ${d.choice.policy.name} (via ${via}): ${stepsText(d.choice.policy)}`);
-      console.log(`first notified: ${first.emails.join(', ') || '(nobody)'}`);
-      for (const n of first.notifications) if (n.problem) console.log(`  warning: ${n.problem}`);
-      for (const p of router.problems) console.log(`  warning: ${p}`);
+      if (d.decision === 'silenced') printText(`silenced by silence ${d.silence.id} (${d.silence.comment}) until ${showTime(d.until, zone)}; then:`);
+      printText(`policy ${d.choice.policy.name} (via ${via}): ${stepsText(d.choice.policy)}`);
+      printText(`first notified: ${first.emails.join(', ') || '(nobody)'}`);
+      for (const n of first.notifications) if (n.problem) printText(`  warning: ${n.problem}`);
+      for (const p of router.problems) printText(`  warning: ${p}`);
     }));
 }

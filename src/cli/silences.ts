@@ -1,6 +1,7 @@
 /** alertline silences: maintenance windows; matching alerts are stored as silenced (visible, not delivered). */
 import type { Command } from 'commander';
-import { withStores, printJson, table, parseId, CliError, type GlobalOpts } from './context.js';
+
+import { withStores, printJson, table, parseId, CliError, type GlobalOpts, printText } from './context.js';
 import { act, isoTime, localZone, operator, showTime } from './oncall-common.js';
 import { parseZone, silenceFromOptions } from '../core/oncall/index.js';
 import type { SilenceRecord } from '../store/oncall.js';
@@ -31,7 +32,7 @@ export function registerSilences(program: Command, g: () => GlobalOpts): void {
       const now = Date.now();
       const s = silenceFromOptions({ comment: f.comment ?? '', ...pick(f) }, now, zone);
       const saved = await withStores(g(), ({ stores }) => stores.oncall.addSilence({ ...s, createdBy: operator() }));
-      console.log(`added silence ${saved.id}: ${matchText(saved)} from ${showTime(saved.from, zone)} until ${showTime(saved.until, zone)} (${saved.comment})`);
+      printText(`added silence ${saved.id}: ${matchText(saved)} from ${showTime(saved.from, zone)} until ${showTime(saved.until, zone)} (${saved.comment})`);
     }));
 
   si.command('list').description('silences active or still to come (--all: also the ones over)')
@@ -42,8 +43,8 @@ export function registerSilences(program: Command, g: () => GlobalOpts): void {
       const zone = localZone();
       const list = await withStores(g(), ({ stores }) => stores.oncall.listSilences(f.all ? {} : { endingAfter: now }));
       if (f.json) return printJson(list.map((s) => ({ ...s, state: stateOf(s, now), fromIso: isoTime(s.from, zone), untilIso: isoTime(s.until, zone) })));
-      if (!list.length) return console.log(`no silences${f.all ? '' : ' active or to come'} (add one with: alertline silences add --host 'db-.*' --for 2h --comment "kernel upgrade")`);
-      console.log(table(list.map((s) => [s.id, stateOf(s, now), showTime(s.from, zone), showTime(s.until, zone), s.host ?? '', s.subject ?? '', s.severity ? `${s.severity}-` : '', s.createdBy ?? '', s.comment]),
+      if (!list.length) return printText(`no silences${f.all ? '' : ' active or to come'} (add one with: alertline silences add --host 'db-.*' --for 2h --comment "kernel upgrade")`);
+      printText(table(list.map((s) => [s.id, stateOf(s, now), showTime(s.from, zone), showTime(s.until, zone), s.host ?? '', s.subject ?? '', s.severity ? `${s.severity}-` : '', s.createdBy ?? '', s.comment]),
         ['ID', 'STATE', 'FROM', 'UNTIL', 'HOST', 'SUBJECT', 'SEVERITY', 'BY', 'COMMENT']));
     }));
 
@@ -52,7 +53,7 @@ export function registerSilences(program: Command, g: () => GlobalOpts): void {
       const id = parseId(idText);
       const r = await withStores(g(), ({ stores }) => stores.oncall.removeSilence(id));
       if (!r) throw new CliError(`no silence ${id}`, 1);
-      console.log(r.deleted ? `removed silence ${id} (it had not started)` : r.ended ? `ended silence ${id} now` : `silence ${id} was already over`);
+      printText(r.deleted ? `removed silence ${id} (it had not started)` : r.ended ? `ended silence ${id} now` : `silence ${id} was already over`);
     }));
 }
 
