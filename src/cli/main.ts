@@ -16,6 +16,8 @@ import { registerStatus } from './status.js';
 import { registerRun } from './run.js';
 import { registerExtra } from './extra.js';
 import { registerDoctor } from './doctor.js';
+import { registerTokens } from './tokens.js';
+import { registerHeartbeats } from './heartbeats.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../../package.json') as { version: string };
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
   registerStatus(program, g);
   registerExtra(program, g);
   registerDoctor(program, g);
+  registerTokens(program, g);
+  registerHeartbeats(program, g);
   program.commands.forEach(function exitOverrideAll(c: Command) {
     c.exitOverride();
     c.commands.forEach(exitOverrideAll);

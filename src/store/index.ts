@@ -8,6 +8,9 @@ import { SettingsStore } from './settings.js';
 import { AlertStore } from './alerts.js';
 import { DeliveryStore } from './deliveries.js';
 import { DaemonStatusStore } from './daemon-status.js';
+import { TokenStore } from './tokens.js';
+import { HeartbeatStore } from './heartbeats.js';
+import { ChangeStore } from './changes.js';
 
 export interface Stores {
   db: Db;
@@ -16,6 +19,9 @@ export interface Stores {
   alerts: AlertStore;
   deliveries: DeliveryStore;
   daemonStatus: DaemonStatusStore;
+  tokens: TokenStore;
+  heartbeats: HeartbeatStore;
+  changes: ChangeStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +36,9 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     alerts: new AlertStore(db),
     deliveries: new DeliveryStore(db),
     daemonStatus: new DaemonStatusStore(db),
+    tokens: new TokenStore(db, now),
+    heartbeats: new HeartbeatStore(db, now),
+    changes: new ChangeStore(db),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
     close: async () => { db.close(); },
   };
