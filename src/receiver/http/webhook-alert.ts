@@ -68,7 +68,7 @@ export function fromLabelledAlert(a: LabelledAlert, ctx: { monitor: MonitorName;
     ? a.fingerprint
     : sha256(JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]))).slice(0, 16);
   const resolved = a.status === 'resolved';
-  const subject = clip(`${resolved ? 'Resolved' : 'Problem'}: ${alertname}${host ? ` on ${oneLine(host, 200)}` : ''}${summary && summary !== alertname ? ` — ${summary}` : ''}`, MAX_SUBJECT);
+  const subject = clip(`${resolved ? 'Resolved' : 'Problem'}: ${alertname}${host ? ` on ${oneLine(host, 200)}` : ''}${summary && summary !== alertname ? ` - ${summary}` : ''}`, MAX_SUBJECT);
   const description = ann.description ?? ann.message;
   const text = clip([
     ...(summary ? [summary] : []),
