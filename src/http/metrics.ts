@@ -37,6 +37,8 @@ export class Metrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    // Gauges named *_total break the exposition conventions (promtool check metrics); drop them.
+    for (const m of this.registry.getMetricsAsArray()) if (m.name.endsWith('_total') && (m as unknown as { type?: string }).type !== 'counter') this.registry.removeSingleMetric(m.name);
     this.acceptLatency = new Histogram({
       name: 'alertline_accept_duration_seconds', help: 'Time from a received alert to its commit (HTTP: whole request; SMTP: end of DATA to commit).',
       labelNames: ['receiver'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
