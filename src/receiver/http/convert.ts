@@ -23,7 +23,7 @@ export function fromAlertmanager(p: AlertmanagerPayload, ctx: ConvertContext): W
   const groupTo = ctx.to.length ? ctx.to : splitRecipients(p.commonLabels?.alertline_to);
   return p.alerts.map((a) => fromLabelledAlert(
     { status: a.status, labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt: a.endsAt, generatorURL: a.generatorURL, fingerprint: a.fingerprint },
-    { monitor: 'alertmanager', receivedAt: ctx.receivedAt, firing, groupTo, hostname: ctx.hostname },
+    { monitor: 'alertmanager', receivedAt: ctx.receivedAt, firing, groupTo, hostname: ctx.hostname, groupKey: p.groupKey },
   ));
 }
 
@@ -39,7 +39,7 @@ export function fromGrafana(p: GrafanaPayload, ctx: ConvertContext): WebhookAler
     };
     return fromLabelledAlert(
       { status: a.status, labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt: a.endsAt, generatorURL: a.generatorURL, fingerprint: a.fingerprint, extra },
-      { monitor: 'grafana', receivedAt: ctx.receivedAt, firing, groupTo, hostname: ctx.hostname },
+      { monitor: 'grafana', receivedAt: ctx.receivedAt, firing, groupTo, hostname: ctx.hostname, groupKey: p.groupKey },
     );
   });
 }

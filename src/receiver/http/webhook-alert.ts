@@ -56,7 +56,7 @@ export interface LabelledAlert {
   extra?: Record<string, string>;
 }
 
-export function fromLabelledAlert(a: LabelledAlert, ctx: { monitor: MonitorName; receivedAt: number; firing: number; groupTo: string[]; hostname: string }): WebhookAlert {
+export function fromLabelledAlert(a: LabelledAlert, ctx: { monitor: MonitorName; receivedAt: number; firing: number; groupTo: string[]; hostname: string; groupKey?: string | undefined }): WebhookAlert {
   const labels = a.labels;
   const ann = a.annotations;
   const alertname = oneLine(labels.alertname ?? ann.title ?? 'alert', 200);
@@ -79,6 +79,7 @@ export function fromLabelledAlert(a: LabelledAlert, ctx: { monitor: MonitorName;
     ...(a.startsAt ? [`Started: ${oneLine(a.startsAt, 60)}`] : []),
     ...(resolved && a.endsAt ? [`Ended: ${oneLine(a.endsAt, 60)}`] : []),
     `Fingerprint: ${fingerprint}`,
+    ...(ctx.groupKey ? [`Group: ${oneLine(ctx.groupKey, 1000)} (${ctx.firing} firing)`] : []),
     ...section('Labels', labels),
     ...section('Annotations', ann),
     ...section('Details', a.extra),
