@@ -123,24 +123,32 @@ async function main() {
     const bareRun = await load(barePort, '/api/v1/alerts/alertmanager', 'x', N, C, 0);
     await stop(bare);
 
-    // The daemon: dedupe off (every alert is distinct work); no channel enabled, so the figure is
-    // the ingest path, not delivery.
+    // The daemon: dedupe off (every alert is distinct work). Its mail relay is a tarpit that
+    // accepts connections and never greets, so the dispatcher's slots stay busy and the figure is
+    // the ingest path (as bench/ingest does for SMTP), not delivery.
+    const held: net.Socket[] = [];
+    const tarpit = net.createServer((sock) => held.push(sock));
+    await new Promise<void>((r) => tarpit.listen(0, '127.0.0.1', () => r()));
+    const relayPort = (tarpit.address() as net.AddressInfo).port;
     const [smtpPort, httpPort] = [await freePort(), await freePort()];
     const conf = join(dir, 'c.yaml');
     writeFileSync(conf, [
       `dataDir: ${join(dir, 'data')}`, `audioCacheDir: ${join(dir, 'audio')}`, 'logLevel: warn',
       `smtp: { port: ${smtpPort} }`, `http: { port: ${httpPort}, defaultTo: [oncall@alerts.example] }`,
       'filter: { dedupeWindow: 0s, maxPending: 100000000 }',
+      `channels: { order: [mail], mail: { enabled: true, host: 127.0.0.1, port: ${relayPort}, requireTLS: false } }`,
     ].join('\n'));
     const bin = join(ROOT, 'bin/alertline.js');
     spawnSync(process.execPath, [bin, '--config', conf, 'users', 'add', 'oncall@alerts.example'], { stdio: 'inherit' });
     const token = spawnSync(process.execPath, [bin, '--config', conf, 'tokens', 'create', 'bench', '--scope', 'ingest'], { encoding: 'utf8' }).stdout.trim();
-    const daemon = spawn(process.execPath, [bin, 'run', '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const daemon = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROF] : []), bin, 'run', '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitPort(httpPort);
     await new Promise((r) => setTimeout(r, 500));
     await load(httpPort, '/api/v1/alerts/alertmanager', token, Math.min(300, N), C, 10_000_000);
     const durable = await load(httpPort, '/api/v1/alerts/alertmanager', token, N, C, 0);
     await stop(daemon);
+    for (const sock of held) sock.destroy();
+    tarpit.close();
 
     console.log(`bench/webhook: ${N} Alertmanager payloads (2 alerts each), ${C} keep-alive connections, loopback, ${process.arch}`);
     const bareRate = report('bare fastify handler (no parse, no store)', bareRun);
