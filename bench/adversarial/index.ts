@@ -5,7 +5,9 @@
  */
 import type { AdversarialCase } from './types.js';
 
-const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {};
+const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
+  http: () => import('./http.js'),
+};
 
 function timeOnce(c: AdversarialCase, input: string | Buffer): number {
   const t0 = performance.now();
