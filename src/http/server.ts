@@ -139,19 +139,24 @@ export class HttpServer {
       logger: false,
       bodyLimit: c.maxBodySize,
       return503OnClosing: true,
+      // A client must finish sending its request within 30 s (slow senders don't hold sockets);
+      // event streams are answers and are not limited by it.
+      requestTimeout: 30_000,
       forceCloseConnections: 'idle',
       ...(c.tls ? { https: { key: readFileSync(c.tls.key), cert: readFileSync(c.tls.cert) } } : {}),
     }) as unknown as FastifyInstance;
 
     const json = app.getDefaultJsonParser('error', 'error');
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/i, { parseAs: 'string' }, (req, body, done) => {
+    const parseJson = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, v?: unknown) => void) => {
       if (body === '' || (typeof body === 'string' && !body.trim())) return done(null, undefined);
       json(req, body as string, (err, v) => {
         if (err) return done(new HttpError(400, `body: invalid JSON (${err.message.replace(/^.*?: /, '').slice(0, 200)})`, { field: '(body)' }), undefined);
         done(null, v);
       });
-    });
+    };
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+    app.addContentTypeParser(/^application\/[a-z0-9.-]+\+json/i, { parseAs: 'string' }, parseJson);
     // Heartbeat pings take any body; ingest checks the media type itself (415).
     app.removeContentTypeParser('text/plain');
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
@@ -197,6 +202,7 @@ export class HttpServer {
     });
 
     this.routes(app);
+    app.server.maxConnections = 1000;
     return app;
   }
 

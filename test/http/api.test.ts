@@ -143,6 +143,11 @@ describe('Grafana webhook and generic JSON', () => {
     expect(r.json.accepted[0].resolved).toEqual([id]);
   });
 
+  it('generic: JSON with a charset parameter is JSON', async () => {
+    const r = await d.req('POST', '/api/v1/alerts', { token: 'ingest', body: JSON.stringify({ summary: 'charset', action: 'trigger', to: ['noc'] }), headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(r.status).toBe(200);
+  });
+
   it('generic: missing and wrong fields are named', async () => {
     const missing = await d.req('POST', '/api/v1/alerts', { token: 'ingest', json: { summary: 'x', to: ['oncall@alerts.example'] } });
     expect(missing.status).toBe(400);
