@@ -1,7 +1,7 @@
 /** GET /api/v1/openapi.json: the API description, the request bodies generated from the same zod schemas that validate them. */
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import type { ZodTypeAny } from 'zod';
-import { alertmanagerPayloadSchema, genericAlertSchema, grafanaPayloadSchema } from '../receiver/http/payloads.js';
+import { alertmanagerPayloadSchema, genericAlertSchema, grafanaPayloadSchema, heartbeatAddSchema } from '../receiver/http/payloads.js';
 
 function schema(s: ZodTypeAny): object {
   const { $schema: _s, ...rest } = zodToJsonSchema(s, { target: 'openApi3', $refStrategy: 'none' }) as Record<string, unknown>;
@@ -56,8 +56,11 @@ export function openApiDocument(version: string): object {
       '/api/v1/alerts/{id}': { get: { summary: 'One alert with deliveries, attempts and history (scope read)', security: [{ bearer: [] }], parameters: idParam, responses: { 200: { description: 'the alert' }, 404: err('no such alert'), ...readResponses } } },
       '/api/v1/alerts/{id}/ack': { post: { summary: 'Acknowledge (scope write); stops every pending call and message for it', security: [{ bearer: [] }], parameters: idParam, responses: { 200: { description: 'acknowledged (with the same problem\'s open alerts)' }, 404: err('no such alert'), 409: err('not open'), ...readResponses } } },
       '/api/v1/alerts/{id}/resolve': { post: { summary: 'Resolve by hand (scope write)', security: [{ bearer: [] }], parameters: idParam, responses: { 200: { description: 'resolved' }, 404: err('no such alert'), 409: err('already resolved or finished'), ...readResponses } } },
-      '/api/v1/heartbeats': { get: { summary: 'Heartbeats and when each last pinged (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'heartbeats' }, ...readResponses } } },
-      '/api/v1/heartbeats/{name}': { post: { summary: 'A heartbeat ping (scope ingest); any body (an Alertmanager Watchdog notification will do)', security: [{ bearer: [] }], parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'recorded' }, 404: err('no such heartbeat'), ...readResponses } } },
+      '/api/v1/heartbeats': {
+        get: { summary: 'Heartbeats and when each last pinged (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'heartbeats' }, ...readResponses } },
+        post: { summary: 'Add a heartbeat (scope write)', security: [{ bearer: [] }], requestBody: { required: true, content: { 'application/json': { schema: schema(heartbeatAddSchema) } } }, responses: { 201: { description: 'added' }, 400: err('not valid'), 409: err('exists'), ...readResponses } },
+      },
+      '/api/v1/heartbeats/{name}': { delete: { summary: 'Remove a heartbeat (scope write)', security: [{ bearer: [] }], parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'removed' }, 404: err('no such heartbeat'), ...readResponses } }, post: { summary: 'A heartbeat ping (scope ingest); any body (an Alertmanager Watchdog notification will do)', security: [{ bearer: [] }], parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'recorded' }, 404: err('no such heartbeat'), ...readResponses } } },
       '/api/v1/users': { get: { summary: 'Users (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'users' }, ...readResponses } } },
       '/api/v1/groups': { get: { summary: 'Groups (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'groups' }, ...readResponses } } },
       '/api/v1/status': { get: { summary: 'The daemon\'s live status (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'receiver, queue, channels' }, ...readResponses } } },

@@ -18,7 +18,9 @@ import { statesMovableTo } from '../core/model.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { safeTimeout } from '../util/timers.js';
-import { alertmanagerPayloadSchema, firstIssue, genericAlertSchema, grafanaPayloadSchema } from '../receiver/http/payloads.js';
+import { alertmanagerPayloadSchema, firstIssue, genericAlertSchema, grafanaPayloadSchema, heartbeatAddSchema } from '../receiver/http/payloads.js';
+import { parseDuration } from '../config/units.js';
+import { ValidationError } from '../store/user-fields.js';
 import { fromAlertmanager, fromGeneric, fromGrafana, type ConvertContext } from '../receiver/http/convert.js';
 import { splitRecipients, type WebhookAlert } from '../receiver/http/webhook-alert.js';
 import type { WebhookIngest } from '../receiver/http/ingest.js';
@@ -274,6 +276,25 @@ export class HttpServer {
       const h = await this.d.heartbeats.ping(req.params.name.slice(0, 100));
       if (!h) throw new HttpError(404, `no heartbeat ${req.params.name.slice(0, 100)} (alertline heartbeats add ${req.params.name.slice(0, 100)} --every 5m)`);
       return { heartbeat: heartbeatView(h, this.d.heartbeats.deadline(h)) };
+    });
+    app.post('/api/v1/heartbeats', write, async (req, reply) => {
+      const b = this.body(req, heartbeatAddSchema);
+      const dur = (v: string, field: string) => {
+        try { return parseDuration(v); } catch (e) { throw new HttpError(400, `${field}: ${(e as Error).message}`, { field }); }
+      };
+      const everyMs = dur(b.every, 'every');
+      const graceMs = b.grace === undefined ? 0 : dur(b.grace, 'grace');
+      try {
+        const h = await s.heartbeats.add(b.name, { everyMs, graceMs, group: b.group ?? null });
+        return reply.code(201).send({ heartbeat: heartbeatView(h, this.d.heartbeats.deadline(h)) });
+      } catch (e) {
+        if (e instanceof ValidationError) throw new HttpError(/already exists/.test(e.message) ? 409 : 400, e.message);
+        throw e;
+      }
+    });
+    app.delete<{ Params: { name: string } }>('/api/v1/heartbeats/:name', write, async (req) => {
+      if (!(await s.heartbeats.remove(req.params.name.slice(0, 100)))) throw new HttpError(404, `no heartbeat ${req.params.name.slice(0, 100)}`);
+      return { removed: req.params.name };
     });
     app.get('/api/v1/heartbeats', read, async () => {
       const list = await s.heartbeats.list();

@@ -109,6 +109,21 @@ describe('heartbeats over HTTP', () => {
     const list = await d.req('GET', '/api/v1/heartbeats', { token: 'read' });
     expect(list.json.heartbeats[0]).toMatchObject({ name: 'watchdog', quiet: false, group: 'noc' });
   });
+
+  it('POST /api/v1/heartbeats adds one (scope write), DELETE removes it', async () => {
+    const d = await startHttpDaemon();
+    cleanups.push(() => d.stop());
+    const add = await d.req('POST', '/api/v1/heartbeats', { token: 'write', json: { name: 'cron', every: '1h', grace: '5m', group: 'noc' } });
+    expect(add.status).toBe(201);
+    expect(add.json.heartbeat).toMatchObject({ name: 'cron', everyMs: 3_600_000, graceMs: 300_000, group: 'noc' });
+    expect((await d.req('POST', '/api/v1/heartbeats', { token: 'write', json: { name: 'cron', every: '1h' } })).status).toBe(409);
+    const bad = await d.req('POST', '/api/v1/heartbeats', { token: 'write', json: { name: 'x', every: 'often' } });
+    expect([bad.status, bad.json.field]).toEqual([400, 'every']);
+    expect((await d.req('POST', '/api/v1/heartbeats', { token: 'ingest', json: { name: 'y', every: '1m' } })).status).toBe(403);
+    expect((await d.req('DELETE', '/api/v1/heartbeats/cron', { token: 'write' })).status).toBe(200);
+    expect((await d.req('DELETE', '/api/v1/heartbeats/cron', { token: 'write' })).status).toBe(404);
+    expect(await d.daemon.stores.heartbeats.get('cron')).toBeNull();
+  });
 });
 
 describe('capacity', () => {

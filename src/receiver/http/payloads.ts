@@ -70,6 +70,14 @@ export const genericAlertSchema = z.object({
   details: z.string().max(65_536).optional().describe('longer text (mail, full SMS)'),
 }).strict();
 
+/** A heartbeat to add (POST /api/v1/heartbeats): the API twin of `alertline heartbeats add`. */
+export const heartbeatAddSchema = z.object({
+  name: z.string().min(1).max(64),
+  every: z.string().max(32).describe('ping interval, e.g. 5m'),
+  grace: z.string().max(32).optional().describe('how late a ping may be, e.g. 2m'),
+  group: z.string().max(64).optional().describe('who is told when it goes quiet (default: http.defaultTo)'),
+}).strict();
+
 export type AlertmanagerPayload = z.infer<typeof alertmanagerPayloadSchema>;
 export type GrafanaPayload = z.infer<typeof grafanaPayloadSchema>;
 export type GenericAlert = z.infer<typeof genericAlertSchema>;
