@@ -17,6 +17,29 @@ export interface MetricsSources {
   now(): number;
 }
 
+/**
+ * The numeric and boolean leaves of a channel's own status object (dotted paths, at most 3 deep
+ * and 40 of them), and its fields named `state` (short enum-like words). Nothing here names a
+ * channel: what the modem or the SIP stack report shows up as it is.
+ */
+export function statusLeaves(status: unknown): [string, number | boolean | string][] {
+  const out: [string, number | boolean | string][] = [];
+  const walk = (v: unknown, path: string, depth: number) => {
+    if (out.length >= 40 || depth > 3 || v === null || typeof v !== 'object' || Array.isArray(v)) return;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (!/^[A-Za-z][A-Za-z0-9_]{0,40}$/.test(k)) continue;
+      const p = path ? `${path}.${k}` : k;
+      if (typeof x === 'number' && Number.isFinite(x) && !/At$/.test(k)) out.push([p, x]);
+      else if (typeof x === 'boolean') out.push([p, x]);
+      else if (typeof x === 'string' && k === 'state' && /^[a-z][a-z0-9_-]{0,31}$/i.test(x)) out.push([p, x]);
+      else if (typeof x === 'object') walk(x, p, depth + 1);
+      if (out.length >= 40) return;
+    }
+  };
+  walk(status, '', 1);
+  return out;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly acceptLatency: Histogram<'receiver'>;
@@ -30,6 +53,8 @@ export class Metrics {
   private readonly channelEnabled: Gauge<'channel'>;
   private readonly channelBusy: Gauge<'channel'>;
   private readonly smtpAccepted: Gauge;
+  private readonly channelStatus: Gauge<'channel' | 'field'>;
+  private readonly channelState: Gauge<'channel' | 'field' | 'state'>;
   private readonly hbLastSeen: Gauge<'name'>;
   private readonly hbQuiet: Gauge<'name'>;
   private sources: MetricsSources | null = null;
@@ -52,6 +77,8 @@ export class Metrics {
     this.channelUp = new Gauge({ name: 'alertline_channel_healthy', help: 'Channel healthy (1) or not (0).', labelNames: ['channel'], registers });
     this.channelEnabled = new Gauge({ name: 'alertline_channel_enabled', help: 'Channel enabled in the configuration (1) or not (0).', labelNames: ['channel'], registers });
     this.channelBusy = new Gauge({ name: 'alertline_channel_busy', help: 'Delivery steps running on the channel.', labelNames: ['channel'], registers });
+    this.channelStatus = new Gauge({ name: 'alertline_channel_status_value', help: 'Numbers and flags a channel reports about itself (modem signal.dbm, registered, SIP registration.failures, activeCalls...); true is 1.', labelNames: ['channel', 'field'], registers });
+    this.channelState = new Gauge({ name: 'alertline_channel_status_state', help: 'States a channel reports (modem state, SIP registration.state): 1 for the current one.', labelNames: ['channel', 'field', 'state'], registers });
     this.smtpAccepted = new Gauge({ name: 'alertline_smtp_accepted_messages', help: 'Messages the SMTP receiver accepted since the daemon started.', registers });
     this.hbLastSeen = new Gauge({ name: 'alertline_heartbeat_last_seen_timestamp_seconds', help: 'Last ping of each heartbeat (0: never).', labelNames: ['name'], registers });
     this.hbQuiet = new Gauge({ name: 'alertline_heartbeat_quiet', help: 'Heartbeat is quiet (its alert raised: 1) or not (0).', labelNames: ['name'], registers });
@@ -81,10 +108,16 @@ export class Metrics {
       this.channelUp.reset();
       this.channelEnabled.reset();
       this.channelBusy.reset();
+      this.channelStatus.reset();
+      this.channelState.reset();
       for (const [name, c] of Object.entries(snap.channels)) {
         this.channelUp.set({ channel: name }, c.healthy ? 1 : 0);
         this.channelEnabled.set({ channel: name }, c.enabled ? 1 : 0);
         this.channelBusy.set({ channel: name }, c.busy);
+        for (const [field, v] of statusLeaves(c.status)) {
+          if (typeof v === 'string') this.channelState.set({ channel: name, field, state: v }, 1);
+          else this.channelStatus.set({ channel: name, field }, typeof v === 'boolean' ? (v ? 1 : 0) : v);
+        }
       }
       this.hbLastSeen.reset();
       this.hbQuiet.reset();

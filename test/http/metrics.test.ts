@@ -3,10 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { startHttpDaemon } from './helpers.js';
 import { RawSmtp, dotStuff } from '../helpers/smtp-client.js';
+import { FakeChannel } from '../helpers/fake-channel.js';
 
 let d: Awaited<ReturnType<typeof startHttpDaemon>>;
 beforeAll(async () => {
-  d = await startHttpDaemon();
+  // A channel that reports a modem-like status of its own (what gsm and voip channels do).
+  const ch = Object.assign(new FakeChannel('sms', () => ({ kind: 'delivered', reason: 'ok', retryable: false })), {
+    status: () => ({ state: 'ready', registered: true, signal: { rssi: 20, dbm: -73, ber: 0 }, registration: { state: 'registered', failures: 0 }, lastErrorAt: 5, operator: 'Movistar' }),
+  });
+  d = await startHttpDaemon({ channels: { order: ['sms'], sms: { enabled: true } } }, { factories: { sms: async () => ch } });
 });
 afterAll(async () => {
   await d?.stop();
@@ -45,6 +50,11 @@ describe('/metrics', () => {
     expect(text).toMatch(/^alertline_channel_enabled\{channel="voip"\} 0$/m);
     expect(text).toMatch(/^alertline_heartbeat_last_seen_timestamp_seconds\{name="zabbix"\} [1-9]/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds [\d.e+-]+$/m);
+    expect(text).toMatch(/^alertline_channel_status_value\{channel="sms",field="signal\.dbm"\} -73$/m);
+    expect(text).toMatch(/^alertline_channel_status_value\{channel="sms",field="registered"\} 1$/m);
+    expect(text).toMatch(/^alertline_channel_status_state\{channel="sms",field="registration\.state",state="registered"\} 1$/m);
+    expect(text).not.toMatch(/lastErrorAt|Movistar/);
+    expect(text).toMatch(/^alertline_channel_healthy\{channel="sms"\} 1$/m);
   });
 
   it('with http.metricsPublic no token is needed', async () => {
