@@ -272,10 +272,17 @@ export class HttpServer {
       return this.store(req, reply, [fromGeneric(p, this.context(req))], 'api');
     });
 
-    app.post<{ Params: { name: string } }>('/api/v1/heartbeats/:name', ingest, async (req) => {
-      const h = await this.d.heartbeats.ping(req.params.name.slice(0, 100));
-      if (!h) throw new HttpError(404, `no heartbeat ${req.params.name.slice(0, 100)} (alertline heartbeats add ${req.params.name.slice(0, 100)} --every 5m)`);
-      return { heartbeat: heartbeatView(h, this.d.heartbeats.deadline(h)) };
+    // A ping is a ping whatever its body says (an Alertmanager notification, text, nothing): its
+    // own context reads the body without parsing it.
+    void app.register(async (pings) => {
+      pings.removeAllContentTypeParsers();
+      pings.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
+      pings.post<{ Params: { name: string } }>('/api/v1/heartbeats/:name', ingest, async (req) => {
+        const name = req.params.name.slice(0, 100);
+        const h = await this.d.heartbeats.ping(name);
+        if (!h) throw new HttpError(404, `no heartbeat ${name} (alertline heartbeats add ${name} --every 5m)`);
+        return { heartbeat: heartbeatView(h, this.d.heartbeats.deadline(h)) };
+      });
     });
     app.post('/api/v1/heartbeats', write, async (req, reply) => {
       const b = this.body(req, heartbeatAddSchema);

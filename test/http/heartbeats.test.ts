@@ -104,7 +104,9 @@ describe('heartbeats over HTTP', () => {
     expect(r.json.heartbeat.lastSeenAt).toBeGreaterThan(0);
     expect((await d.req('POST', '/api/v1/heartbeats/watchdog', { token: 'ingest' })).status).toBe(200);
     expect((await d.req('POST', '/api/v1/heartbeats/watchdog', { token: 'ingest', json: { status: 'firing', alerts: [] } })).status).toBe(200);
+    expect((await d.req('POST', '/api/v1/heartbeats/watchdog', { token: 'ingest', body: '{not json', headers: { 'content-type': 'application/json' } })).status).toBe(200);
     expect((await d.req('POST', '/api/v1/heartbeats/nope', { token: 'ingest' })).status).toBe(404);
+    expect((await d.req('POST', '/api/v1/heartbeats/watchdog', { token: null })).status).toBe(401);
     expect((await d.req('POST', '/api/v1/heartbeats/watchdog', { token: 'read' })).status).toBe(403);
     const list = await d.req('GET', '/api/v1/heartbeats', { token: 'read' });
     expect(list.json.heartbeats[0]).toMatchObject({ name: 'watchdog', quiet: false, group: 'noc' });
