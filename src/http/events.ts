@@ -35,6 +35,7 @@ export class EventHub {
   async add(res: ServerResponse): Promise<boolean> {
     if (this.clients.size >= this.d.maxClients) return false;
     if (!this.cur) this.cur = await this.d.feed.cursor();
+    if (res.destroyed) return true; // the client left while the cursor was read
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 3000\n: connected\n\n');
     this.clients.add(res);

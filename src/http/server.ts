@@ -353,10 +353,13 @@ export class HttpServer {
     });
     app.get('/api/v1/events', read, async (req, reply) => {
       reply.hijack();
-      const ok = await this.events.add(reply.raw);
+      const ok = await this.events.add(reply.raw).catch((e: Error) => {
+        this.d.logger.warn('http.events_failed', { error: e });
+        return false;
+      });
       if (!ok) {
         reply.raw.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10' });
-        reply.raw.end(JSON.stringify({ error: 'too many event streams open' }));
+        reply.raw.end(JSON.stringify({ error: 'event stream unavailable (too many open, or a storage problem), retry' }));
       }
       void req;
     });
