@@ -2,7 +2,9 @@
  * The event stream (GET /api/v1/events, Server-Sent Events): alert and attempt changes. There is
  * no in-process event bus that sees every writer (the CLI changes the same database), so one
  * poller reads the store's change feed while anyone listens and fans the changes out. Each
- * event carries the row's new state; the boundary millisecond is deduplicated.
+ * event carries the row's state when polled (changes within one poll interval coalesce to the
+ * latest; an attempt is sent when it starts and when it ends, once if both fall in one poll); the boundary millisecond is
+ * deduplicated.
  */
 import type { ServerResponse } from 'node:http';
 import type { AlertChange, AttemptChange } from '../store/changes.js';
