@@ -4,6 +4,7 @@
  * senders add fields between versions); the fields used are checked for type and size.
  */
 import { z } from 'zod';
+import { oneLine } from './webhook-alert.js';
 
 const labelMap = z.record(z.string().max(256), z.string().max(16_384))
   .refine((o) => Object.keys(o).length <= 256, { message: 'at most 256 entries' });
@@ -61,10 +62,10 @@ export const grafanaPayloadSchema = z.object({
 
 /** Alertline's own generic alert. */
 export const genericAlertSchema = z.object({
-  summary: z.string().min(1).max(1000).describe('one line: what is wrong (spoken on calls)'),
+  summary: z.string().max(1000).refine((v) => oneLine(v) !== '', { message: 'must have text (not only spaces or control characters)' }).describe('one line: what is wrong (spoken on calls)'),
   host: z.string().max(255).optional(),
   severity: z.string().max(64).optional().describe('critical, high, average, warning, info (or the monitor\'s own word)'),
-  dedupKey: z.string().min(1).max(255).optional().describe('the problem\'s identity: a resolve with the same key resolves it'),
+  dedupKey: z.string().max(255).refine((v) => oneLine(v) !== '', { message: 'must have text (not only spaces or control characters)' }).optional().describe('the problem\'s identity: a resolve with the same key resolves it'),
   action: z.enum(['trigger', 'resolve']),
   to: z.array(z.string().min(1).max(320)).min(1).max(50).describe('user e-mails, group@any-domain, or group names'),
   details: z.string().max(65_536).optional().describe('longer text (mail, full SMS)'),

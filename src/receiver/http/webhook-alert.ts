@@ -59,9 +59,9 @@ export interface LabelledAlert {
 export function fromLabelledAlert(a: LabelledAlert, ctx: { monitor: MonitorName; receivedAt: number; firing: number; groupTo: string[]; hostname: string; groupKey?: string | undefined }): WebhookAlert {
   const labels = a.labels;
   const ann = a.annotations;
-  const alertname = oneLine(labels.alertname ?? ann.title ?? 'alert', 200);
-  const host = labels.instance ?? labels.host ?? labels.hostname ?? labels.node;
-  const summary = ann.summary ? oneLine(ann.summary) : undefined;
+  const alertname = oneLine(labels.alertname ?? ann.title ?? '', 200) || 'alert';
+  const host = [labels.instance, labels.host, labels.hostname, labels.node].find((h) => h !== undefined && oneLine(h, 200) !== '');
+  const summary = ann.summary ? oneLine(ann.summary) || undefined : undefined;
   const severity = labels.severity ?? labels.priority ?? labels.level;
   const level = severityLevel(severity);
   const fingerprint = a.fingerprint && /^[0-9A-Za-z:_-]{1,128}$/.test(a.fingerprint)
