@@ -118,6 +118,10 @@ export class HttpServer {
       }
       return null;
     }
+    if (this.closing) {
+      await app.close();
+      return null;
+    }
     this.app = app;
     this.listenError = null;
     const a = this.address()!;
