@@ -167,7 +167,7 @@ export class HttpServer {
     app.removeContentTypeParser('text/plain');
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
 
-    app.addHook('onRequest', async (req, reply) => {
+    app.addHook('onRequest', async (req) => {
       req.startedAt = performance.now();
       if (this.closing) throw new HttpError(503, 'shutting down, try later', {}, { 'retry-after': String(STORAGE_RETRY_SEC) });
       const need = req.routeOptions.config.need;
@@ -177,7 +177,6 @@ export class HttpServer {
       if (!r.ok) {
         const headers: Record<string, string> = r.status === 401 ? { 'www-authenticate': 'Bearer realm="alertline"' } : {};
         if (r.retryAfterSec) headers['retry-after'] = String(r.retryAfterSec);
-        void reply;
         throw new HttpError(r.status, r.error, {}, headers);
       }
       req.token = r.token;
@@ -355,7 +354,7 @@ export class HttpServer {
       const a = this.address();
       return { status: await this.d.snapshot(), http: { listening: Boolean(a), ...(a ? { address: a.address, port: a.port } : {}), tls: Boolean(this.d.config.tls), eventClients: this.events.size } };
     });
-    app.get('/api/v1/events', read, async (req, reply) => {
+    app.get('/api/v1/events', read, async (_req, reply) => {
       reply.hijack();
       const ok = await this.events.add(reply.raw).catch((e: Error) => {
         this.d.logger.warn('http.events_failed', { error: e });
@@ -365,7 +364,6 @@ export class HttpServer {
         reply.raw.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10' });
         reply.raw.end(JSON.stringify({ error: 'event stream unavailable (too many open, or a storage problem), retry' }));
       }
-      void req;
     });
     app.get('/api/v1/openapi.json', { config: { need: 'none' } }, async () => openApiDocument(this.d.version));
     app.get('/metrics', { config: { need: 'metrics' } }, async (_req, reply) => {
