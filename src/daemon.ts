@@ -30,6 +30,11 @@ import { RetentionLoop } from './store/retention.js';
 
 /** An existing database up to this size is converted to auto_vacuum=INCREMENTAL at start (one VACUUM). */
 const CONVERT_VACUUM_MAX_BYTES = 64 * 1024 * 1024;
+import { HttpServer } from './http/server.js';
+import { Metrics } from './http/metrics.js';
+import { WebhookIngest } from './receiver/http/ingest.js';
+import { HeartbeatMonitor } from './receiver/http/heartbeats.js';
+import { createRequire } from 'node:module';
 
 export interface DaemonOptions {
   config: Config;
@@ -50,6 +55,18 @@ export function defaultFactories(logger: Logger): Partial<Record<ChannelName, Ch
   });
 }
 
+/** The package version (from src/ under tests, dist/src/ when built). */
+function packageVersion(): string {
+  const req = createRequire(import.meta.url);
+  for (const p of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = req(p) as { name?: string; version?: string };
+      if (pkg.name === 'alertline' && pkg.version) return pkg.version;
+    } catch { /* try the next */ }
+  }
+  return '0.0.0';
+}
+
 export class Daemon {
   readonly stores: Stores;
   readonly dispatcher: Dispatcher;
@@ -59,6 +76,9 @@ export class Daemon {
   readonly disk: DiskSpace;
   /** Pruning by retention.history / retention.raw, off the hot path. */
   readonly retention: RetentionLoop;
+  readonly http: HttpServer;
+  readonly heartbeats: HeartbeatMonitor;
+  readonly metrics: Metrics;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private fileConfig: Config;
@@ -124,13 +144,41 @@ export class Daemon {
     });
     const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke(), 256, (item) => this.route(item));
     this.writer = writer;
+    this.metrics = new Metrics();
+    // SMTP accept latency: from the end of DATA (submit) to the commit.
+    const smtpWriter = Object.assign(Object.create(writer) as AlertWriter, {
+      submit: (item: NewAlert) => {
+        const t0 = performance.now();
+        return writer.submit(item).finally(() => this.metrics.acceptLatency.observe({ receiver: 'smtp' }, (performance.now() - t0) / 1000));
+      },
+    });
     this.receiver = new SmtpReceiver({
-      config: opts.config.smtp, users: this.stores.users, writer,
+      config: opts.config.smtp, users: this.stores.users, writer: smtpWriter,
       openDeliveries: () => this.openDeliveriesCached(),
       maxPending: () => this.lastConfig.filter.maxPending,
       routes: async (address) => (await this.router(this.clock.now())).knows(address),
       diskSpace: () => this.spaceForAlerts(),
       clock: this.clock, logger: this.logger,
+    });
+    const defaultTo = () => this.lastConfig.http.defaultTo;
+    this.heartbeats = new HeartbeatMonitor({
+      store: this.stores.heartbeats, users: this.stores.users, writer, defaultTo, clock: this.clock,
+      logger: this.logger.child({ part: 'heartbeat' }), hostname: hostname(), checkEveryMs: opts.config.http.heartbeatCheckInterval,
+    });
+    this.metrics.bind({
+      alertCounts: () => this.stores.changes.alertCounts(), attemptCounts: () => this.stores.changes.attemptCounts(),
+      oldestDue: () => this.stores.changes.oldestDue(), heartbeats: () => this.stores.heartbeats.list(), snapshot: () => this.snapshot(),
+      now: () => this.clock.now(),
+    });
+    this.http = new HttpServer({
+      config: opts.config.http, stores: this.stores,
+      ingest: new WebhookIngest({
+        users: this.stores.users, writer, openDeliveries: () => this.openDeliveriesCached(),
+        maxPending: () => this.lastConfig.filter.maxPending, defaultTo, now: () => this.clock.now(),
+      }),
+      heartbeats: this.heartbeats, acknowledge: this.acknowledge, snapshot: () => this.snapshot(), changed: () => this.dispatcher.poke(),
+      metrics: this.metrics, clock: this.clock, logger: this.logger.child({ part: 'http' }), hostname: hostname(),
+      version: packageVersion(),
     });
   }
 
@@ -269,6 +317,9 @@ export class Daemon {
       d.convertVacuum();
       // Accepting and storing mail comes first: a slow modem bring-up must never refuse alerts.
       await d.receiver.listen();
+      // Webhooks and the API next; a taken port is retried in the background, never fatal.
+      await d.http.listen();
+      d.heartbeats.start();
     } catch (e) {
       await d.stop(0).catch(() => {});
       throw e;
@@ -376,12 +427,16 @@ export class Daemon {
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.logger.info('daemon.stopping', { graceMs });
     const closing = this.receiver.close();
+    this.heartbeats.stop();
+    const httpClosing = this.http.close().catch((e) => this.logger.warn('http.close_failed', { error: e as Error }));
     await Promise.race([this.channelsReady, new Promise((r) => setTimeout(r, 5000))]);
     await this.retention.stop();
     await this.dispatcher.stop(graceMs);
     await this.channels.stopAll();
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
+    await Promise.race([httpClosing, new Promise((r) => setTimeout(r, 2000))]);
+    this.metrics.close();
     try {
       await this.stores.daemonStatus.clear(process.pid);
     } catch { /* ignore */ }

@@ -11,6 +11,7 @@ const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
   sip: () => import('./sip.js'),
   gsm: () => import('./gsm.js'),
   routing: () => import('./routing.js'),
+  http: () => import('./http.js'),
 };
 
 function timeOnce(c: AdversarialCase, input: string | Buffer): number {

@@ -231,6 +231,23 @@ export const storeSchema = z
   })
   .strict();
 
+export const httpSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8025),
+    tls: z.object({ key: z.string(), cert: z.string() }).strict().optional(),
+    /** /metrics without a token (for a Prometheus that scrapes without credentials). */
+    metricsPublic: z.boolean().default(false),
+    /** Recipients of webhook alerts that name none (no ?to= and no alertline_to label). */
+    defaultTo: z.array(z.string()).default([]),
+    maxBodySize: size.default('1MB'),
+    /** Failed authentications allowed per client address per minute before 429. */
+    authFailuresPerMinute: z.number().int().min(1).default(10),
+    /** How often the heartbeat checker looks for quiet monitors. */
+    heartbeatCheckInterval: duration.default('10s'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1, 'must name a directory').default('./data'),
@@ -253,6 +270,7 @@ export const configSchema = z
     admins: adminsSchema.default({}),
     retention: retentionSchema.default({}),
     store: storeSchema.default({}),
+    http: httpSchema.default({}),
   })
   .strict();
 
@@ -266,6 +284,7 @@ export type SmsConfig = Config['channels']['sms'];
 export type MailChannelConfig = Config['channels']['mail'];
 export type EscalationConfig = Config['escalation'];
 export type RetentionConfig = Config['retention'];
+export type HttpConfig = Config['http'];
 
 export function defaultConfig(): Config {
   return configSchema.parse({});

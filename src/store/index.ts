@@ -11,6 +11,9 @@ import { DaemonStatusStore } from './daemon-status.js';
 import { OncallStore } from './oncall.js';
 import { PolicyRunStore } from './policy-runs.js';
 import { RetentionStore, type StoreStats } from './retention.js';
+import { TokenStore } from './tokens.js';
+import { HeartbeatStore } from './heartbeats.js';
+import { ChangeStore } from './changes.js';
 
 export interface Stores {
   db: Db;
@@ -27,6 +30,9 @@ export interface Stores {
   retention: RetentionStore;
   /** Database size, free pages, oldest alert kept (for status, doctor and self-alarms). */
   stats(): Promise<StoreStats>;
+  tokens: TokenStore;
+  heartbeats: HeartbeatStore;
+  changes: ChangeStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +53,9 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     policyRuns: new PolicyRunStore(db),
     retention,
     stats: () => retention.stats(),
+    tokens: new TokenStore(db, now),
+    heartbeats: new HeartbeatStore(db, now),
+    changes: new ChangeStore(db),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
     close: async () => { db.close(); },
   };

@@ -200,4 +200,26 @@ export const MIGRATIONS: string[] = [
   /* 8: retention finds old rows by age */ `
   CREATE INDEX alerts_received ON alerts(received_at);
   `,
+  /* 9: HTTP API tokens, heartbeats (dead-man's switches), change feed for the event stream */ `
+  CREATE TABLE api_tokens (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    hash TEXT NOT NULL UNIQUE,     -- hex SHA-256 of the token; the token itself is never stored
+    scope TEXT NOT NULL,           -- read | write | ingest
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+
+  CREATE TABLE heartbeats (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    every_ms INTEGER NOT NULL,     -- a ping is expected this often
+    grace_ms INTEGER NOT NULL,     -- and may be this late before the monitor counts as quiet
+    grp TEXT,                      -- who is told (a user group); NULL: http.defaultTo
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER,          -- last ping, NULL before the first
+    quiet_since INTEGER,           -- set while the quiet-monitor alert is raised
+    quiet_alert_id INTEGER
+  );
+
+  CREATE INDEX alerts_updated ON alerts(updated_at);
+  `,
 ];
