@@ -43,6 +43,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'routes', term: 'routes', description: 'which policy mail to an address uses (noc@… → policy noc), optionally only for some hosts, subjects or severities', load: async () => (await import('./policies.js')).registerRoutes },
   { name: 'backup', term: 'backup [options] <file>', description: 'online copy of the database (safe while the daemon runs), checked before it is kept', load: async () => (await import('./backup.js')).registerBackup },
   { name: 'restore', term: 'restore [options] <file>', description: 'replace the database with a backup (daemon stopped); the current one is kept as alertline.db.bak', load: async () => (await import('./backup.js')).registerRestore },
+  { name: 'tokens', term: 'tokens', description: 'API tokens (Authorization: Bearer) for webhooks, scripts and the HTTP API', load: async () => (await import('./tokens.js')).registerTokens },
+  { name: 'heartbeats', term: 'heartbeats', description: 'dead-man\'s switches: a monitor that stops pinging raises "monitor <name> went quiet"', load: async () => (await import('./heartbeats.js')).registerHeartbeats },
   { name: 'silences', term: 'silences', description: 'maintenance windows: matching alerts are kept, shown as silenced, not delivered', load: async () => (await import('./silences.js')).registerSilences },
 ];
 
