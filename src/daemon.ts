@@ -21,6 +21,7 @@ import type { PromptAudio } from './audio/prompt-audio.js';
 import type { SpeechService } from './audio/speech-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/log.js';
+import { SelfAlarms, type SelfAlarmDeps } from './appliance/self-alarms.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   factories?: Partial<Record<ChannelName, ChannelFactory>>;
   statusIntervalMs?: number;
   pollIntervalMs?: number;
+  /** Replace the self-alarms' disk and clock probes (tests). */
+  selfAlarms?: Pick<SelfAlarmDeps, 'diskFree' | 'clockSynced' | 'repageMs'>;
 }
 
 /** The real channels, for tests that want one of them without a whole daemon's acknowledgement path. */
@@ -48,6 +51,8 @@ export class Daemon {
   readonly dispatcher: Dispatcher;
   readonly receiver: SmtpReceiver;
   readonly channels: ChannelManager;
+  /** The appliance's own alarms (a dead modem, a failing relay, an alert nobody got) to admins.group. */
+  readonly selfAlarms: SelfAlarms;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private fileConfig: Config;
@@ -61,6 +66,7 @@ export class Daemon {
   private readonly configPath: string | null;
   private stopped = false;
   private speech: Promise<SpeechService> | null = null;
+  private speechError: string | null = null;
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
   channelsReady: Promise<void> = Promise.resolve();
 
@@ -91,8 +97,15 @@ export class Daemon {
       channels: () => this.channels.channels, acknowledge: this.acknowledge,
       config: () => this.config(), clock: this.clock, logger: this.logger,
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+      onExhausted: (id, state) => this.selfAlarms.onExhausted(id, state),
     });
     const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke());
+    this.selfAlarms = new SelfAlarms({
+      alerts: this.stores.alerts, deliveries: this.stores.deliveries, users: this.stores.users, writer,
+      config: () => this.config(), channels: (cfg) => this.channelStates(cfg), clock: this.clock,
+      logger: this.logger.child({ part: 'self-alarm' }), hostname: opts.config.smtp.hostname,
+      ttsError: () => this.speechError, ...opts.selfAlarms,
+    });
     this.receiver = new SmtpReceiver({
       config: opts.config.smtp, users: this.stores.users, writer,
       openDeliveries: () => this.openDeliveriesCached(),
@@ -148,7 +161,7 @@ export class Daemon {
       const cfg = this.fileConfig;
       this.speech = import('./audio/speech-service.js').then(({ SpeechService }) =>
         SpeechService.create({ voice: cfg.voice, cacheDir: cfg.audioCacheDir, logger: this.logger.child({ part: 'speech' }) }));
-      this.speech.catch(() => { this.speech = null; });
+      this.speech.then(() => { this.speechError = null; }, (e: Error) => { this.speech = null; this.speechError = e.message; });
     }
     return this.speech;
   }
@@ -201,7 +214,17 @@ export class Daemon {
 
   private housekeeping(): void {
     this.config().then((cfg) => this.channels.sync(cfg)).catch((e) => this.logger.error('channel.sync_failed', { error: e as Error }));
+    if (!this.stopped) void this.selfAlarms.evaluate();
     void this.writeStatus();
+  }
+
+  /** The enabled channels, running or not, as the self-alarms see them. */
+  private channelStates(cfg: Config): { name: string; running: boolean; healthy: boolean; detail: string }[] {
+    const active = this.channels.channels;
+    return CHANNEL_NAMES.filter((n) => cfg.channels[n].enabled).map((name) => {
+      const h = active[name]?.health();
+      return { name, running: Boolean(active[name]), healthy: h?.healthy ?? false, detail: h?.detail ?? this.channels.startError(name) ?? 'not started' };
+    });
   }
 
   /** SIGHUP: take the new file config (runtime settings in the database still override it). */
@@ -242,6 +265,7 @@ export class Daemon {
       alertsToday: await this.stores.alerts.countByState(midnight.getTime()),
       channels: chans,
       order: cfg.channels.order,
+      selfAlarms: this.selfAlarms.status(),
     };
   }
 
@@ -267,6 +291,7 @@ export class Daemon {
     const closing = this.receiver.close();
     await Promise.race([this.channelsReady, new Promise((r) => setTimeout(r, 5000))]);
     await this.dispatcher.stop(graceMs);
+    await this.selfAlarms.idle();
     await this.channels.stopAll();
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);

@@ -24,6 +24,8 @@ export interface LiveStatus {
   alertsToday: Record<string, number>;
   channels: Record<string, ChannelSnapshot>;
   order: string[];
+  /** The appliance's own alarms: open ones, ones nobody could be told, and why. */
+  selfAlarms?: { open: { key: string; summary: string; since: string }[]; unsent: string[]; admins: number | null; problem?: string };
 }
 
 export interface StatusSnapshot {
