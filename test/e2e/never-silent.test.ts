@@ -152,4 +152,42 @@ describe('never silent', () => {
     await d.acknowledge({ alertId: id, by: { operator: 'cli' }, via: 'cli' });
     await waitFor(async () => (await d.snapshot()).selfAlarms?.open.length === 0, 10_000);
   }, 120_000);
+  it('modem unplugged in the middle of an SMS: the step fails, the delivery then waits for the modem, the admin is told by mail; modem back: the SMS goes out', async () => {
+    const sim = await Sim900Simulator.create({ cmgsDelayMs: 1500 });
+    cleanups.push(() => sim.close());
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const { d } = await daemon({
+      filter: { dedupeWindow: '0s' },
+      channels: {
+        order: ['sms', 'mail'],
+        gsm: { enabled: true, port: sim.driverPath, commandTimeout: '3s', audioCommand: [process.execPath, PLAY_SCRIPT, '{file}', join(sim.dir, 'play.log'), '100'] },
+        sms: { enabled: true, retries: 3, retryBackoff: '1s' },
+        mail: { enabled: true, host: '127.0.0.1', port: sink.port, requireTLS: false, retries: 0, timeout: '5s' },
+      },
+      admins: { group: 'admins', channelDownAfter: '5s' },
+    }, [
+      ['ana@alerts.example', { phone: ANA, channelOrder: 'sms' }],
+      ['admin@alerts.example', { group: 'admins' }],
+    ]);
+    await waitFor(async () => d.channels.channels.sms?.health().healthy, 20_000);
+    const r = await sendRaw(d.smtpPort(), { to: ['ana@alerts.example'], data: fixture('zabbix-problem.eml') });
+    const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
+    await waitFor(async () => sim.pduBodies.length === 1, 10_000);
+    await sim.vanish(); // before the modem answers +CMGS
+
+    await waitFor(async () => (await d.stores.alerts.attempts(id)).some((a) => a.outcome === 'failed'), 10_000);
+    await waitFor(async () => (await d.stores.alerts.deliveries(id))[0]!.waiting_since !== null, 10_000);
+    const toAdmin = () => sink.messages.filter((m) => m.to.includes('admin@alerts.example')).map((m) => subjectOf(m.raw));
+    await waitFor(async () => toAdmin().some((s) => s.startsWith('Alertline: channels gsm and sms down')), 20_000);
+    expect((await d.stores.alerts.get(id))!.state).toBe('notifying'); // not failed
+
+    await sim.reappear();
+    await waitFor(async () => (await d.stores.alerts.attempts(id)).some((a) => a.outcome === 'delivered'), 30_000);
+    expect((await d.stores.alerts.attempts(id)).map((a) => `${a.round}:${a.channel}:${a.outcome}`)).toEqual(['1:sms:failed', '1:sms:delivered']);
+    expect(sim.sent.at(-1)!.to).toBe(ANA);
+    await waitFor(async () => toAdmin().some((s) => s.startsWith('Resolved: Alertline: channels gsm and sms down')), 20_000);
+    const events = (await d.stores.alerts.events(id)).map((e) => e.kind);
+    expect(events).toContain('waiting');
+  }, 120_000);
 });
