@@ -164,4 +164,27 @@ describe('SelfAlarms', () => {
     expect(free).toBeGreaterThan(0);
     expect(await statfsFree(join(tmp.dir, 'does-not-exist'))).toBeNull();
   });
+  it('the clock check reads timedatectl (a real child process), once a minute, and says nothing where it is missing', async () => {
+    const { timedatectlSynced } = await import('../../src/appliance/self-alarms.js');
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const bin = join(tmp.dir, 'bin');
+    mkdirSync(bin);
+    const answer = join(tmp.dir, 'answer');
+    writeFileSync(join(bin, 'timedatectl'), `#!/bin/sh\n[ "$*" = "show -p NTPSynchronized --value" ] || exit 2\n/bin/cat ${answer}\n`, { mode: 0o755 });
+    const oldPath = process.env.PATH;
+    try {
+      process.env.PATH = bin;
+      writeFileSync(answer, 'no\n');
+      const check = timedatectlSynced(() => clock.now());
+      expect(await check()).toBe(false);
+      writeFileSync(answer, 'yes\n');
+      expect(await check()).toBe(false); // cached for a minute
+      clock.advance(MIN);
+      expect(await check()).toBe(true);
+      process.env.PATH = join(tmp.dir, 'empty');
+      expect(await timedatectlSynced(() => clock.now())()).toBeNull();
+    } finally {
+      process.env.PATH = oldPath;
+    }
+  });
 });
