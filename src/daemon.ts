@@ -40,8 +40,6 @@ export interface DaemonOptions {
 export function defaultFactories(logger: Logger): Partial<Record<ChannelName, ChannelFactory>> {
   return channelFactories({
     logger,
-    ackSink: { acknowledgeByPhone: async () => null },
-    inbound: { message: async () => null, callBack: async () => null },
     audio: () => Promise.reject(new Error('no speech service in this context')),
   });
 }
@@ -89,7 +87,6 @@ export class Daemon {
     this.channels = new ChannelManager(
       opts.factories ?? channelFactories({
         logger: this.logger, inbound: this.inbound, audio: () => this.audio(),
-        ackSink: { acknowledgeByPhone: async (phone, alertId, via) => this.onAckByPhone(phone, alertId, via) },
       }),
       this.logger, () => this.clock.now());
     this.dispatcher = new Dispatcher({
@@ -173,7 +170,7 @@ export class Daemon {
       this.logger.info('inbound.ignored', { via, reason: reply.type === 'ack' ? 'sender has no phone number' : 'not a reply code' });
       return null;
     }
-    await this.onAckByPhone(from.phone, reply.alertId, via);
+    await this.onAckByPhone(from.phone, reply.alertId, `${via}-reply`);
     return null;
   }
 

@@ -9,6 +9,8 @@ const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
   sdp: () => import('./sdp.js'),
   mail: () => import('./mail.js'),
   sip: () => import('./sip.js'),
+  gsm: () => import('./gsm.js'),
+  routing: () => import('./routing.js'),
 };
 
 function timeOnce(c: AdversarialCase, input: string | Buffer): number {

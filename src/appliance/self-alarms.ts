@@ -172,7 +172,7 @@ export class SelfAlarms {
       channels.push({ name: c.name, healthy: c.running && c.healthy, detail: c.detail, failingSince: streak?.since ?? null, lastFailure: streak?.reason ?? null });
     }
     const [waiting, oldestDue, exhausted, diskFree, clockSynced] = await Promise.all([
-      this.d.deliveries.waiting(SELF_MONITOR),
+      this.d.deliveries.waiting(now, SELF_MONITOR),
       this.d.deliveries.oldestDue(now),
       this.observeExhausted(),
       this.diskFree(cfg.dataDir),

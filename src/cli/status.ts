@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withStores, printJson, CliError, type GlobalOpts } from './context.js';
+import { withStores, printJson, line, CliError, type GlobalOpts } from './context.js';
 
 const STALE_MS = 30_000;
 
@@ -44,23 +44,23 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
     });
     if (f.json) printJson(r);
     else {
-      if (!r.daemon.running) console.log('daemon: NOT RUNNING (start it with: alertline run, or systemctl start alertline)');
+      if (!r.daemon.running) line('daemon: NOT RUNNING (start it with: alertline run, or systemctl start alertline)');
       else {
         const live = r.live as Record<string, any>;
-        console.log(`daemon: running, pid ${r.daemon.pid}, up ${live.uptimeSec}s on ${live.hostname}`);
-        console.log(`receiver: ${live.receiver.listening ? `listening on ${live.receiver.address}:${live.receiver.port}, ${live.receiver.accepted} accepted since start` : 'not listening'}`);
-        console.log(`queue: ${r.queue.openDeliveries} deliveries open, ${live.queue.running} running`);
-        console.log(`order: ${(live.order as string[]).join(' → ')}`);
+        line(`daemon: running, pid ${r.daemon.pid}, up ${live.uptimeSec}s on ${live.hostname}`);
+        line(`receiver: ${live.receiver.listening ? `listening on ${live.receiver.address}:${live.receiver.port}, ${live.receiver.accepted} accepted since start` : 'not listening'}`);
+        line(`queue: ${r.queue.openDeliveries} deliveries open, ${live.queue.running} running`);
+        line(`order: ${(live.order as string[]).join(' → ')}`);
         for (const [name, c] of Object.entries(live.channels as Record<string, any>)) {
-          console.log(`  ${name.padEnd(5)} ${c.enabled ? (c.healthy ? 'ok       ' : 'UNHEALTHY') : 'disabled '} ${c.detail ?? ''}${c.busy ? ` (${c.busy} busy)` : ''}`);
+          line(`  ${name.padEnd(5)} ${c.enabled ? (c.healthy ? 'ok       ' : 'UNHEALTHY') : 'disabled '} ${c.detail ?? ''}${c.busy ? ` (${c.busy} busy)` : ''}`);
         }
         const modem = (live.channels.gsm?.status ?? live.channels.sms?.status) as ModemView | undefined;
-        if (modem) console.log(`modem: ${modemLine(modem)}`);
+        if (modem) line(`modem: ${modemLine(modem)}`);
         const sip = live.channels.voip?.status as SipView | undefined;
-        if (sip) console.log(`sip: ${sipLine(sip)}`);
+        if (sip) line(`sip: ${sipLine(sip)}`);
       }
       const today = Object.entries(r.alertsToday).map(([k, v]) => `${k} ${v}`).join(', ');
-      console.log(`alerts today: ${today || 'none'}`);
+      line(`alerts today: ${today || 'none'}`);
     }
     if (!r.daemon.running) throw new CliError('', 1);
   });

@@ -2,6 +2,7 @@
  * The configuration contract (YAML). config/alertline.example.yaml documents every key.
  * Durations and sizes are parsed here, so the rest of the code sees milliseconds and bytes.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 import { CHANNEL_NAMES } from './channel-names.js';
@@ -42,13 +43,29 @@ const portRange = z
     return { min: a, max: b };
   });
 
+/** Smaller than any real alert mail (headers alone take a few hundred bytes). */
+const MIN_MESSAGE_SIZE = 1024;
+
+/** An IPv4 or IPv6 address with an optional prefix length: 192.0.2.0/24, ::1/128, 10.0.0.5. */
+const cidr = z.string().superRefine((c, ctx) => {
+  const slash = c.indexOf('/');
+  const addr = (slash < 0 ? c : c.slice(0, slash)).trim();
+  const bits = slash < 0 ? null : c.slice(slash + 1).trim();
+  const family = isIP(addr);
+  if (!family) return ctx.addIssue({ code: z.ZodIssueCode.custom, message: `invalid address ${JSON.stringify(c)}` });
+  const max = family === 4 ? 32 : 128;
+  if (bits !== null && (!/^\d{1,3}$/.test(bits) || Number(bits) > max)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `invalid prefix length in ${JSON.stringify(c)} (0 to ${max})` });
+  }
+});
+
 export const smtpSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(2525),
     hostname: z.string().default('alertline'),
-    maxMessageSize: size.default('1MB'),
-    allowFrom: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
+    maxMessageSize: size.refine((n) => n >= MIN_MESSAGE_SIZE, (n) => ({ message: `${n} bytes would refuse every alert mail: at least 1KB (the default is 1MB)` })).default('1MB'),
+    allowFrom: z.array(cidr).min(1, 'an empty list refuses every client: list the networks of the monitors that send alerts, e.g. ["127.0.0.0/8", "::1/128"]').default(['127.0.0.0/8', '::1/128']),
     tls: z.object({ key: z.string(), cert: z.string() }).strict().optional(),
     auth: z
       .object({
@@ -192,8 +209,8 @@ export const adminsSchema = z
 
 export const configSchema = z
   .object({
-    dataDir: z.string().default('./data'),
-    audioCacheDir: z.string().default('./audio-cache'),
+    dataDir: z.string().min(1, 'must name a directory').default('./data'),
+    audioCacheDir: z.string().min(1, 'must name a directory').default('./audio-cache'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     smtp: smtpSchema.default({}),
     filter: filterSchema.default({}),

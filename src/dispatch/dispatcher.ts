@@ -314,8 +314,8 @@ export class Dispatcher {
   /**
    * When every channel that could reach this person is down (modem unplugged, PBX gone), walking
    * the plan would only burn the escalation: the delivery waits where it is, looking again every
-   * few seconds, up to escalation.maxWait; then the walk goes on (and records why each step was
-   * skipped). True while it waits.
+   * few seconds, up to escalation.maxWait in all; then the walk goes on (and records why each step
+   * was skipped), so an alert nobody can be told of still ends failed, loudly. True while it waits.
    */
   private async waitForAChannel(d: DeliveryRow, plan: PlanStep[], r: Recipient, cfg: Config, now: number): Promise<boolean> {
     const usable = plan.map((s) => this.usable(s, r, cfg)).filter((c): c is Channel => Boolean(c));

@@ -54,13 +54,14 @@ export class DeliveryStore {
 
   /** Puts a delivery back in the queue at a given step/round/time. Only a running or queued delivery moves. */
   async reschedule(id: number, p: { step: number; round: number; tries: number; nextAt: number; informed?: boolean }, now: number): Promise<void> {
-    prep(this.db, `UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = max(informed, ?), waiting_since = NULL, updated_at = ? WHERE id = ? AND state IN ('running','queued')`)
+    prep(this.db, `UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = max(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`)
       .run(p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id);
   }
 
   /**
    * Every channel that could reach the person is down: the delivery stays where it is and looks
-   * again at nextAt. Returns when it started waiting (the first call sets it).
+   * again at nextAt. Returns when it started waiting: the first wait sets it and it stays, so a
+   * delivery waits escalation.maxWait at most in all.
    */
   async waitForChannel(id: number, nextAt: number, now: number): Promise<number> {
     prep(this.db, `UPDATE deliveries SET next_at = ?, waiting_since = coalesce(waiting_since, ?), updated_at = ? WHERE id = ? AND state = 'queued'`).run(nextAt, now, now, id);
@@ -68,12 +69,15 @@ export class DeliveryStore {
     return r?.waiting_since ?? now;
   }
 
-  /** Deliveries waiting for a channel to come back, and since when the oldest waits. */
-  async waiting(exceptMonitor?: string): Promise<{ count: number; since: number | null }> {
+  /**
+   * Deliveries waiting for a channel to come back now (due, and waiting), and since when the oldest
+   * waits; `exceptMonitor` leaves out the alerts of that monitor (the appliance's own alarms).
+   */
+  async waiting(now: number = Date.now(), exceptMonitor?: string): Promise<{ count: number; since: number | null }> {
     const r = (exceptMonitor === undefined
-      ? prep(this.db, `SELECT count(*) n, min(waiting_since) since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL`).get()
+      ? prep(this.db, `SELECT count(*) n, min(waiting_since) since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL AND next_at <= ? + 10000`).get(now)
       : prep(this.db, `SELECT count(*) n, min(d.waiting_since) since FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-          WHERE d.state = 'queued' AND d.waiting_since IS NOT NULL AND a.monitor IS NOT ?`).get(exceptMonitor)) as { n: number; since: number | null };
+          WHERE d.state = 'queued' AND d.waiting_since IS NOT NULL AND d.next_at <= ? + 10000 AND a.monitor IS NOT ?`).get(now, exceptMonitor)) as { n: number; since: number | null };
     return { count: r.n, since: r.since };
   }
 

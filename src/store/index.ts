@@ -8,6 +8,8 @@ import { SettingsStore } from './settings.js';
 import { AlertStore } from './alerts.js';
 import { DeliveryStore } from './deliveries.js';
 import { DaemonStatusStore } from './daemon-status.js';
+import { OncallStore } from './oncall.js';
+import { PolicyRunStore } from './policy-runs.js';
 
 export interface Stores {
   db: Db;
@@ -16,6 +18,10 @@ export interface Stores {
   alerts: AlertStore;
   deliveries: DeliveryStore;
   daemonStatus: DaemonStatusStore;
+  /** Schedules, overrides, policies, routes, silences. */
+  oncall: OncallStore;
+  /** Escalation policies running for alerts. */
+  policyRuns: PolicyRunStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +36,8 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     alerts: new AlertStore(db),
     deliveries: new DeliveryStore(db),
     daemonStatus: new DaemonStatusStore(db),
+    oncall: new OncallStore(db, now),
+    policyRuns: new PolicyRunStore(db),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
     close: async () => { db.close(); },
   };
