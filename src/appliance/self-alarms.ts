@@ -111,6 +111,7 @@ export class SelfAlarms {
   private admins: number | null = null;
   private unsent: string[] = [];
   private noAdminLogged = false;
+  private group = 'admins';
   private readonly diskFree: (dir: string) => Promise<number | null>;
   private readonly clockSynced: () => Promise<boolean | null>;
   private loaded = false;
@@ -247,7 +248,6 @@ export class SelfAlarms {
     return decided;
   }
 
-  private group = 'admins';
 
   private submit(kind: 'problem' | 'resolved', key: string, summary: string, detail: string, to: string[], now: number): Promise<AdmitResult> {
     const mail = { kind, key, summary, detail, hostname: this.d.hostname, to, at: now };
