@@ -12,12 +12,13 @@ import { sendRaw } from '../helpers/smtp-client.js';
 import { Sim900Simulator } from '../gsm/sim900-simulator.js';
 import { PLAY_SCRIPT } from '../gsm/helpers.js';
 import { openStores } from '../../src/store/index.js';
+import { freePort, startSipp } from '../voip/sipp/helpers.js';
 import { memoryLogger } from '../../src/util/log.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+}, 60_000);
 
 const ANA = '+34600111222';
 const ADMIN_PHONE = '+34600999000';
@@ -189,5 +190,35 @@ describe('never silent', () => {
     await waitFor(async () => toAdmin().some((s) => s.startsWith('Resolved: Alertline: channels gsm and sms down')), 20_000);
     const events = (await d.stores.alerts.events(id)).map((e) => e.kind);
     expect(events).toContain('waiting');
+  }, 120_000);
+  it('SIP registrar down (sipp answering 503), then back: the admin is told by mail, and the alarm resolves once registered', async () => {
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const port = await freePort();
+    const down = await startSipp('registrar-503.xml', { port, dir: import.meta.dirname, timeoutS: 60 });
+    cleanups.push(() => down.kill());
+    const { d } = await daemon({
+      channels: {
+        order: ['voip', 'mail'],
+        voip: { enabled: true, server: `127.0.0.1:${port}`, domain: 'alertline.test', username: '200', password: 's3cret', localAddress: '127.0.0.1', localPort: 0, rtpPorts: '41000-41999' },
+        mail: { enabled: true, host: '127.0.0.1', port: sink.port, requireTLS: false, retries: 0, timeout: '5s' },
+      },
+      admins: { group: 'admins', channelDownAfter: '2s' },
+    }, [['admin@alerts.example', { group: 'admins', sip: '201' }]]);
+    const toAdmin = () => sink.messages.filter((m) => m.to.includes('admin@alerts.example')).map((m) => subjectOf(m.raw));
+    await waitFor(async () => toAdmin().some((s) => /^Alertline: channel voip down: .*503/.test(s)), 20_000);
+    const first = await down.done; // both REGISTERs answered 503
+    expect(first.code, first.output).toBe(0);
+
+    const up = await startSipp('../appliance/fixtures/registrar.xml', { port, dir: import.meta.dirname, timeoutS: 60 });
+    cleanups.push(() => up.kill());
+    await waitFor(async () => d.channels.channels.voip?.health().healthy, 40_000);
+    await waitFor(async () => toAdmin().some((s) => /^Resolved: Alertline: channel voip down/.test(s)), 20_000);
+    const alarm = (await d.stores.alerts.list(20)).find((a) => a.problem_key === 'self:channel-down:voip' && a.kind === 'problem')!;
+    expect(alarm.state).toBe('resolved');
+    expect(sink.messages.map((m) => m.raw.toString()).join('\n')).not.toContain('s3cret');
+    await d.stop(0); // unregisters while the registrar is still there
+    const last = await up.done;
+    expect(last.code, last.output).toBe(0);
   }, 120_000);
 });
