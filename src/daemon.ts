@@ -35,6 +35,7 @@ import { Metrics } from './http/metrics.js';
 import { WebhookIngest } from './receiver/http/ingest.js';
 import { HeartbeatMonitor } from './receiver/http/heartbeats.js';
 import { createRequire } from 'node:module';
+import { SelfAlarms, type SelfAlarmDeps } from './appliance/self-alarms.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -45,6 +46,8 @@ export interface DaemonOptions {
   factories?: Partial<Record<ChannelName, ChannelFactory>>;
   statusIntervalMs?: number;
   pollIntervalMs?: number;
+  /** Replace the self-alarms' disk and clock probes (tests). */
+  selfAlarms?: Pick<SelfAlarmDeps, 'diskFree' | 'clockSynced' | 'repageMs'>;
 }
 
 /** The real channels, for tests that want one of them without a whole daemon's acknowledgement path. */
@@ -79,6 +82,8 @@ export class Daemon {
   readonly http: HttpServer;
   readonly heartbeats: HeartbeatMonitor;
   readonly metrics: Metrics;
+  /** The appliance's own alarms (a dead modem, a failing relay, an alert nobody got) to admins.group. */
+  readonly selfAlarms: SelfAlarms;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private fileConfig: Config;
@@ -96,6 +101,7 @@ export class Daemon {
   private readonly configPath: string | null;
   private stopped = false;
   private speech: Promise<SpeechService> | null = null;
+  private speechError: string | null = null;
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
   channelsReady: Promise<void> = Promise.resolve();
 
@@ -135,6 +141,7 @@ export class Daemon {
       policyRuns: this.stores.policyRuns, policyPeople: (now) => this.router(now),
       config: () => this.config(), clock: this.clock, logger: this.logger,
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+      onExhausted: (id, state) => this.selfAlarms.onExhausted(id, state),
     });
     this.disk = new DiskSpace(opts.config.dataDir, () => this.lastConfig.store.minFreeSpace, () => this.clock.now());
     this.retention = new RetentionLoop({
@@ -151,6 +158,12 @@ export class Daemon {
         const t0 = performance.now();
         return writer.submit(item).finally(() => this.metrics.acceptLatency.observe({ receiver: 'smtp' }, (performance.now() - t0) / 1000));
       },
+    });
+    this.selfAlarms = new SelfAlarms({
+      alerts: this.stores.alerts, deliveries: this.stores.deliveries, users: this.stores.users, writer,
+      config: () => this.config(), channels: (cfg) => this.channelStates(cfg), clock: this.clock,
+      logger: this.logger.child({ part: 'self-alarm' }), hostname: opts.config.smtp.hostname,
+      ttsError: () => this.speechError, ...opts.selfAlarms,
     });
     this.receiver = new SmtpReceiver({
       config: opts.config.smtp, users: this.stores.users, writer: smtpWriter,
@@ -255,7 +268,7 @@ export class Daemon {
       const cfg = this.fileConfig;
       this.speech = import('./audio/speech-service.js').then(({ SpeechService }) =>
         SpeechService.create({ voice: cfg.voice, cacheDir: cfg.audioCacheDir, logger: this.logger.child({ part: 'speech' }) }));
-      this.speech.catch(() => { this.speech = null; });
+      this.speech.then(() => { this.speechError = null; }, (e: Error) => { this.speech = null; this.speechError = e.message; });
     }
     return this.speech;
   }
@@ -362,7 +375,17 @@ export class Daemon {
 
   private housekeeping(): void {
     this.config().then((cfg) => this.channels.sync(cfg)).catch((e) => this.logger.error('channel.sync_failed', { error: e as Error }));
+    if (!this.stopped) void this.selfAlarms.evaluate();
     void this.writeStatus();
+  }
+
+  /** The enabled channels, running or not, as the self-alarms see them. */
+  private channelStates(cfg: Config): { name: string; running: boolean; healthy: boolean; detail: string }[] {
+    const active = this.channels.channels;
+    return CHANNEL_NAMES.filter((n) => cfg.channels[n].enabled).map((name) => {
+      const h = active[name]?.health();
+      return { name, running: Boolean(active[name]), healthy: h?.healthy ?? false, detail: h?.detail ?? this.channels.startError(name) ?? 'not started' };
+    });
   }
 
   /** SIGHUP: take the new file config (runtime settings in the database still override it). */
@@ -404,6 +427,7 @@ export class Daemon {
       channels: chans,
       order: cfg.channels.order,
       storage: await this.storage(),
+      selfAlarms: this.selfAlarms.status(),
     };
   }
 
@@ -432,6 +456,7 @@ export class Daemon {
     await Promise.race([this.channelsReady, new Promise((r) => setTimeout(r, 5000))]);
     await this.retention.stop();
     await this.dispatcher.stop(graceMs);
+    await this.selfAlarms.idle();
     await this.channels.stopAll();
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);

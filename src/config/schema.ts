@@ -206,6 +206,8 @@ export const adminsSchema = z
     channelDownAfter: duration.default('2m'),
     /** The oldest due delivery waiting this long raises an alarm. */
     queueAgeMax: duration.default('10m'),
+    /** Free space under dataDir below this raises an alarm. */
+    minFreeDisk: size.default('100MB'),
   })
   .strict();
 

@@ -26,6 +26,8 @@ export interface LiveStatus {
   order: string[];
   /** Database size and retention (store.stats(), the last pruning run, free disk). */
   storage?: StorageStatus;
+  /** The appliance's own alarms: open ones, ones nobody could be told, and why. */
+  selfAlarms?: { open: { key: string; summary: string; since: string }[]; unsent: string[]; admins: number | null; problem?: string };
 }
 
 export interface StorageStatus {

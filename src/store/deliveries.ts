@@ -74,10 +74,35 @@ export class DeliveryStore {
     return r?.waiting_since ?? now;
   }
 
-  /** Deliveries waiting for a channel to come back now (due, and waiting), and since when the oldest waits. */
-  async waiting(now: number = Date.now()): Promise<{ count: number; since: number | null }> {
-    const r = prep(this.db, `SELECT count(*) n, min(waiting_since) since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL AND next_at <= ? + 10000`).get(now) as { n: number; since: number | null };
+  /**
+   * Deliveries waiting for a channel to come back now (due, and waiting), and since when the oldest
+   * waits; `exceptMonitor` leaves out the alerts of that monitor (the appliance's own alarms).
+   */
+  async waiting(now: number = Date.now(), exceptMonitor?: string): Promise<{ count: number; since: number | null }> {
+    const r = (exceptMonitor === undefined
+      ? prep(this.db, `SELECT count(*) n, min(waiting_since) since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL AND next_at <= ? + 10000`).get(now)
+      : prep(this.db, `SELECT count(*) n, min(d.waiting_since) since FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+          WHERE d.state = 'queued' AND d.waiting_since IS NOT NULL AND d.next_at <= ? + 10000 AND a.monitor IS NOT ?`).get(now, exceptMonitor)) as { n: number; since: number | null };
     return { count: r.n, since: r.since };
+  }
+
+  /**
+   * A channel's failing streak: since when every finished attempt through it failed (technical
+   * failure, no success after), and the last reason; null when its latest attempt did not fail.
+   * Looks at the most recent attempts only (bounded by rowid, so it costs the same on any history).
+   */
+  async failingStreak(channel: string, window = 2000): Promise<{ since: number; reason: string | null; count: number } | null> {
+    const rows = prep(this.db, `SELECT outcome, started_at, reason FROM attempts
+      WHERE id > (SELECT coalesce(max(id), 0) FROM attempts) - ? AND channel = ? AND outcome IS NOT NULL AND outcome NOT IN ('skipped', 'interrupted')
+      ORDER BY id DESC LIMIT 100`).all(window, channel) as { outcome: string; started_at: number; reason: string | null }[];
+    let since: number | null = null;
+    let count = 0;
+    for (const r of rows) {
+      if (r.outcome !== 'failed') break;
+      since = r.started_at;
+      count++;
+    }
+    return since === null ? null : { since, reason: rows[0]!.reason, count };
   }
 
   /** When the oldest queued delivery became due (null: nothing is due). */
