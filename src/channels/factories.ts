@@ -11,6 +11,8 @@ import type { PromptAudio } from '../audio/prompt-audio.js';
 import { MailChannel } from './mail/mail-channel.js';
 import { Sim900Modem, GsmCallChannel, SmsChannel } from './gsm/index.js';
 import { VoipChannel } from './voip/voip-channel.js';
+import { SipLine } from './voip/sip-line.js';
+import { SipMessageChannel } from './sipmsg/sipmsg-channel.js';
 
 export interface FactoryDeps {
   logger: Logger;
@@ -25,6 +27,8 @@ type WithLifecycle<T> = T & { start?(): Promise<void>; stop?(): Promise<void>; s
 
 export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName, ChannelFactory>> {
   let modem: { m: Sim900Modem; users: number; port: string } | null = null;
+  /** The voip channel's UA and registration, which the sipmsg channel sends and receives through. */
+  const sipLine = new SipLine();
 
   const acquireModem = async (cfg: Config): Promise<Sim900Modem> => {
     if (modem && modem.port !== cfg.channels.gsm.port) {
@@ -62,7 +66,9 @@ export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName,
     },
     voip: async (cfg) => {
       const audio = await deps.audio();
-      return new VoipChannel({ config: cfg.channels.voip, voice: cfg.voice, audio, logger: deps.logger });
+      return new VoipChannel({ config: cfg.channels.voip, voice: cfg.voice, audio, logger: deps.logger, line: sipLine });
     },
+    sipmsg: async (cfg) =>
+      new SipMessageChannel({ config: cfg.channels.sipmsg, line: sipLine, logger: deps.logger, ...(deps.inbound ? { inbound: deps.inbound } : {}) }),
   };
 }

@@ -21,3 +21,12 @@ export function sipTarget(sip: string, domain: string): string {
   if (parsed.headers !== undefined) throw new SipParseError('SIP address must not carry ?headers');
   return uri;
 }
+
+/**
+ * RFC 3261 §26.2: a sips: URI must be reached over TLS on every hop. Returns why the address
+ * cannot be used on this transport, or null when it can.
+ */
+export function insecureForSips(uri: string, transport: string): string | null {
+  if (!/^sips:/i.test(uri)) return null;
+  return transport.toLowerCase() === 'tls' ? null : `${uri} is a sips: address: it needs voip.transport tls (it is ${transport})`;
+}

@@ -77,7 +77,14 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
         if (r.kind !== 'answered' && !this.dialog) this.finish();
         resolve(r);
       };
-      this.sendInvite([], this.ua.newChallengeRound());
+      // Over TLS the connection to the proxy is opened (and its certificate checked) first, so
+      // the INVITE's Via and Contact name it.
+      this.ua.prepare(this.ua.outboundProxy).then(
+        () => {
+          if (this.settle) this.sendInvite([], this.ua.newChallengeRound());
+        },
+        (e: Error) => this.settle?.({ kind: 'failed', reason: `transport error: ${e.message}` }),
+      );
     });
   }
 
