@@ -1,0 +1,132 @@
+/**
+ * SIP over TLS and SRTP against real peers on loopback: Kamailio (tls module) as registrar and
+ * proxy with a certificate from a CA made for the test, baresip registered to it over TLS as
+ * the called phone (srtp module, mediaenc=srtp-mand). Alertline registers over TLS, verifies
+ * Kamailio's certificate and name, and calls baresip through Kamailio with SRTP required.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { job, makeChannel } from '../sipp/helpers.js';
+import { audible, wavSamples } from '../srtp/baresip.js';
+import { startTlsPhone, type TlsPhone } from './baresip-tls.js';
+import { startKamailio, type Kamailio } from './kamailio.js';
+import { makePki, type Pki } from './pki.js';
+
+const DOMAIN = 'sip.alertline.test';
+const resolver = async (host: string) => {
+  if (host === DOMAIN || host === 'other.alertline.test' || host === '127.0.0.1') return '127.0.0.1';
+  throw new Error(`test resolver: unknown host ${host}`);
+};
+
+/** Kamailio logs from several processes: its lines reach us a little after the answers do. */
+async function logged(re: RegExp): Promise<string> {
+  for (let i = 0; i < 40 && !re.test(kam.output()); i++) await new Promise((r) => setTimeout(r, 50));
+  return kam.output();
+}
+
+let pki: Pki;
+let kam: Kamailio;
+let cleanup: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  pki = makePki(DOMAIN);
+  kam = await startKamailio(pki, DOMAIN);
+});
+afterAll(async () => {
+  await kam?.stop();
+  pki?.cleanup();
+});
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c().catch(() => {});
+  cleanup = [];
+});
+
+function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: number } = {}) {
+  const made = makeChannel(
+    0,
+    {
+      server: `${DOMAIN}:${kam.port}`,
+      transport: 'tls',
+      tls: { ca: pki.ca },
+      domain: DOMAIN,
+      username: 'alertline',
+      register: true,
+      registerExpires: '300s',
+      srtp: 'required',
+      ...over,
+    },
+    { seconds: extra.seconds ?? 2.5, repeat: 1, resolver },
+  );
+  onTestFailed(() => {
+    console.log(made.logger.lines.join('\n'));
+    console.log(kam.output().slice(-8000));
+  });
+  return made;
+}
+
+async function phone(): Promise<TlsPhone> {
+  const p = await startTlsPhone({ user: 'bob', domain: DOMAIN, registrarPort: kam.port, ca: pki.ca, mediaenc: 'srtp-mand' });
+  cleanup.push(() => p.stop());
+  onTestFailed(() => console.log(p.output().slice(-6000)));
+  await p.registered();
+  return p;
+}
+
+describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
+  it('registers over TLS with the certificate verified, calls baresip through Kamailio with SRTP: it hears the prompt, and key 1 acknowledges', async () => {
+    const bob = await phone();
+    const { channel, logger } = tlsChannel();
+    await channel.start();
+    cleanup.push(() => channel.stop());
+    const st = channel.status();
+    expect(st.registration.state).toBe('registered');
+    expect(st.local).toMatch(/^sip:alertline@127\.0\.0\.1:\d+;transport=tls$/);
+    expect(logger.lines.join('\n')).toMatch(/sip\.tls\.connected.*sip\.alertline\.test.*verified=true/);
+    expect(await logged(/REQ REGISTER sip:sip\.alertline\.test from/)).toMatch(/REQ REGISTER sip:sip\.alertline\.test from 127\.0\.0\.1:\d+ \(tls\)/);
+
+    void bob.established().then(() => setTimeout(() => bob.sendDigit('1'), 1800));
+    const out = await channel.deliver(job('bob'), new AbortController().signal);
+    expect(out.kind).toBe('acknowledged');
+    expect(out.detail?.srtp).toBe('AES_CM_128_HMAC_SHA1_80');
+    expect(await logged(/REQ INVITE/)).toMatch(/REQ INVITE sip:bob@sip\.alertline\.test from 127\.0\.0\.1:\d+ \(tls\)/);
+    expect(bob.output()).toContain('SRTP is Enabled');
+    // what baresip decrypted and decoded is our 440 Hz prompt
+    const wavs = await bob.decodedWavs();
+    expect(wavs.length).toBeGreaterThanOrEqual(1);
+    const heard = audible(wavSamples(wavs[0]!));
+    expect(heard.seconds).toBeGreaterThan(1.2);
+    expect(heard.hz).toBeGreaterThan(400);
+    expect(heard.hz).toBeLessThan(480);
+    // keys never in the log: the SDP is there, masked
+    const log = logger.lines.join('\n');
+    expect(log).toContain('inline:***');
+    expect(log).not.toMatch(/inline:[A-Za-z0-9+/]{40}/);
+  });
+
+  it('a CA that did not sign Kamailio\'s certificate: registration refused, the error names the server and the verification failure', async () => {
+    const ours = /REQ REGISTER sip:sip\.alertline\.test from/g;
+    const before = (kam.output().match(ours) ?? []).length;
+    const { channel } = tlsChannel({ tls: { ca: pki.wrongCa } });
+    await channel.start();
+    cleanup.push(() => channel.stop());
+    const st = channel.status();
+    expect(st.registration.state).toBe('failed');
+    const reason = (st.registration as { reason: string }).reason;
+    expect(reason).toContain(`sip.alertline.test (127.0.0.1:${kam.port})`);
+    expect(reason).toMatch(/server certificate not accepted: .*\((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/);
+    expect(channel.health().healthy).toBe(false);
+    // nothing was sent to a server we could not authenticate
+    await new Promise((r) => setTimeout(r, 300));
+    expect((kam.output().match(ours) ?? []).length).toBe(before);
+  });
+
+  it('the right CA but another name than the certificate\'s: refused (the name is checked, not just the chain)', async () => {
+    const { channel } = tlsChannel({ server: `other.alertline.test:${'PORT'}`.replace('PORT', String(kam.port)) });
+    await channel.start();
+    cleanup.push(() => channel.stop());
+    const st = channel.status();
+    expect(st.registration.state).toBe('failed');
+    const reason = (st.registration as { reason: string }).reason;
+    expect(reason).toContain('other.alertline.test');
+    expect(reason).toContain('ERR_TLS_CERT_ALTNAME_INVALID');
+  });
+});
