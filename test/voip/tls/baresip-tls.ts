@@ -19,6 +19,8 @@ export interface TlsPhone {
   decodedWavs(): Promise<Buffer[]>;
   output(): string;
   events(): string;
+  /** What baresip's console UI showed. */
+  screen(): string;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startTlsPhone(opts: { user: string; domain: string; regist
   writeFileSync(join(dir, 'tone.wav'), toneWav(600, 10));
   const sipPort = await freePort();
   const ctrlPort = await freePort();
+  const consPort = await freePort();
   const rtpBase = 40000 + 2 * Math.floor(Math.random() * 4000);
   writeFileSync(
     join(dir, 'config'),
@@ -78,6 +81,8 @@ export async function startTlsPhone(opts: { user: string; domain: string; regist
       'module account.so',
       'module menu.so',
       'module ctrl_tcp.so',
+      'module cons.so',
+      `cons_listen 127.0.0.1:${consPort}`,
       `snd_path ${rec}`,
       `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
       '',
@@ -109,6 +114,15 @@ export async function startTlsPhone(opts: { user: string; domain: string; regist
   ctrl.on('error', () => {});
   let events = '';
   ctrl.on('data', (d: Buffer) => (events += d.toString()));
+  // the console UI gets what baresip shows its user (incoming MESSAGE texts among it)
+  const cons = net.connect(consPort, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    cons.once('connect', () => resolve());
+    cons.once('error', reject);
+  });
+  cons.on('error', () => {});
+  let screen = '';
+  cons.on('data', (d: Buffer) => (screen = (screen + d.toString()).slice(-20000)));
 
   return {
     async registered() {
@@ -133,8 +147,10 @@ export async function startTlsPhone(opts: { user: string; domain: string; regist
     },
     output: () => out,
     events: () => events,
+    screen: () => screen,
     async stop() {
       ctrl.destroy();
+      cons.destroy();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;

@@ -5,6 +5,9 @@
  * Kamailio's certificate and name, and calls baresip through Kamailio with SRTP required.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { sipmsgSchema } from '../../../src/config/schema.js';
+import { SipMessageChannel } from '../../../src/channels/sipmsg/sipmsg-channel.js';
+import { SipLine } from '../../../src/channels/voip/sip-line.js';
 import { job, makeChannel } from '../sipp/helpers.js';
 import { audible, wavSamples } from '../srtp/baresip.js';
 import { startTlsPhone, type TlsPhone } from './baresip-tls.js';
@@ -40,7 +43,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: number } = {}) {
+function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: number; line?: SipLine } = {}) {
   const made = makeChannel(
     0,
     {
@@ -54,7 +57,7 @@ function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: numbe
       srtp: 'required',
       ...over,
     },
-    { seconds: extra.seconds ?? 2.5, repeat: 1, resolver },
+    { seconds: extra.seconds ?? 2.5, repeat: 1, resolver, ...(extra.line ? { line: extra.line } : {}) },
   );
   onTestFailed(() => {
     console.log(made.logger.lines.join('\n'));
@@ -128,5 +131,24 @@ describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
     const reason = (st.registration as { reason: string }).reason;
     expect(reason).toContain('other.alertline.test');
     expect(reason).toContain('ERR_TLS_CERT_ALTNAME_INVALID');
+  });
+
+  it('sipmsg: the alert text as MESSAGE over the same TLS registration reaches baresip through Kamailio; 200 = delivered', async () => {
+    const bob = await phone();
+    const line = new SipLine();
+    const { channel, logger } = tlsChannel({}, { line });
+    await channel.start();
+    cleanup.push(() => channel.stop());
+    const sipmsg = new SipMessageChannel({ config: sipmsgSchema.parse({ enabled: true }), line, logger });
+    await sipmsg.start();
+    cleanup.push(() => sipmsg.stop());
+    expect(sipmsg.health()).toEqual({ healthy: true, detail: `through ${DOMAIN}:${kam.port}` });
+    const j = { ...job('bob'), address: 'bob' };
+    const out = await sipmsg.deliver(j, new AbortController().signal);
+    expect(out).toMatchObject({ kind: 'delivered', detail: { status: 200, target: 'sip:bob@sip.alertline.test' } });
+    expect(await logged(/REQ MESSAGE sip:bob@sip\.alertline\.test from 127\.0\.0\.1:\d+ \(tls\)/)).toMatch(/REQ MESSAGE sip:bob@sip\.alertline\.test from 127\.0\.0\.1:\d+ \(tls\)/);
+    for (let i = 0; i < 40 && !bob.screen().includes('Reply 1 to ack'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(bob.screen()).toContain('PROBLEM #7');
+    expect(bob.screen()).toContain('Reply 1 to ack');
   });
 });
