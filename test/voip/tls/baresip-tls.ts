@@ -52,7 +52,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 }
 
 /** Starts baresip as `user@domain`, registering over TLS to 127.0.0.1:registrarPort. */
-export async function startTlsPhone(opts: { user: string; domain: string; registrarPort: number; ca: string; mediaenc: 'srtp-mand' | 'srtp' | 'none' }): Promise<TlsPhone> {
+export async function startTlsPhone(opts: { user: string; password: string; domain: string; registrarPort: number; ca: string; mediaenc: 'srtp-mand' | 'srtp' | 'none' }): Promise<TlsPhone> {
   const dir = mkdtempSync(join(tmpdir(), 'alertline-baresip-tls-'));
   const rec = join(dir, 'rec');
   mkdirSync(rec);
@@ -91,7 +91,7 @@ export async function startTlsPhone(opts: { user: string; domain: string; regist
   const enc = opts.mediaenc === 'none' ? '' : `;mediaenc=${opts.mediaenc}`;
   writeFileSync(
     join(dir, 'accounts'),
-    `<sip:${opts.user}@${opts.domain};transport=tls>;auth_pass=none;outbound="sip:127.0.0.1:${opts.registrarPort};transport=tls";regint=300${enc};answermode=auto;audio_codecs=PCMU/8000/1\n`,
+    `<sip:${opts.user}@${opts.domain};transport=tls>;auth_pass=${opts.password};outbound="sip:127.0.0.1:${opts.registrarPort};transport=tls";regint=300${enc};answermode=auto;audio_codecs=PCMU/8000/1\n`,
   );
   writeFileSync(join(dir, 'contacts'), '\n');
 
@@ -126,7 +126,9 @@ export async function startTlsPhone(opts: { user: string; domain: string; regist
 
   return {
     async registered() {
-      if (!(await until(() => events.includes('"REGISTER_OK"') || events.includes('"REGISTER_FAIL"'), 8000)) || !events.includes('"REGISTER_OK"')) {
+      // the event can come before ctrl_tcp is connected; the console line is always there
+      const ok = () => events.includes('"REGISTER_OK"') || / 200 OK .*\[\d+ binding/.test(out);
+      if (!(await until(() => ok() || events.includes('"REGISTER_FAIL"'), 8000)) || !ok()) {
         throw new Error(`baresip did not register: ${events.slice(-1000)} ${out.slice(-2000)}`);
       }
     },

@@ -11,7 +11,7 @@ import { SipLine } from '../../../src/channels/voip/sip-line.js';
 import { job, makeChannel } from '../sipp/helpers.js';
 import { audible, wavSamples } from '../srtp/baresip.js';
 import { startTlsPhone, type TlsPhone } from './baresip-tls.js';
-import { startKamailio, type Kamailio } from './kamailio.js';
+import { PASSWORD, startKamailio, type Kamailio } from './kamailio.js';
 import { makePki, type Pki } from './pki.js';
 
 const DOMAIN = 'sip.alertline.test';
@@ -52,6 +52,7 @@ function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: numbe
       tls: { ca: pki.ca },
       domain: DOMAIN,
       username: 'alertline',
+      password: PASSWORD,
       register: true,
       registerExpires: '300s',
       srtp: 'required',
@@ -67,7 +68,7 @@ function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: numbe
 }
 
 async function phone(): Promise<TlsPhone> {
-  const p = await startTlsPhone({ user: 'bob', domain: DOMAIN, registrarPort: kam.port, ca: pki.ca, mediaenc: 'srtp-mand' });
+  const p = await startTlsPhone({ user: 'bob', password: PASSWORD, domain: DOMAIN, registrarPort: kam.port, ca: pki.ca, mediaenc: 'srtp-mand' });
   cleanup.push(() => p.stop());
   onTestFailed(() => console.log(p.output().slice(-6000)));
   await p.registered();
@@ -99,10 +100,19 @@ describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
     expect(heard.seconds).toBeGreaterThan(1.2);
     expect(heard.hz).toBeGreaterThan(400);
     expect(heard.hz).toBeLessThan(480);
-    // keys never in the log: the SDP is there, masked
+    // one TLS connection carried REGISTER (challenged and answered), INVITE and the in-dialog requests
+    const kl = await logged(/REQ BYE/);
+    const ports = new Set([...kl.matchAll(/REQ (?:REGISTER sip:sip\.alertline\.test|INVITE sip:bob|ACK|BYE) [^\n]* from 127\.0\.0\.1:(\d+) \(tls\)/g)].map((m) => m[1]));
+    const bobPorts = new Set([...kl.matchAll(/REQ REGISTER sip:sip\.alertline\.test;transport=tls from 127\.0\.0\.1:(\d+)/g)].map((m) => m[1]));
+    for (const p of bobPorts) ports.delete(p);
+    expect([...ports]).toEqual([st.local!.replace(/.*:(\d+);transport=tls$/, '$1')]);
+    expect(logger.lines.filter((l) => l.includes('sip.tls.connected'))).toHaveLength(1);
+    // keys never in the log: the SDP is there, masked; no password, no key material
     const log = logger.lines.join('\n');
     expect(log).toContain('inline:***');
     expect(log).not.toMatch(/inline:[A-Za-z0-9+/]{40}/);
+    expect(log).not.toContain(PASSWORD);
+    expect(log).not.toContain('PRIVATE KEY');
   });
 
   it('a CA that did not sign Kamailio\'s certificate: registration refused, the error names the server and the verification failure', async () => {
@@ -150,5 +160,25 @@ describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
     for (let i = 0; i < 40 && !bob.screen().includes('Reply 1 to ack'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(bob.screen()).toContain('PROBLEM #7');
     expect(bob.screen()).toContain('Reply 1 to ack');
+  });
+
+  it('Kamailio restarted (its connections and bindings gone): Alertline registers again at once over a new TLS connection', async () => {
+    const { channel, logger } = tlsChannel();
+    await channel.start();
+    cleanup.push(() => channel.stop());
+    const first = channel.status().local;
+    expect(channel.status().registration.state).toBe('registered');
+    const port = kam.port;
+    await kam.stop();
+    kam = await startKamailio(pki, DOMAIN, port);
+    for (let i = 0; i < 100 && !(channel.status().registration.state === 'registered' && channel.status().local !== first); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const st = channel.status();
+    expect(st.registration.state).toBe('registered');
+    expect(st.local).not.toBe(first);
+    expect(logger.lines.join('\n')).toContain('sip.register.flow_lost');
+    expect(logger.lines.filter((l) => l.includes('sip.tls.connected'))).toHaveLength(2);
+    expect(await logged(/REQ REGISTER sip:sip\.alertline\.test from/)).toMatch(/REQ REGISTER sip:sip\.alertline\.test from 127\.0\.0\.1:\d+ \(tls\)/);
   });
 });

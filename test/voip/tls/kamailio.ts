@@ -14,6 +14,8 @@ import { freePort } from '../sipp/helpers.js';
 import type { Pki } from './pki.js';
 
 const MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
+/** Every user's password at this registrar. */
+export const PASSWORD = 's3cret';
 
 export interface Kamailio {
   port: number;
@@ -49,6 +51,7 @@ loadmodule "siputils.so"
 loadmodule "xlog.so"
 loadmodule "sanity.so"
 loadmodule "nathelper.so"
+loadmodule "auth.so"
 loadmodule "tls.so"
 
 modparam("tls", "certificate", "${pki.serverCert}")
@@ -84,6 +87,11 @@ request_route {
   }
   t_check_trans();
   if (is_method("REGISTER")) {
+    # digest with one password for every user (auth optional in spirit: enough to exercise it over TLS)
+    if (!pv_www_authenticate("$td", "${PASSWORD}", "0")) {
+      www_challenge("$td", "0");
+      exit;
+    }
     fix_nated_register();
     if (!save("location")) sl_reply_error();
     exit;
@@ -111,9 +119,10 @@ onreply_route[REPLY] {
 `;
 }
 
-export async function startKamailio(pki: Pki, domain: string): Promise<Kamailio> {
+/** Starts Kamailio; `port` given reuses one (a restart), else a free one is chosen. */
+export async function startKamailio(pki: Pki, domain: string, port?: number): Promise<Kamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'alertline-kamailio-'));
-  const port = await freePort();
+  port ??= await freePort();
   writeFileSync(join(dir, 'kamailio.cfg'), config(port, domain, pki));
   const child: ChildProcess = spawn('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '64', '-M', '8', '-Y', dir, '-w', dir, '-P', join(dir, 'kamailio.pid')], {
     cwd: dir,
