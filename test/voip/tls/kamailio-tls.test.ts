@@ -182,3 +182,42 @@ describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
     expect(await logged(/REQ REGISTER sip:sip\.alertline\.test from/)).toMatch(/REQ REGISTER sip:sip\.alertline\.test from 127\.0\.0\.1:\d+ \(tls\)/);
   });
 });
+
+describe('mutual TLS and verification off', () => {
+  let strict: Kamailio;
+  beforeAll(async () => {
+    strict = await startKamailio(pki, DOMAIN, undefined, true);
+  });
+  afterAll(async () => {
+    await strict?.stop();
+  });
+
+  it('a registrar that requires a client certificate: registered with voip.tls.cert/key, refused without', async () => {
+    const withCert = tlsChannel({ server: `${DOMAIN}:${strict.port}`, tls: { ca: pki.ca, cert: pki.serverCert, key: pki.serverKey } });
+    await withCert.channel.start();
+    cleanup.push(() => withCert.channel.stop());
+    expect(withCert.channel.status().registration.state).toBe('registered');
+    expect(withCert.logger.lines.join('\n')).not.toContain('PRIVATE KEY');
+
+    const without = tlsChannel({ server: `${DOMAIN}:${strict.port}`, tls: { ca: pki.ca }, registerExpires: '300s' });
+    await without.channel.start();
+    cleanup.push(() => without.channel.stop());
+    const st = without.channel.status();
+    expect(st.registration.state).toBe('failed');
+    const reason = (st.registration as { reason: string }).reason;
+    expect(reason).toContain(`transport error: TLS connection to sip.alertline.test (127.0.0.1:${strict.port}) lost: `);
+    expect(reason).toMatch(/certificate required/i);
+    // (told when the registrar dropped the connection: waiting for Timer F, 32 s, would outlast this test's 30 s)
+  });
+
+  it('rejectUnauthorized false with the wrong CA: registers, and says so in the log at every connection', async () => {
+    const { channel, logger } = tlsChannel({ tls: { ca: pki.wrongCa, rejectUnauthorized: false } });
+    await channel.start();
+    cleanup.push(() => channel.stop());
+    expect(channel.status().registration.state).toBe('registered');
+    const log = logger.lines.join('\n');
+    expect(log).toMatch(/warn sip\.tls\.verification_off/);
+    expect(log).toMatch(/warn sip\.tls\.unverified .*peer="?sip\.alertline\.test/);
+    expect(log).toMatch(/sip\.tls\.connected .*verified=false/);
+  });
+});

@@ -23,7 +23,7 @@ export interface Kamailio {
   stop(): Promise<void>;
 }
 
-function config(port: number, domain: string, pki: Pki): string {
+function config(port: number, domain: string, pki: Pki, requireClientCert: boolean): string {
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -58,8 +58,8 @@ modparam("tls", "certificate", "${pki.serverCert}")
 modparam("tls", "private_key", "${pki.serverKey}")
 modparam("tls", "ca_list", "${pki.ca}")
 modparam("tls", "tls_method", "TLSv1.2+")
-modparam("tls", "verify_certificate", 0)
-modparam("tls", "require_certificate", 0)
+modparam("tls", "verify_certificate", ${requireClientCert ? 1 : 0})
+modparam("tls", "require_certificate", ${requireClientCert ? 1 : 0})
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "received_avp", "$avp(RECEIVED)")
@@ -119,11 +119,14 @@ onreply_route[REPLY] {
 `;
 }
 
-/** Starts Kamailio; `port` given reuses one (a restart), else a free one is chosen. */
-export async function startKamailio(pki: Pki, domain: string, port?: number): Promise<Kamailio> {
+/**
+ * Starts Kamailio; `port` given reuses one (a restart), else a free one is chosen. With
+ * `requireClientCert` clients must present a certificate signed by the test CA (mutual TLS).
+ */
+export async function startKamailio(pki: Pki, domain: string, port?: number, requireClientCert = false): Promise<Kamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'alertline-kamailio-'));
   port ??= await freePort();
-  writeFileSync(join(dir, 'kamailio.cfg'), config(port, domain, pki));
+  writeFileSync(join(dir, 'kamailio.cfg'), config(port, domain, pki, requireClientCert));
   const child: ChildProcess = spawn('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '64', '-M', '8', '-Y', dir, '-w', dir, '-P', join(dir, 'kamailio.pid')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],

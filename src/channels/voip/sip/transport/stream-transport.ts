@@ -33,7 +33,7 @@ export abstract class StreamTransport implements SipTransport {
   private handler: MessageHandler = () => {};
   protected readonly conns = new Map<string, Promise<net.Socket>>();
   protected closed = false;
-  private readonly closeListeners = new Set<(remote: Endpoint) => void>();
+  private readonly closeListeners = new Set<(remote: Endpoint, error: Error) => void>();
 
   protected constructor(
     protected readonly logger: Logger,
@@ -52,8 +52,11 @@ export abstract class StreamTransport implements SipTransport {
     this.handler = handler;
   }
 
-  /** Told whenever a connection ends (the peer closed it, the network failed, we closed it). */
-  onConnectionClosed(fn: (remote: Endpoint) => void): () => void {
+  /**
+   * Told whenever a connection ends (the peer closed it, the network failed, we closed it), with
+   * an error saying which connection and why: requests waiting for an answer over it will get none.
+   */
+  onConnectionClosed(fn: (remote: Endpoint, error: Error) => void): () => void {
     this.closeListeners.add(fn);
     return () => this.closeListeners.delete(fn);
   }
@@ -89,13 +92,18 @@ export abstract class StreamTransport implements SipTransport {
         }
       }
     });
+    let lastError: NodeJS.ErrnoException | undefined;
     sock.on('close', () => {
       void this.conns.get(key)?.then((s) => {
         if (s === sock) this.conns.delete(key);
       });
-      for (const fn of this.closeListeners) fn(remote);
+      const where = remote.host && remote.host !== remote.address ? `${remote.host} (${key})` : key;
+      const why = lastError ? `${lastError.message}${lastError.code && !lastError.message.includes(lastError.code) ? ` (${lastError.code})` : ''}` : 'closed by the peer';
+      const error = new Error(`${this.protocol} connection to ${where} lost: ${why}`);
+      for (const fn of this.closeListeners) fn(remote, error);
     });
     sock.on('error', (err) => {
+      lastError = err;
       this.logger.debug(`sip.${this.tag}.error`, { peer: key, error: err.message });
     });
   }
