@@ -30,3 +30,18 @@ export function insecureForSips(uri: string, transport: string): string | null {
   if (!/^sips:/i.test(uri)) return null;
   return transport.toLowerCase() === 'tls' ? null : `${uri} is a sips: address: it needs voip.transport tls (it is ${transport})`;
 }
+
+/**
+ * A SIP address in a form to compare by: "201" (with the domain), "bob@host", "sip:bob@host",
+ * "sips:bob@host:5061;transport=tls" all become "bob@host" (user as written, host lower-case;
+ * scheme, port and parameters dropped). What a user's `sip` field and the From of a MESSAGE they
+ * sent are matched by. Null when it is no usable SIP address.
+ */
+export function sipAddressKey(sip: string, domain: string): string | null {
+  try {
+    const u = parseSipUriText(sipTarget(sip, domain));
+    return u.user === undefined ? null : `${u.user}@${u.host.toLowerCase()}`;
+  } catch {
+    return null;
+  }
+}

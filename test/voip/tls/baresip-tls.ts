@@ -16,6 +16,8 @@ export interface TlsPhone {
   /** Resolves after baresip reported the call established. */
   established(): Promise<void>;
   sendDigit(digit: string): void;
+  /** Hangs up the current call (its BYE reaches the caller through the registrar). */
+  hangup(): void;
   decodedWavs(): Promise<Buffer[]>;
   output(): string;
   events(): string;
@@ -137,6 +139,10 @@ export async function startTlsPhone(opts: { user: string; password: string; doma
     },
     sendDigit(digit: string) {
       const msg = JSON.stringify({ command: 'sndcode', params: digit, token: 'alertline' });
+      ctrl.write(`${Buffer.byteLength(msg)}:${msg},`);
+    },
+    hangup() {
+      const msg = JSON.stringify({ command: 'hangup', token: 'alertline' });
       ctrl.write(`${Buffer.byteLength(msg)}:${msg},`);
     },
     async decodedWavs() {

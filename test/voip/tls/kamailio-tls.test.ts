@@ -115,6 +115,17 @@ describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
     expect(log).not.toContain('PRIVATE KEY');
   });
 
+  it('the phone hangs up mid-message: its BYE reaches us through Kamailio over our TLS connection, 200, the call ends', async () => {
+    const bob = await phone();
+    const { channel } = tlsChannel({}, { seconds: 6 });
+    await channel.start();
+    cleanup.push(() => channel.stop());
+    void bob.established().then(() => setTimeout(() => bob.hangup(), 800));
+    const out = await channel.deliver(job('bob'), new AbortController().signal);
+    expect(out).toMatchObject({ kind: 'answered', reason: 'far end hung up' });
+    expect(await logged(/REQ BYE sip:alertline@127\.0\.0\.1/)).toMatch(/REQ BYE sip:alertline@127\.0\.0\.1:\d+;transport=tls from 127\.0\.0\.1:\d+ \(tls\)/);
+  });
+
   it('a CA that did not sign Kamailio\'s certificate: registration refused, the error names the server and the verification failure', async () => {
     const ours = /REQ REGISTER sip:sip\.alertline\.test from/g;
     const before = (kam.output().match(ours) ?? []).length;

@@ -84,3 +84,13 @@ describe('voip.tls configuration', () => {
     await t.close();
   });
 });
+
+describe('matching a MESSAGE sender to a user', () => {
+  it('extension, user@host and URIs with scheme, port and parameters compare equal', async () => {
+    const { sipAddressKey } = await import('../../../src/channels/voip/sip-target.js');
+    const key = 'bob@pbx.test';
+    for (const a of ['bob', 'bob@PBX.test', 'sip:bob@pbx.test', 'sips:bob@pbx.test:5061;transport=tls']) expect(sipAddressKey(a, 'pbx.test'), a).toBe(key);
+    expect(sipAddressKey('alice', 'pbx.test')).not.toBe(key);
+    expect(sipAddressKey('bob\r\nVia: x', 'pbx.test')).toBeNull();
+  });
+});
