@@ -3,9 +3,7 @@
  * with a SipLine, as the daemon's factories do): the MESSAGE a proxy receives (challenged with
  * 401 first), how its final status becomes an outcome, and MESSAGEs written back to us.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { sipmsgSchema } from '../../../src/config/schema.js';
@@ -13,7 +11,7 @@ import type { InboundSink, Sender } from '../../../src/channels/channel.js';
 import { SipMessageChannel } from '../../../src/channels/sipmsg/sipmsg-channel.js';
 import { SipLine } from '../../../src/channels/voip/sip-line.js';
 import { freePort, job, makeChannel, startSipp } from '../../voip/sipp/helpers.js';
-import { sippClient } from './sipp.js';
+import { scenarioCopy as copyScenario, sippClient } from './sipp.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -48,16 +46,9 @@ async function setup(serverPort: number, inbound?: InboundSink, sipmsg: Record<s
   return { channel, voip: made.channel, logger: made.logger, localPort: Number(local) };
 }
 
-/**
- * sipp checks a scenario's response codes when it loads it, and refuses a -set variable used
- * once: the values are written into a copy of the scenario instead. Returns the copy's folder.
- */
 function scenarioCopy(name: string, values: Record<string, string | number>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'alertline-sipmsg-'));
+  const dir = copyScenario(name, values);
   cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
-  let xml = readFileSync(join(HERE, name), 'utf8');
-  for (const [k, v] of Object.entries(values)) xml = xml.split(`[$${k}]`).join(String(v));
-  writeFileSync(join(dir, name), xml);
   return dir;
 }
 
@@ -66,6 +57,9 @@ async function proxyAnswering(status: number, reason: string) {
   cleanup.push(() => sipp.kill());
   return sipp;
 }
+
+/** The person writing back, and us. */
+const PHONE = { from: 'sip:201@alertline.test', to: 'sip:200@alertline.test' };
 
 const sendJob = () => ({ ...job('201'), address: '201' });
 
@@ -126,7 +120,7 @@ describe('sipmsg: MESSAGE back', () => {
     const run = await sippClient('message-send.xml', {
       target: `127.0.0.1:${localPort}`,
       port: await freePort(),
-      dir: scenarioCopy('message-send.xml', { text: 'ack 12', ctype: 'text/plain;charset=UTF-8' }),
+      dir: scenarioCopy('message-send.xml', { ...PHONE, text: 'ack 12', ctype: 'text/plain;charset=UTF-8' }),
     });
     onTestFailed(() => console.log(run.output));
     expect(run.code).toBe(0);
@@ -145,7 +139,7 @@ describe('sipmsg: MESSAGE back', () => {
     const proxyPort = await freePort();
     const { sink, got } = recordingSink();
     const { localPort } = await setup(proxyPort, sink);
-    const run = await sippClient('message-send-refused.xml', { target: `127.0.0.1:${localPort}`, port: proxyPort, dir: scenarioCopy('message-send-refused.xml', { text: '<b>1</b>', ctype: 'text/html' }) });
+    const run = await sippClient('message-send-refused.xml', { target: `127.0.0.1:${localPort}`, port: proxyPort, dir: scenarioCopy('message-send-refused.xml', { ...PHONE, text: '<b>1</b>', ctype: 'text/html' }) });
     expect(run.code).toBe(0);
     expect(run.output).toContain('SIP/2.0 415 Unsupported Media Type');
     expect(got).toHaveLength(0);
@@ -156,7 +150,7 @@ describe('sipmsg: MESSAGE back', () => {
     const { sink, got } = recordingSink();
     const { localPort } = await setup(proxyPort, sink);
     const stranger = await freePort();
-    const run = await sippClient('message-send-refused.xml', { target: `127.0.0.1:${localPort}`, port: stranger, ip: '127.0.0.2', dir: scenarioCopy('message-send-refused.xml', { text: '1', ctype: 'text/plain' }) });
+    const run = await sippClient('message-send-refused.xml', { target: `127.0.0.1:${localPort}`, port: stranger, ip: '127.0.0.2', dir: scenarioCopy('message-send-refused.xml', { ...PHONE, text: '1', ctype: 'text/plain' }) });
     expect(run.code).toBe(0);
     expect(run.output).toContain('SIP/2.0 403 Forbidden');
     expect(got).toHaveLength(0);
@@ -166,7 +160,7 @@ describe('sipmsg: MESSAGE back', () => {
     const proxyPort = await freePort();
     const { sink, got } = recordingSink();
     const { localPort } = await setup(proxyPort, sink, { acceptDirect: true });
-    const run = await sippClient('message-send.xml', { target: `127.0.0.1:${localPort}`, port: await freePort(), ip: '127.0.0.2', dir: scenarioCopy('message-send.xml', { text: '1', ctype: 'text/plain' }) });
+    const run = await sippClient('message-send.xml', { target: `127.0.0.1:${localPort}`, port: await freePort(), ip: '127.0.0.2', dir: scenarioCopy('message-send.xml', { ...PHONE, text: '1', ctype: 'text/plain' }) });
     expect(run.code).toBe(0);
     expect(got.map((g) => [g.from.sip, g.text.trim()])).toEqual([['sip:201@alertline.test', '1']]);
   });

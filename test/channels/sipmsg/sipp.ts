@@ -1,6 +1,6 @@
 /** sipp (Debian sip-tester) sending a scenario from this folder to a target on loopback. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,4 +39,17 @@ export function sippClient(
       resolve({ code, output: full });
     });
   });
+}
+
+/**
+ * sipp checks a scenario's response codes when it loads it, and refuses a -set variable used
+ * once: values are written into a copy of the scenario instead (`[$name]` replaced). Returns
+ * the copy's folder; the caller removes it.
+ */
+export function scenarioCopy(name: string, values: Record<string, string | number>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'alertline-sipmsg-'));
+  let xml = readFileSync(join(HERE, name), 'utf8');
+  for (const [k, v] of Object.entries(values)) xml = xml.split(`[$${k}]`).join(String(v));
+  writeFileSync(join(dir, name), xml);
+  return dir;
 }

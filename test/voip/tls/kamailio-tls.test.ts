@@ -8,7 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } fr
 import { sipmsgSchema } from '../../../src/config/schema.js';
 import { SipMessageChannel } from '../../../src/channels/sipmsg/sipmsg-channel.js';
 import { SipLine } from '../../../src/channels/voip/sip-line.js';
-import { job, makeChannel } from '../sipp/helpers.js';
+import { rmSync } from 'node:fs';
+import type { InboundSink, Sender } from '../../../src/channels/channel.js';
+import { freePort, job, makeChannel } from '../sipp/helpers.js';
+import { scenarioCopy, sippClient } from '../../channels/sipmsg/sipp.js';
 import { audible, wavSamples } from '../srtp/baresip.js';
 import { startTlsPhone, type TlsPhone } from './baresip-tls.js';
 import { PASSWORD, startKamailio, type Kamailio } from './kamailio.js';
@@ -171,6 +174,27 @@ describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
     for (let i = 0; i < 40 && !bob.screen().includes('Reply 1 to ack'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(bob.screen()).toContain('PROBLEM #7');
     expect(bob.screen()).toContain('Reply 1 to ack');
+  });
+
+  it('sipmsg: a reply MESSAGE from the phone reaches us through Kamailio over our TLS connection → 200 and read as {sip}', async () => {
+    const line = new SipLine();
+    const { channel, logger } = tlsChannel({}, { line });
+    await channel.start();
+    cleanup.push(() => channel.stop());
+    const got: { from: Sender; text: string }[] = [];
+    const inbound: InboundSink = { message: async (from, text) => (got.push({ from, text: text.trim() }), null), callBack: async () => null };
+    const sipmsg = new SipMessageChannel({ config: sipmsgSchema.parse({ enabled: true }), line, logger, inbound });
+    await sipmsg.start();
+    cleanup.push(() => sipmsg.stop());
+    // the phone (sipp, which has no TLS here) writes to Kamailio over UDP; Kamailio finds our
+    // binding and relays over the TLS connection we registered on
+    const dir = scenarioCopy('message-send.xml', { from: 'sip:bob@sip.alertline.test', to: 'sip:alertline@sip.alertline.test', text: 'ack 7', ctype: 'text/plain' });
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const run = await sippClient('message-send.xml', { target: `127.0.0.1:${kam.udpPort}`, port: await freePort(), dir });
+    onTestFailed(() => console.log(run.output));
+    expect(run.code).toBe(0);
+    expect(got).toEqual([{ from: { sip: 'sip:bob@sip.alertline.test' }, text: 'ack 7' }]);
+    expect(await logged(/REQ MESSAGE sip:alertline@/)).toMatch(/REQ MESSAGE sip:alertline@sip\.alertline\.test from 127\.0\.0\.1:\d+ \(udp\)/);
   });
 
   it('Kamailio restarted (its connections and bindings gone): Alertline registers again at once over a new TLS connection', async () => {

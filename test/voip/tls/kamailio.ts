@@ -19,11 +19,13 @@ export const PASSWORD = 's3cret';
 
 export interface Kamailio {
   port: number;
+  /** A plain UDP listener too, for test clients without TLS (sipp). */
+  udpPort: number;
   output(): string;
   stop(): Promise<void>;
 }
 
-function config(port: number, domain: string, pki: Pki, requireClientCert: boolean): string {
+function config(port: number, udpPort: number, domain: string, pki: Pki, requireClientCert: boolean): string {
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -34,6 +36,7 @@ auto_aliases=no
 disable_tcp=no
 enable_tls=yes
 listen=tls:127.0.0.1:${port}
+listen=udp:127.0.0.1:${udpPort}
 alias="${domain}"
 tcp_connection_lifetime=600
 mpath="${MODULES}"
@@ -126,7 +129,9 @@ onreply_route[REPLY] {
 export async function startKamailio(pki: Pki, domain: string, port?: number, requireClientCert = false): Promise<Kamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'alertline-kamailio-'));
   port ??= await freePort();
-  writeFileSync(join(dir, 'kamailio.cfg'), config(port, domain, pki, requireClientCert));
+  let udpPort = await freePort();
+  while (udpPort === port) udpPort = await freePort();
+  writeFileSync(join(dir, 'kamailio.cfg'), config(port, udpPort, domain, pki, requireClientCert));
   const child: ChildProcess = spawn('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '64', '-M', '8', '-Y', dir, '-w', dir, '-P', join(dir, 'kamailio.pid')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -156,6 +161,7 @@ export async function startKamailio(pki: Pki, domain: string, port?: number, req
   }
   return {
     port,
+    udpPort,
     output: () => out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
