@@ -47,6 +47,8 @@ export interface VoipChannelOptions {
   resolver?: Resolver;
   /** Shared with the sipmsg channel: the UA and registration are attached to it while running. */
   line?: SipLine;
+  /** TLS: double-CRLF keep-alive interval on our connections (default 30 s; 0 = none). */
+  keepAliveMs?: number;
 }
 
 export interface VoipStatus {
@@ -89,7 +91,7 @@ export class VoipChannel implements Channel {
     const server = await resolveServer(this.cfg.server, resolver, defaultServerPort(this.cfg.transport));
     const bindAddress = this.cfg.localAddress ?? (server.address.includes(':') ? '::' : '0.0.0.0');
     const open = { address: bindAddress, port: this.cfg.localPort, logger: this.logger };
-    const transport = await openSipTransport(this.cfg, open);
+    const transport = await openSipTransport(this.cfg, { ...open, ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}) });
     const ua = new SipUserAgent({
       transport,
       clock: this.clock,

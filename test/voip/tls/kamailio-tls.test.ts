@@ -46,7 +46,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: number; line?: SipLine } = {}) {
+function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: number; line?: SipLine; keepAliveMs?: number } = {}) {
   const made = makeChannel(
     0,
     {
@@ -61,7 +61,7 @@ function tlsChannel(over: Record<string, unknown> = {}, extra: { seconds?: numbe
       srtp: 'required',
       ...over,
     },
-    { seconds: extra.seconds ?? 2.5, repeat: 1, resolver, ...(extra.line ? { line: extra.line } : {}) },
+    { seconds: extra.seconds ?? 2.5, repeat: 1, resolver, ...(extra.line ? { line: extra.line } : {}), ...(extra.keepAliveMs !== undefined ? { keepAliveMs: extra.keepAliveMs } : {}) },
   );
   onTestFailed(() => {
     console.log(made.logger.lines.join('\n'));
@@ -81,7 +81,8 @@ async function phone(): Promise<TlsPhone> {
 describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
   it('registers over TLS with the certificate verified, calls baresip through Kamailio with SRTP: it hears the prompt, and key 1 acknowledges', async () => {
     const bob = await phone();
-    const { channel, logger } = tlsChannel();
+    // keep-alive pings (double CRLF) every 200 ms interleave with the SIP on the connection
+    const { channel, logger } = tlsChannel({}, { keepAliveMs: 200 });
     await channel.start();
     cleanup.push(() => channel.stop());
     const st = channel.status();
@@ -205,7 +206,7 @@ describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
     expect(channel.status().registration.state).toBe('registered');
     const port = kam.port;
     await kam.stop();
-    kam = await startKamailio(pki, DOMAIN, port);
+    kam = await startKamailio(pki, DOMAIN, { port });
     for (let i = 0; i < 100 && !(channel.status().registration.state === 'registered' && channel.status().local !== first); i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -221,7 +222,7 @@ describe('SIP over TLS through Kamailio, SRTP to baresip', () => {
 describe('mutual TLS and verification off', () => {
   let strict: Kamailio;
   beforeAll(async () => {
-    strict = await startKamailio(pki, DOMAIN, undefined, true);
+    strict = await startKamailio(pki, DOMAIN, { requireClientCert: true });
   });
   afterAll(async () => {
     await strict?.stop();

@@ -126,12 +126,13 @@ onreply_route[REPLY] {
  * Starts Kamailio; `port` given reuses one (a restart), else a free one is chosen. With
  * `requireClientCert` clients must present a certificate signed by the test CA (mutual TLS).
  */
-export async function startKamailio(pki: Pki, domain: string, port?: number, requireClientCert = false): Promise<Kamailio> {
+export async function startKamailio(pki: Pki, domain: string, opts: { port?: number; requireClientCert?: boolean } = {}): Promise<Kamailio> {
+  let port = opts.port;
   const dir = mkdtempSync(join(tmpdir(), 'alertline-kamailio-'));
   port ??= await freePort();
   let udpPort = await freePort();
   while (udpPort === port) udpPort = await freePort();
-  writeFileSync(join(dir, 'kamailio.cfg'), config(port, udpPort, domain, pki, requireClientCert));
+  writeFileSync(join(dir, 'kamailio.cfg'), config(port, udpPort, domain, pki, opts.requireClientCert ?? false));
   const child: ChildProcess = spawn('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '64', '-M', '8', '-Y', dir, '-w', dir, '-P', join(dir, 'kamailio.pid')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],

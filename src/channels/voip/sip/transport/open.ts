@@ -6,10 +6,13 @@ import { loadTlsSettings, TlsTransport } from './tls-transport.js';
 import type { SipTransport } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
 
-export async function openSipTransport(cfg: Pick<VoipConfig, 'transport' | 'tls'>, open: { address: string; port: number; logger: Logger }): Promise<SipTransport> {
+export async function openSipTransport(
+  cfg: Pick<VoipConfig, 'transport' | 'tls'>,
+  open: { address: string; port: number; logger: Logger; keepAliveMs?: number },
+): Promise<SipTransport> {
   switch (cfg.transport) {
     case 'tls':
-      return TlsTransport.open({ address: open.address, logger: open.logger, tls: await loadTlsSettings(cfg.tls) });
+      return TlsTransport.open({ address: open.address, logger: open.logger, tls: await loadTlsSettings(cfg.tls), ...(open.keepAliveMs !== undefined ? { keepAliveMs: open.keepAliveMs } : {}) });
     case 'tcp':
       return TcpTransport.open(open);
     default:

@@ -8,8 +8,10 @@
  * is forgotten; the next message opens a new one (the voip channel re-registers at once, so the
  * registrar learns the new flow).
  *
- * Framing and limits are the TCP transport's (StreamTransport). Keys, passphrases and
- * certificate contents are never logged.
+ * Each connection carries a double-CRLF keep-alive every 30 s (RFC 5626 §4.4.1; a registrar
+ * closes connections idle longer than its lifetime, Kamailio's default is 120 s). Framing and
+ * limits are the TCP transport's (StreamTransport). Keys, passphrases and certificate contents
+ * are never logged.
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -20,6 +22,9 @@ import { DEFAULT_TCP_LIMITS, StreamTransport, type TcpLimits } from './stream-tr
 import { endpointKey, type Endpoint } from './transport.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** RFC 5626 §4.4.1 double-CRLF keep-alive on each connection we opened: registrars close idle ones. */
+export const KEEPALIVE_MS = 30_000;
+const PING = Buffer.from('\r\n\r\n');
 
 /** TLS settings, with file contents already read. */
 export interface TlsSettings {
@@ -69,6 +74,7 @@ export class TlsTransport extends StreamTransport {
     private readonly settings: TlsSettings,
     logger: Logger,
     limits: TcpLimits,
+    private readonly keepAliveMs: number,
   ) {
     super(logger, limits);
     this.lastLocal = { address: bindAddress, port: 0 };
@@ -78,11 +84,11 @@ export class TlsTransport extends StreamTransport {
    * A TLS transport whose connections leave from `address` (a wildcard lets the OS choose).
    * Nothing is bound until the first connection.
    */
-  static async open(opts: { address: string; logger: Logger; tls: TlsSettings; limits?: Partial<TcpLimits> }): Promise<TlsTransport> {
+  static async open(opts: { address: string; logger: Logger; tls: TlsSettings; limits?: Partial<TcpLimits>; keepAliveMs?: number }): Promise<TlsTransport> {
     if (!opts.tls.rejectUnauthorized) {
       opts.logger.warn('sip.tls.verification_off', { hint: 'voip.tls.rejectUnauthorized is false: any server certificate is accepted' });
     }
-    return new TlsTransport(opts.address, opts.tls, opts.logger, { ...DEFAULT_TCP_LIMITS, ...opts.limits });
+    return new TlsTransport(opts.address, opts.tls, opts.logger, { ...DEFAULT_TCP_LIMITS, ...opts.limits }, opts.keepAliveMs ?? KEEPALIVE_MS);
   }
 
   /** The local end of the most recent connection (port 0 before the first one). */
@@ -129,6 +135,13 @@ export class TlsTransport extends StreamTransport {
           this.logger.warn('sip.tls.unverified', { peer: where, reason: String(sock.authorizationError ?? 'unknown') });
         }
         this.lastLocal = { address: sock.localAddress ?? this.bindAddress, port: sock.localPort ?? 0 };
+        if (this.keepAliveMs > 0) {
+          const ping = setInterval(() => {
+            if (!sock.destroyed && sock.writable) sock.write(PING);
+          }, this.keepAliveMs);
+          ping.unref();
+          sock.once('close', () => clearInterval(ping));
+        }
         this.logger.info('sip.tls.connected', {
           peer: where,
           local: endpointKey(this.lastLocal),
