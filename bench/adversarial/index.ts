@@ -9,6 +9,7 @@ const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
   sdp: () => import('./sdp.js'),
   mail: () => import('./mail.js'),
   sip: () => import('./sip.js'),
+  sipmsg: () => import('./sipmsg.js'),
 };
 
 function timeOnce(c: AdversarialCase, input: string | Buffer): number {

@@ -81,7 +81,9 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
       // the INVITE's Via and Contact name it.
       this.ua.prepare(this.ua.outboundProxy).then(
         () => {
-          if (this.settle) this.sendInvite([], this.ua.newChallengeRound());
+          if (!this.settle) return;
+          if (this.cancelWanted) return this.settle({ kind: 'cancelled', reason: 'cancelled before the INVITE was sent' });
+          this.sendInvite([], this.ua.newChallengeRound());
         },
         (e: Error) => this.settle?.({ kind: 'failed', reason: `transport error: ${e.message}` }),
       );
