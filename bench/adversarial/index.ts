@@ -10,6 +10,8 @@ const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
   mail: () => import('./mail.js'),
   sip: () => import('./sip.js'),
   sipmsg: () => import('./sipmsg.js'),
+  gsm: () => import('./gsm.js'),
+  routing: () => import('./routing.js'),
 };
 
 function timeOnce(c: AdversarialCase, input: string | Buffer): number {

@@ -7,7 +7,7 @@
  * plus the settings kept in the database —, whether a daemon is running and owns the modem).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import type { LiveStatus } from '../store/daemon-status.js';
 import type { Config } from '../config/schema.js';
 import { openStores } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { prepareDirectory } from '../config/dirs.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
@@ -133,7 +134,7 @@ export async function checkDataDir(config: Config): Promise<{ results: CheckResu
   let effective = config;
   let daemon: LiveDaemon | null = null;
   try {
-    mkdirSync(dir, { recursive: true });
+    prepareDirectory(dir); // not mkdirSync recursive: that spins forever under /proc
     const probe = join(dir, `.doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
     const fd = openSync(probe, 'wx', 0o600);
     try {
@@ -183,7 +184,7 @@ function pidAlive(pid: number): boolean {
 export function checkAudioCache(config: Config): CheckResult {
   const dir = resolve(config.audioCacheDir);
   try {
-    mkdirSync(dir, { recursive: true });
+    prepareDirectory(dir); // not mkdirSync recursive: that spins forever under /proc
     const probe = join(dir, `.doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
     const fd = openSync(probe, 'wx', 0o600);
     closeSync(fd);

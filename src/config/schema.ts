@@ -2,6 +2,7 @@
  * The configuration contract (YAML). config/alertline.example.yaml documents every key.
  * Durations and sizes are parsed here, so the rest of the code sees milliseconds and bytes.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 import { CHANNEL_NAMES } from './channel-names.js';
@@ -42,13 +43,29 @@ const portRange = z
     return { min: a, max: b };
   });
 
+/** Smaller than any real alert mail (headers alone take a few hundred bytes). */
+const MIN_MESSAGE_SIZE = 1024;
+
+/** An IPv4 or IPv6 address with an optional prefix length: 192.0.2.0/24, ::1/128, 10.0.0.5. */
+const cidr = z.string().superRefine((c, ctx) => {
+  const slash = c.indexOf('/');
+  const addr = (slash < 0 ? c : c.slice(0, slash)).trim();
+  const bits = slash < 0 ? null : c.slice(slash + 1).trim();
+  const family = isIP(addr);
+  if (!family) return ctx.addIssue({ code: z.ZodIssueCode.custom, message: `invalid address ${JSON.stringify(c)}` });
+  const max = family === 4 ? 32 : 128;
+  if (bits !== null && (!/^\d{1,3}$/.test(bits) || Number(bits) > max)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `invalid prefix length in ${JSON.stringify(c)} (0 to ${max})` });
+  }
+});
+
 export const smtpSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(2525),
     hostname: z.string().default('alertline'),
-    maxMessageSize: size.default('1MB'),
-    allowFrom: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
+    maxMessageSize: size.refine((n) => n >= MIN_MESSAGE_SIZE, (n) => ({ message: `${n} bytes would refuse every alert mail: at least 1KB (the default is 1MB)` })).default('1MB'),
+    allowFrom: z.array(cidr).min(1, 'an empty list refuses every client: list the networks of the monitors that send alerts, e.g. ["127.0.0.0/8", "::1/128"]').default(['127.0.0.0/8', '::1/128']),
     tls: z.object({ key: z.string(), cert: z.string() }).strict().optional(),
     auth: z
       .object({
@@ -200,6 +217,10 @@ export const escalationSchema = z
      * waits for one to come back, this long at most (then the round goes on and may fail).
      */
     maxWait: duration.default('30m'),
+    /** An alert acknowledged but not resolved after this long notifies the acknowledger again (0: never). */
+    ackTimeout: duration.default('1h'),
+    /** Tell the people already paged, by text, when someone acknowledges or resolves. */
+    ackNotice: z.boolean().default(true),
   })
   .strict();
 
@@ -214,10 +235,32 @@ export const adminsSchema = z
   })
   .strict();
 
+/** How long history is kept (alerts, deliveries, attempts, events) and the raw messages; 0 keeps forever. */
+export const retentionSchema = z
+  .object({
+    /** Ended alerts whose last change is older than this are deleted with their deliveries, attempts and events. */
+    history: duration.default('180d'),
+    /** Raw messages of ended alerts older than this are emptied (the alert row, text and history stay). */
+    raw: duration.default('30d'),
+    /** How often pruning runs (off the hot path, in small transactions). */
+    interval: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('1h'),
+    /** Rows per transaction: small, so a mail arriving meanwhile waits milliseconds, not seconds. */
+    batch: z.number().int().min(1).max(10_000).default(500),
+  })
+  .strict();
+
+export const storeSchema = z
+  .object({
+    engine: z.literal('sqlite').default('sqlite'),
+    /** Below this much free space on dataDir's file system new alerts get a temporary failure (452 / 503). 0 disables the check. */
+    minFreeSpace: size.default('50MB'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
-    dataDir: z.string().default('./data'),
-    audioCacheDir: z.string().default('./audio-cache'),
+    dataDir: z.string().min(1, 'must name a directory').default('./data'),
+    audioCacheDir: z.string().min(1, 'must name a directory').default('./audio-cache'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     smtp: smtpSchema.default({}),
     filter: filterSchema.default({}),
@@ -235,6 +278,8 @@ export const configSchema = z
       .default({}),
     escalation: escalationSchema.default({}),
     admins: adminsSchema.default({}),
+    retention: retentionSchema.default({}),
+    store: storeSchema.default({}),
   })
   .strict();
 
@@ -248,6 +293,7 @@ export type SmsConfig = Config['channels']['sms'];
 export type MailChannelConfig = Config['channels']['mail'];
 export type SipmsgConfig = Config['channels']['sipmsg'];
 export type EscalationConfig = Config['escalation'];
+export type RetentionConfig = Config['retention'];
 
 export function defaultConfig(): Config {
   return configSchema.parse({});

@@ -8,6 +8,9 @@ import { SettingsStore } from './settings.js';
 import { AlertStore } from './alerts.js';
 import { DeliveryStore } from './deliveries.js';
 import { DaemonStatusStore } from './daemon-status.js';
+import { OncallStore } from './oncall.js';
+import { PolicyRunStore } from './policy-runs.js';
+import { RetentionStore, type StoreStats } from './retention.js';
 
 export interface Stores {
   db: Db;
@@ -16,13 +19,23 @@ export interface Stores {
   alerts: AlertStore;
   deliveries: DeliveryStore;
   daemonStatus: DaemonStatusStore;
+  /** Schedules, overrides, policies, routes, silences. */
+  oncall: OncallStore;
+  /** Escalation policies running for alerts. */
+  policyRuns: PolicyRunStore;
+  /** Pruning old history and raw messages (retention.*), and incremental vacuum. */
+  retention: RetentionStore;
+  /** Database size, free pages, oldest alert kept (for status, doctor and self-alarms). */
+  stats(): Promise<StoreStats>;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export function openStores(dataDir: string, now: () => number = Date.now): Stores {
-  const db = openDatabase(dataDir === ':memory:' ? ':memory:' : databasePath(dataDir));
+  const file = dataDir === ':memory:' ? null : databasePath(dataDir);
+  const db = openDatabase(file ?? ':memory:');
+  const retention = new RetentionStore(db, file);
   return {
     db,
     users: new UserStore(db, now),
@@ -30,6 +43,10 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     alerts: new AlertStore(db),
     deliveries: new DeliveryStore(db),
     daemonStatus: new DaemonStatusStore(db),
+    oncall: new OncallStore(db, now),
+    policyRuns: new PolicyRunStore(db),
+    retention,
+    stats: () => retention.stats(),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
     close: async () => { db.close(); },
   };

@@ -12,7 +12,6 @@ describe('sipmsg shares the voip channel\'s SIP line', () => {
   it('down without voip, up through voip\'s server while it runs, down after it stops', async () => {
     const f = channelFactories({
       logger: memoryLogger(),
-      ackSink: { acknowledgeByPhone: async () => null },
       inbound: { message: async () => null, callBack: async () => null },
       audio: async () => new FakePromptAudio(),
     });
