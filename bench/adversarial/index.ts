@@ -9,6 +9,7 @@ const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
   sdp: () => import('./sdp.js'),
   mail: () => import('./mail.js'),
   sip: () => import('./sip.js'),
+  sipmsg: () => import('./sipmsg.js'),
   gsm: () => import('./gsm.js'),
   routing: () => import('./routing.js'),
   http: () => import('./http.js'),

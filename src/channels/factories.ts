@@ -12,6 +12,8 @@ import type { PromptAudio } from '../audio/prompt-audio.js';
 import { MailChannel } from './mail/mail-channel.js';
 import { GsmCallChannel, SharedModem, Sim900Modem, SmsChannel } from './gsm/index.js';
 import { VoipChannel } from './voip/voip-channel.js';
+import { SipLine } from './voip/sip-line.js';
+import { SipMessageChannel } from './sipmsg/sipmsg-channel.js';
 
 export interface FactoryDeps {
   logger: Logger;
@@ -29,6 +31,8 @@ export interface FactoryDeps {
 export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName, ChannelFactory>> {
   const inbound = deps.inbound;
   let modem: { shared: SharedModem; port: string } | null = null;
+  /** The voip channel's UA and registration, which the sipmsg channel sends and receives through. */
+  const sipLine = new SipLine();
 
   /** The one modem owner for gsm and sms, created on first use with that configuration. */
   const sharedModem = (cfg: Config): SharedModem => {
@@ -51,7 +55,9 @@ export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName,
     sms: async (cfg) => new SmsChannel({ modem: sharedModem(cfg), sms: cfg.channels.sms, logger: deps.logger.child({ channel: 'sms' }) }),
     voip: async (cfg) => {
       const audio = await deps.audio();
-      return new VoipChannel({ config: cfg.channels.voip, voice: cfg.voice, audio, logger: deps.logger });
+      return new VoipChannel({ config: cfg.channels.voip, voice: cfg.voice, audio, logger: deps.logger, line: sipLine });
     },
+    sipmsg: async (cfg) =>
+      new SipMessageChannel({ config: cfg.channels.sipmsg, line: sipLine, logger: deps.logger, ...(deps.inbound ? { inbound: deps.inbound } : {}) }),
   };
 }

@@ -115,7 +115,18 @@ export const voipSchema = z
   .object({
     enabled: z.boolean().default(false),
     server: z.string().default('pbx.example.com:5060'),
-    transport: z.enum(['udp', 'tcp']).default('udp'),
+    /** tls: SIP over TLS (RFC 3261 §26) to `server` (port 5061 when none is written). */
+    transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
+    /** For transport tls: file paths; the server certificate is verified unless rejectUnauthorized is false. */
+    tls: z
+      .object({
+        ca: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+        cert: z.string().optional(),
+        key: z.string().optional(),
+      })
+      .strict()
+      .default({}),
     domain: z.string().default('pbx.example.com'),
     username: z.string().default('200'),
     authUsername: z.string().optional(),
@@ -131,6 +142,21 @@ export const voipSchema = z
     maxConcurrentCalls: z.number().int().positive().default(4),
     codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1).default(['PCMU', 'PCMA']),
     srtp: z.enum(['off', 'optional', 'required']).default('off'),
+  })
+  .strict();
+
+/** SIP MESSAGE (RFC 3428) text to people's SIP addresses, through the voip channel's registration. */
+export const sipmsgSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Retries of a retryable failure (timeout, 5xx, voip not up yet), doubling from retryBackoff. */
+    retries: z.number().int().min(0).max(20).default(3),
+    retryBackoff: duration.default('10s'),
+    /**
+     * Replies are read only from MESSAGEs that came through the voip server (the registrar /
+     * proxy), whose From the PBX vouches for. true also reads those sent straight to our port.
+     */
+    acceptDirect: z.boolean().default(false),
   })
   .strict();
 
@@ -265,6 +291,7 @@ export const configSchema = z
         gsm: gsmSchema.default({}),
         sms: smsSchema.default({}),
         mail: mailChannelSchema.default({}),
+        sipmsg: sipmsgSchema.default({}),
       })
       .strict()
       .default({}),
@@ -284,6 +311,7 @@ export type VoipConfig = Config['channels']['voip'];
 export type GsmConfig = Config['channels']['gsm'];
 export type SmsConfig = Config['channels']['sms'];
 export type MailChannelConfig = Config['channels']['mail'];
+export type SipmsgConfig = Config['channels']['sipmsg'];
 export type EscalationConfig = Config['escalation'];
 export type RetentionConfig = Config['retention'];
 export type HttpConfig = Config['http'];

@@ -18,11 +18,11 @@ import { localAddressToward } from './local-address.js';
 import { RtpSession, type RtpSessionOptions } from './rtp/session.js';
 import { buildSdpOffer, parseSdpAnswer, type SrtpOffer } from './sdp.js';
 import { keyingFor, maskSdp, newCryptoOffer } from './srtp/sdes.js';
-import { sipTarget } from './sip-target.js';
+import { insecureForSips, sipTarget } from './sip-target.js';
 import type { TimerValues } from './sip/transaction/timers.js';
-import { TcpTransport } from './sip/transport/tcp-transport.js';
-import type { SipTransport } from './sip/transport/transport.js';
-import { UdpTransport } from './sip/transport/udp-transport.js';
+import { defaultServerPort, openSipTransport } from './sip/transport/open.js';
+import { StreamTransport } from './sip/transport/stream-transport.js';
+import type { SipLine } from './sip-line.js';
 import { OutboundCall } from './sip/ua/outbound-call.js';
 import { Registration, type RegistrationStatus } from './sip/ua/registration.js';
 import { resolveServer, dnsResolver, type Resolver } from './sip/ua/resolve.js';
@@ -46,6 +46,10 @@ export interface VoipChannelOptions {
   /** @deprecated the key wait after the last play (ms): use timings.keyWaitMs. */
   keyGraceMs?: number;
   resolver?: Resolver;
+  /** Shared with the sipmsg channel: the UA and registration are attached to it while running. */
+  line?: SipLine;
+  /** TLS: double-CRLF keep-alive interval on our connections (default 30 s; 0 = none). */
+  keepAliveMs?: number;
 }
 
 export interface VoipStatus {
@@ -87,10 +91,10 @@ export class VoipChannel implements Channel {
   async start(): Promise<void> {
     if (this.ua) return;
     const resolver = this.opts.resolver ?? dnsResolver;
-    const server = await resolveServer(this.cfg.server, resolver);
+    const server = await resolveServer(this.cfg.server, resolver, defaultServerPort(this.cfg.transport));
     const bindAddress = this.cfg.localAddress ?? (server.address.includes(':') ? '::' : '0.0.0.0');
     const open = { address: bindAddress, port: this.cfg.localPort, logger: this.logger };
-    const transport: SipTransport = this.cfg.transport === 'tcp' ? await TcpTransport.open(open) : await UdpTransport.open(open);
+    const transport = await openSipTransport(this.cfg, { ...open, ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}) });
     const ua = new SipUserAgent({
       transport,
       clock: this.clock,
@@ -108,20 +112,30 @@ export class VoipChannel implements Channel {
     }
     this.ua = ua;
     const srtp = this.cfg.srtp ?? 'off';
-    if (srtp !== 'off' && String(this.cfg.transport) !== 'tls') { // 'tls' arrives with the SIP-over-TLS work
+    if (srtp !== 'off' && this.cfg.transport !== 'tls') {
       this.logger.warn('voip.srtp_keys_in_clear', { srtp, transport: this.cfg.transport, hint: 'SDES keys travel in the SIP body: use transport tls' });
     }
     this.logger.info('voip.started', { server: this.cfg.server, transport: transport.protocol, local: `${transport.local.address}:${transport.local.port}` });
     if (this.cfg.register) {
-      this.registration = new Registration(ua, { expires: Math.max(1, Math.round(this.cfg.registerExpires / 1000)), registrar: server });
-      await this.registration.start();
+      const registration = new Registration(ua, { expires: Math.max(1, Math.round(this.cfg.registerExpires / 1000)), registrar: server });
+      this.registration = registration;
+      // TLS: the registrar reaches us only over the connection we registered on; when it drops,
+      // register again at once over a new one.
+      if (transport.protocol === 'TLS' && transport instanceof StreamTransport) {
+        transport.onConnectionClosed((remote) => {
+          if (remote.address === server.address && remote.port === server.port && this.registration === registration) registration.reconnected();
+        });
+      }
     }
+    this.opts.line?.attach({ ua, server, config: this.cfg, ...(this.registration ? { registration: this.registration } : {}) });
+    await this.registration?.start();
   }
 
   /** Hangs up calls in progress, unregisters (Expires: 0) and closes the transport. */
   async stop(): Promise<void> {
     const ua = this.ua;
     if (!ua) return;
+    this.opts.line?.detach(ua);
     for (const c of this.calls) c.abort();
     await Promise.allSettled([...this.calls].map((c) => c.done));
     await this.registration?.stop().catch(() => {});
@@ -162,6 +176,8 @@ export class VoipChannel implements Channel {
     } catch (e) {
       return outcome('rejected', `bad SIP address: ${(e as Error).message}`, false);
     }
+    const insecure = insecureForSips(target, this.cfg.transport);
+    if (insecure) return outcome('rejected', insecure, false);
     const release = await this.slots.acquire(signal);
     if (!release) return outcome('failed', 'aborted before dialing', true);
     const local = new AbortController();
