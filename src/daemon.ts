@@ -12,7 +12,8 @@ import type { AdmitDecide } from './store/rows.js';
 import { AlertWriter } from './receiver/alert-writer.js';
 import { SmtpReceiver } from './receiver/smtp-receiver.js';
 import { admissionRules, compileIgnore } from './core/admission.js';
-import { acknowledger, type AckRequest, type AckResult } from './core/acknowledge.js';
+import { acknowledger, identify, type AckRequest, type AckResult } from './core/acknowledge.js';
+import { sipAddressKey } from './channels/voip/sip-target.js';
 import { parseReply, REPLY_HELP } from './core/replies.js';
 import { cleanSubject } from './core/subject.js';
 import { lifecycle, type ActionRequest, type ActionResult } from './core/actions.js';
@@ -96,6 +97,12 @@ export class Daemon {
   readonly inbound: InboundSink;
   /** The group-commit writer every way in submits to (SMTP, HTTP, the appliance's own notices). */
   readonly writer: AlertWriter;
+  /** Two SIP addresses name the same person under the voip domain ("201", "sip:201@pbx"). */
+  private readonly sameSip = (a: string, b: string): boolean => {
+    const domain = this.lastConfig.channels.voip.domain;
+    const ka = sipAddressKey(a, domain);
+    return ka !== null && ka === sipAddressKey(b, domain);
+  };
   /** The core's other actions: resolve, snooze, escalate. */
   readonly act: (req: ActionRequest) => Promise<ActionResult>;
   private readonly configPath: string | null;
@@ -114,7 +121,7 @@ export class Daemon {
     this.configPath = opts.configPath ?? null;
     this.stores = openStores(opts.config.dataDir, () => this.clock.now());
     const ack = acknowledger({
-      alerts: this.stores.alerts, users: this.stores.users, now: () => this.clock.now(), logger: this.logger,
+      alerts: this.stores.alerts, users: this.stores.users, sameSip: this.sameSip, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
     });
     this.acknowledge = async (req) => {
@@ -123,7 +130,7 @@ export class Daemon {
       return r;
     };
     this.act = lifecycle({
-      alerts: this.stores.alerts, users: this.stores.users, policyRuns: this.stores.policyRuns, now: () => this.clock.now(), logger: this.logger,
+      alerts: this.stores.alerts, users: this.stores.users, sameSip: this.sameSip, policyRuns: this.stores.policyRuns, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
     });
     this.inbound = {
@@ -299,16 +306,17 @@ export class Daemon {
    */
   private async onMessage(from: Sender, text: string, via: string): Promise<string | null> {
     const reply = parseReply(text);
-    if (!from.phone) {
-      this.logger.info('inbound.ignored', { via, reason: 'sender has no phone number' });
+    const by = from.phone ? { phone: from.phone } : from.sip ? { sip: from.sip } : from.xmpp ? { xmpp: from.xmpp } : null;
+    if (!by) {
+      this.logger.info('inbound.ignored', { via, reason: 'no sender address' });
       return null;
     }
     if (reply.type === 'other') {
-      const known = await this.stores.users.byPhone(from.phone);
+      const known = await identify({ users: this.stores.users, sameSip: this.sameSip }, by);
       this.logger.info('inbound.not_a_code', { via, known: Boolean(known) });
       return known ? REPLY_HELP : null;
     }
-    const r = await this.act({ action: reply.type, by: { phone: from.phone }, via: `${via}-reply`, ...(reply.alertId !== undefined ? { alertId: reply.alertId } : {}) });
+    const r = await this.act({ action: reply.type, by, via: `${via}-reply`, ...(reply.alertId !== undefined ? { alertId: reply.alertId } : {}) });
     if (!r.ok && r.message === 'this number belongs to no user') return null;
     return `Alertline: ${r.ok ? r.detail : r.message}.`;
   }
