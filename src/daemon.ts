@@ -196,7 +196,7 @@ export class Daemon {
         users: this.stores.users, writer, openDeliveries: () => this.openDeliveriesCached(),
         maxPending: () => this.lastConfig.filter.maxPending, defaultTo, now: () => this.clock.now(),
       }),
-      heartbeats: this.heartbeats, acknowledge: this.acknowledge, snapshot: () => this.snapshot(), changed: () => this.dispatcher.poke(),
+      heartbeats: this.heartbeats, acknowledge: this.acknowledge, act: (req) => this.act(req), snapshot: () => this.snapshot(), changed: () => this.dispatcher.poke(),
       metrics: this.metrics, clock: this.clock, logger: this.logger.child({ part: 'http' }), hostname: hostname(),
       version: packageVersion(),
     });
