@@ -177,6 +177,10 @@ export class Daemon {
       openDeliveries: () => this.openDeliveriesCached(),
       maxPending: () => this.lastConfig.filter.maxPending,
       routes: async (address) => (await this.router(this.clock.now())).knows(address),
+      heartbeat: {
+        known: async (name) => (await this.stores.heartbeats.get(name)) !== null,
+        ping: (name) => this.heartbeats.ping(name),
+      },
       diskSpace: () => this.spaceForAlerts(),
       clock: this.clock, logger: this.logger,
     });
