@@ -305,11 +305,11 @@ export class SmtpReceiver {
     });
   }
 
-  private recipientFound(address: string, users: User[], session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    if (!users.length && this.d.routes) {
+  private recipientFound(address: string, users: User[], session: SMTPServerSession, cb: (err?: Error | null) => void, routesAsked = false): void {
+    if (!users.length && this.d.routes && !routesAsked) {
       // Not a user or group: maybe a route's address (noc@ → policy noc).
       this.d.routes(address).then((known) => {
-        if (!known) return this.recipientFound(address, users, session, cb);
+        if (!known) return this.recipientFound(address, users, session, cb, true);
         this.resolvedFor(session).set(address.toLowerCase(), []);
         cb();
       }, (e: Error) => {
