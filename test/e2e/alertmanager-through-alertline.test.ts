@@ -5,27 +5,18 @@
  * by one (the subject's labels change, the identity does not).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Proc, freePort, until } from '../monitors/harness.js';
+import { until } from '../monitors/harness.js';
+import { startAlertmanager, type Alertmanager, type PostedAlert } from '../monitors/alertmanager-harness.js';
 import { defaultFactories } from '../../src/daemon.js';
 import { silentLogger } from '../../src/util/log.js';
 import { startDaemon, startSink, type SinkMessage } from '../helpers/env.js';
 import type { AlertRow } from '../../src/store/rows.js';
 
-const BIN = '/usr/bin/prometheus-alertmanager';
-let dir: string;
-let am: Proc;
-let api: string;
+let am: Alertmanager;
 let sink: Awaited<ReturnType<typeof startSink>>;
 let d: Awaited<ReturnType<typeof startDaemon>>;
 
-async function post(alerts: { labels: Record<string, string>; annotations?: Record<string, string>; startsAt?: string; endsAt?: string }[]): Promise<void> {
-  const r = await fetch(`${api}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
-  expect(r.status, await r.text()).toBe(200);
-}
-
+const post = (alerts: PostedAlert[]) => am.post(alerts);
 const now = () => new Date().toISOString();
 
 /** Waits until Alertline has stored n alerts, and returns them oldest first. */
@@ -34,7 +25,7 @@ async function waitStored(n: number): Promise<AlertRow[]> {
   for (;;) {
     const rows = (await d.daemon.stores.alerts.list(100)).reverse();
     if (rows.length >= n) return rows;
-    if (Date.now() > end) throw new Error(`only ${rows.length} of ${n} alerts stored\n${am.output.slice(-3000)}`);
+    if (Date.now() > end) throw new Error(`only ${rows.length} of ${n} alerts stored\n${am.proc.output.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -53,51 +44,17 @@ async function settled(id: number): Promise<AlertRow> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} missing: apt-get install prometheus-alertmanager`);
   sink = await startSink();
   d = await startDaemon({
     channels: { order: ['mail'], mail: { enabled: true, host: '127.0.0.1', port: sink.port, requireTLS: false, from: 'alertline@appliance.example', timeout: '5s' } },
   }, { factories: defaultFactories(silentLogger), users: [['oncall@alerts.test', {}]] });
-  dir = mkdtempSync(join(tmpdir(), 'alertline-am-e2e-'));
-  writeFileSync(join(dir, 'alertmanager.yml'), `global:
-  smtp_smarthost: 127.0.0.1:${d.port}
-  smtp_from: alertmanager@monitor.test
-  smtp_hello: monitor.test
-  smtp_require_tls: false
-route:
-  receiver: alertline
-  group_by: [alertname, instance]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-  routes:
-    - matchers: [ 'alertname="NodeDown"' ]
-      group_by: [alertname]
-receivers:
-  - name: alertline
-    email_configs:
-      - to: oncall@alerts.test
-        send_resolved: true
-`);
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}`;
-  am = Proc.start('alertmanager', BIN, [
-    `--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, `--web.external-url=${api}`, '--cluster.listen-address=',
-  ]);
-  const end = Date.now() + 15_000;
-  for (;;) {
-    try { if ((await fetch(`${api}/-/ready`)).ok) break; } catch { /* not yet */ }
-    if (Date.now() > end || !am.running) throw new Error(`Alertmanager did not start\n${am.output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  am = await startAlertmanager(d.port);
 }, 40_000);
 
 afterAll(async () => {
   await am?.stop();
   await d?.stop();
   await sink?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Alertmanager → Alertline (real peers)', () => {

@@ -6,63 +6,21 @@
  * identity holds from problem to recovery, across a re-occurrence, and while a group shrinks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseAlertMail } from '../../src/receiver/parse-alert.js';
 import type { ParsedAlert } from '../../src/core/model.js';
-import { Proc, freePort, saveFixture, startSink, until } from './harness.js';
+import { saveFixture, startSink, until } from './harness.js';
+import { startAlertmanager, type Alertmanager, type PostedAlert } from './alertmanager-harness.js';
 
-const BIN = '/usr/bin/prometheus-alertmanager';
 type Sink = Awaited<ReturnType<typeof startSink>>;
 
-let dir: string;
 let sink: Sink;
-let am: Proc;
-let api: string;
+let am: Alertmanager;
 
-function config(smtpPort: number): string {
-  return `global:
-  smtp_smarthost: 127.0.0.1:${smtpPort}
-  smtp_from: alertmanager@monitor.test
-  smtp_hello: monitor.test
-  smtp_require_tls: false
-route:
-  receiver: alertline
-  group_by: [alertname, instance]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-  routes:
-    - matchers: [ 'alertname="NodeDown"' ]
-      group_by: [alertname]
-receivers:
-  - name: alertline
-    email_configs:
-      - to: oncall@alerts.test
-        send_resolved: true
-`;
-}
-
-interface PostedAlert {
-  labels: Record<string, string>;
-  annotations?: Record<string, string>;
-  startsAt?: string;
-  endsAt?: string;
-}
-
-async function post(alerts: PostedAlert[]): Promise<void> {
-  const r = await fetch(`${api}/api/v2/alerts`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(alerts.map((a) => ({ generatorURL: 'http://prometheus.example:9090/graph?g0.expr=up', ...a }))),
-  });
-  expect(r.status, await r.text()).toBe(200);
-}
+const post = (alerts: PostedAlert[]) => am.post(alerts);
 
 /** Waits for the n-th mail (1-based) and parses it. */
 async function mail(n: number, name: string): Promise<ParsedAlert> {
-  const m = await until(`Alertmanager mail #${n} (${name})`, () => sink.messages[n - 1], 20_000, () => am.output);
+  const m = await until(`Alertmanager mail #${n} (${name})`, () => sink.messages[n - 1], 20_000, () => am.proc.output);
   saveFixture(name, m.raw);
   expect(m.to).toEqual(['oncall@alerts.test']);
   return parseAlertMail(m.raw);
@@ -73,35 +31,13 @@ const HIGHCPU = { alertname: 'HighCPU', instance: 'web01:9100', job: 'node', sev
 const HIGHCPU_NOTES = { summary: 'CPU usage above 90% on web01', description: 'web01 CPU has been above 90% for 5 minutes.' };
 
 beforeAll(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} missing: apt-get install prometheus-alertmanager`);
-  dir = mkdtempSync(join(tmpdir(), 'alertline-am-'));
   sink = await startSink();
-  writeFileSync(join(dir, 'alertmanager.yml'), config(sink.port));
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}`;
-  am = Proc.start('alertmanager', BIN, [
-    `--config.file=${join(dir, 'alertmanager.yml')}`,
-    `--storage.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    `--web.external-url=${api}`,
-    '--cluster.listen-address=',
-    '--log.level=debug',
-  ]);
-  const end = Date.now() + 15_000;
-  for (;;) {
-    try {
-      const r = await fetch(`${api}/-/ready`);
-      if (r.ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > end || !am.running) throw new Error(`Alertmanager did not start\n${am.output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  am = await startAlertmanager(sink.port);
 }, 30_000);
 
 afterAll(async () => {
   await am?.stop();
   await sink?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Alertmanager 0.25 e-mail, live', () => {
