@@ -11,6 +11,7 @@ import type { PromptAudio } from '../audio/prompt-audio.js';
 import { MailChannel } from './mail/mail-channel.js';
 import { Sim900Modem, GsmCallChannel, SmsChannel } from './gsm/index.js';
 import { VoipChannel } from './voip/voip-channel.js';
+import { XmppChannel } from './xmpp/xmpp-channel.js';
 
 export interface FactoryDeps {
   logger: Logger;
@@ -64,5 +65,9 @@ export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName,
       const audio = await deps.audio();
       return new VoipChannel({ config: cfg.channels.voip, voice: cfg.voice, audio, logger: deps.logger });
     },
+    xmpp: async (cfg) => new XmppChannel({
+      config: cfg.channels.xmpp, logger: deps.logger.child({ channel: 'xmpp' }),
+      inbound: deps.inbound ?? { message: async () => null, callBack: async () => null },
+    }),
   };
 }

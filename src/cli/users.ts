@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { withStores, printJson, table, CliError, type GlobalOpts } from './context.js';
 import type { UserFields } from '../store/users.js';
 
-interface UserFlags { name?: string; phone?: string; sip?: string; group?: string; lang?: string; order?: string; email?: string; json?: boolean }
+interface UserFlags { name?: string; phone?: string; sip?: string; xmpp?: string; group?: string; lang?: string; order?: string; email?: string; json?: boolean }
 
 function fields(f: UserFlags): UserFields {
   const out: UserFields = {};
   if (f.name !== undefined) out.name = f.name;
   if (f.phone !== undefined) out.phone = f.phone;
   if (f.sip !== undefined) out.sip = f.sip;
+  if (f.xmpp !== undefined) out.xmpp = f.xmpp;
   if (f.group !== undefined) out.group = f.group;
   if (f.lang !== undefined) out.lang = f.lang;
   if (f.order !== undefined) out.channelOrder = f.order;
@@ -21,6 +22,7 @@ function userFlags(c: Command): Command {
     .option('--name <name>', 'display name')
     .option('--phone <e164>', 'phone number in E.164 form (+34600123456), for gsm and sms; "" clears')
     .option('--sip <ext|uri>', 'SIP extension or URI, for voip; "" clears')
+    .option('--xmpp <jid>', 'XMPP address (bare JID, alice@example.org), for xmpp; "" clears')
     .option('--group <group>', 'group: mail to <group>@... reaches every member; "" clears')
     .option('--lang <lang>', 'language for speech and texts (en, es, ...)')
     .option('--order <c1,c2>', 'this user\'s own channel order, e.g. gsm,sms; "" uses the global order');
@@ -45,7 +47,7 @@ export function registerUsers(program: Command, g: () => GlobalOpts): void {
     const list = await withStores(g(), ({ stores }) => stores.users.list());
     if (f.json) return printJson(list);
     if (!list.length) return console.log('no users (add one with: alertline users add <email> --phone +E164)');
-    console.log(table(list.map((u) => [u.email, u.name, u.phone, u.sip, u.group, u.lang, u.channelOrder?.join(',')]), ['EMAIL', 'NAME', 'PHONE', 'SIP', 'GROUP', 'LANG', 'ORDER']));
+    console.log(table(list.map((u) => [u.email, u.name, u.phone, u.sip, u.xmpp, u.group, u.lang, u.channelOrder?.join(',')]), ['EMAIL', 'NAME', 'PHONE', 'SIP', 'XMPP', 'GROUP', 'LANG', 'ORDER']));
   });
 }
 

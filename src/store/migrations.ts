@@ -117,4 +117,8 @@ export const MIGRATIONS: string[] = [
   /* 4: a delivery waiting for a channel to come back */ `
   ALTER TABLE deliveries ADD COLUMN waiting_since INTEGER;  -- set while every channel that could reach the person is down
   `,
+  /* 5: the xmpp channel's address */ `
+  ALTER TABLE users ADD COLUMN xmpp TEXT;         -- bare JID, lower-cased
+  CREATE INDEX users_xmpp ON users(xmpp);
+  `,
 ];
