@@ -156,6 +156,10 @@ export class Daemon {
   /** A text back from a person (SMS reply, chat): read with the core's reply grammar. */
   private async onMessage(from: Sender, text: string, via: string): Promise<string | null> {
     const reply = parseReply(text);
+    if (reply.type === 'ack' && from.xmpp) {
+      const r = await this.acknowledge({ by: { xmpp: from.xmpp }, via, ...(reply.alertId !== undefined ? { alertId: reply.alertId } : {}) });
+      return r.ok ? `Alert ${r.alertId} acknowledged` : r.reason === 'unknown-sender' ? null : r.message;
+    }
     if (reply.type !== 'ack' || !from.phone) {
       this.logger.info('inbound.ignored', { via, reason: reply.type === 'ack' ? 'sender has no phone number' : 'not a reply code' });
       return null;

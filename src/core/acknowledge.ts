@@ -17,7 +17,7 @@ export const ACK_SIBLINGS: readonly AlertState[] = ['pending', 'notifying', 'una
 export const LATEST_OPEN: readonly AlertState[] = ['pending', 'notifying', 'unacknowledged'];
 
 /** Who acknowledges: a known user (keypress; their e-mail), an address to look up, or an operator by name (CLI). */
-export type Acknowledger = { email: string } | { phone: string } | { operator: string };
+export type Acknowledger = { email: string } | { phone: string } | { xmpp: string } | { operator: string };
 
 export interface AckRequest {
   /** The alert; without it, the latest open alert sent to the person. */
@@ -33,7 +33,7 @@ export type AckResult =
 
 export interface AckDeps {
   alerts: Pick<AlertStore, 'get' | 'acknowledge' | 'latestFor' | 'wasSentTo'>;
-  users: Pick<UserStore, 'byPhone' | 'get'>;
+  users: Pick<UserStore, 'byPhone' | 'get'> & Partial<Pick<UserStore, 'byXmpp'>>;
   now: () => number;
   logger: Logger;
   /** Told after a change (the dispatcher stops what is running for those alerts). */
@@ -47,7 +47,15 @@ export function acknowledger(deps: AckDeps): (req: AckRequest) => Promise<AckRes
     let mustBeSent = false;
     if ('operator' in req.by) who = req.by.operator;
     else if ('email' in req.by) who = req.by.email;
-    else {
+    else if ('xmpp' in req.by) {
+      const user = await users.byXmpp?.(req.by.xmpp);
+      if (!user) {
+        logger.warn('ack.unknown_sender', { xmpp: req.by.xmpp, via: req.via });
+        return { ok: false, reason: 'unknown-sender', message: 'this address belongs to no user' };
+      }
+      who = user.email;
+      mustBeSent = true;
+    } else {
       const user = await users.byPhone(req.by.phone);
       if (!user) {
         logger.warn('ack.unknown_sender', { phone: req.by.phone, via: req.via });
