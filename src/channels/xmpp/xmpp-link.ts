@@ -305,6 +305,7 @@ function describe(e: Error, o: XmppLinkOptions): Error {
     const hint = o.ca ? 'the CA in channels.xmpp.ca did not sign it' : 'set channels.xmpp.ca to the CA that signed it';
     return new XmppSetupError(`TLS: the certificate of ${where} is not trusted for ${o.jid.slice(o.jid.indexOf('@') + 1)} (${code}: ${e.message}); ${hint}`, true);
   }
+  if (code.startsWith('ERR_SSL_')) return new Error(`TLS handshake with ${where} failed (${code})`);
   if (e.name === 'SASLError') {
     const cond = (e as { condition?: string }).condition ?? e.message;
     return new XmppSetupError(`login as ${o.jid} refused by the server: ${cond} (check channels.xmpp.jid and password)`, true);
