@@ -180,7 +180,7 @@ export const xmppSchema = z
     reconnectMax: duration.default('60s'),
     /** One connection attempt (TCP, STARTTLS, SASL, bind) must finish this soon. */
     connectTimeout: duration.default('20s'),
-    /** XEP-0199 ping this often to notice a dead connection; 0 turns it off. */
+    /** XEP-0199 ping this often to notice a dead connection; 0s turns it off. */
     pingInterval: duration.default('60s'),
     retries: z.number().int().min(0).max(20).default(3),
     retryBackoff: duration.default('10s'),
