@@ -189,6 +189,13 @@ export class XmppLink {
     }
     if (timer) clearTimeout(timer);
     failed = null;
+    if (this.state === 'stopped' || this.c !== c) {
+      // stop() came while this attempt was under way: it must not leave a session behind.
+      c.removeAllListeners();
+      c.on('error', () => {});
+      await stopQuietly(c);
+      throw new Error('stopped');
+    }
     c.removeAllListeners('error');
     c.removeAllListeners('disconnect');
     c.on('error', (e: Error) => this.lost(c, describe(e, this.o).message));

@@ -15,6 +15,8 @@ export interface ProsodyOptions {
   accounts: Record<string, string>;
   /** false: a server without certificate or STARTTLS that allows PLAIN in clear (for the refusal test). */
   tls?: boolean;
+  /** Load mod_smacks (XEP-0198 stream management: the server acknowledges stanzas). */
+  smacks?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -66,7 +68,7 @@ export class Prosody {
       `c2s_require_encryption = ${tls}`,
       `allow_unencrypted_plain_auth = ${!tls}`,
       'authentication = "internal_plain"',
-      `modules_enabled = { "roster"; "saslauth"; ${tls ? '"tls"; ' : ''}"disco"; "ping"; "offline"; "posix" }`,
+      `modules_enabled = { "roster"; "saslauth"; ${tls ? '"tls"; ' : ''}"disco"; "ping"; "offline"; "posix"${o.smacks ? '; "smacks"' : ''} }`,
       'modules_disabled = { "s2s" }',
       `certificates = ${lua(certs ? join(dir, 'certs') : join(dir, 'no-certs'))}`,
       `VirtualHost ${lua(DOMAIN)}`,

@@ -114,3 +114,24 @@ describe('xmpp channel with Prosody', () => {
     await expect(channel.start()).rejects.toThrow(`login as alertline@${DOMAIN} refused by the server: not-authorized (check channels.xmpp.jid and password)`);
   }, 30_000);
 });
+
+describe('xmpp channel with stream management (XEP-0198)', () => {
+  let server: Prosody;
+  beforeAll(async () => {
+    server = await Prosody.create({ smacks: true, accounts: { alertline: 'alert-pw-9f3', ana: 'ana-pw' } });
+  }, 30_000);
+  afterAll(async () => { await server?.close(); });
+
+  it('counts a page delivered once the server acknowledged the stanza', async () => {
+    const { channel } = channelFor(server, {}, recordingSink());
+    cleanups.push(() => channel.stop());
+    await channel.start();
+    // Stream management is enabled just after the session is bound.
+    await waitFor(() => channel.status()?.streamManagement, 10_000);
+    const ana = await Person.login(server, 'ana', 'ana-pw');
+    cleanups.push(() => ana.logout());
+    const out = await channel.deliver(job(ANA, { id: 45 }), new AbortController().signal);
+    expect(out).toMatchObject({ kind: 'delivered', reason: `accepted by 127.0.0.1 for ${ANA}`, detail: { serverAck: true } });
+    await waitFor(() => ana.bodies().some((b) => b.startsWith('PROBLEM #45 ')), 10_000);
+  }, 30_000);
+});
