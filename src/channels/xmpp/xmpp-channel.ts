@@ -49,6 +49,8 @@ export class XmppChannel implements Channel {
   private readonly jid: string;
   private readonly now: () => number;
   private readonly server: { host: string; port: number };
+  /** Deliveries waiting for the server, by stanza id: told of a bounce. */
+  private readonly waiting = new Map<string, (condition: string) => void>();
 
   constructor(private readonly o: XmppChannelOptions) {
     const cfg = o.config;
@@ -130,6 +132,12 @@ export class XmppChannel implements Channel {
     if (!acked) return outcome('delivered', `sent to ${to} (${this.server.host}:${this.server.port})`, false, detail);
     const r = await acked;
     if (r === 'ack') return outcome('delivered', `accepted by ${this.server.host} for ${to}`, false, { ...detail, serverAck: true });
+    if (r.startsWith('bounced: ')) {
+      // The server answered before acknowledging: offline with no store (service-unavailable), no such user...
+      const cond = r.slice('bounced: '.length);
+      const permanent = ['item-not-found', 'remote-server-not-found', 'forbidden', 'not-allowed', 'jid-malformed'].includes(cond);
+      return outcome(permanent ? 'rejected' : 'failed', `the server returned the page for ${to}: ${cond}${cond === 'service-unavailable' ? ' (offline, and the server keeps no messages)' : ''}`, false, detail);
+    }
     return outcome('failed', `sent to ${to}, not acknowledged by the server (${r})`, r !== 'cancelled', detail);
   }
 
@@ -137,6 +145,7 @@ export class XmppChannel implements Channel {
   private serverAck(sm: NonNullable<NonNullable<XmppLink['client']>['streamManagement']>, id: string, signal: AbortSignal): Promise<string> {
     return new Promise((resolve) => {
       const done = (r: string) => {
+        this.waiting.delete(id);
         sm.off('ack', onAck);
         sm.off('fail', onFail);
         this.link?.downListeners.delete(onDown);
@@ -149,6 +158,7 @@ export class XmppChannel implements Channel {
       const onDown = (reason: string) => done(`connection lost: ${reason}`);
       const onAbort = () => done('cancelled');
       const timer = safeTimeout(() => done(`no acknowledgement within ${SERVER_ACK_WAIT_MS / 1000}s`), SERVER_ACK_WAIT_MS);
+      this.waiting.set(id, (cond) => done(`bounced: ${cond}`));
       sm.on('ack', onAck);
       sm.on('fail', onFail);
       this.link?.downListeners.add(onDown);
@@ -160,6 +170,7 @@ export class XmppChannel implements Channel {
     const bounce = readBounce(el);
     if (bounce) {
       this.o.logger.warn('xmpp.bounced', { id: bounce.id, from: bounce.from, condition: bounce.condition });
+      this.waiting.get(bounce.id)?.(bounce.condition);
       return;
     }
     const m = readIncoming(el, this.jid);

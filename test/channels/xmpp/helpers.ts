@@ -8,10 +8,12 @@ import { memoryLogger } from '../../../src/util/log.js';
 import { chatStanza } from '../../../src/channels/xmpp/stanzas.js';
 import { readFileSync } from 'node:fs';
 import { DOMAIN, type Prosody } from './prosody.js';
+import { waitFor } from '../../helpers/env.js';
 
 /** A person with an XMPP client (xmpp.js) logged in to the test server; records what reaches them. */
 export class Person {
   readonly received: Element[] = [];
+  available = false;
   private constructor(readonly link: XmppLink, readonly jid: string) {}
 
   static async login(server: Prosody, user: string, password: string): Promise<Person> {
@@ -20,10 +22,15 @@ export class Person {
     const link = new XmppLink({
       jid, password, host: '127.0.0.1', port: server.port, resource: 'phone', ca: readFileSync(server.certs!.ca, 'utf8'),
       rejectUnauthorized: true, connectTimeoutMs: 10_000, pingIntervalMs: 0, reconnectMinMs: 100, reconnectMaxMs: 500,
-      logger: memoryLogger(), onStanza: (el) => { if (el.is('message')) self!.received.push(el); },
+      logger: memoryLogger(), onStanza: (el) => {
+        if (el.is('message')) self!.received.push(el);
+        if (el.is('presence') && el.attrs.from === `${jid}/phone`) self!.available = true;
+      },
     });
     self = new Person(link, jid);
     await link.start();
+    // The server reflects our initial presence once it has processed it: from then on we count as online.
+    await waitFor(() => self!.available, 10_000);
     return self;
   }
 

@@ -17,6 +17,8 @@ export interface ProsodyOptions {
   tls?: boolean;
   /** Load mod_smacks (XEP-0198 stream management: the server acknowledges stanzas). */
   smacks?: boolean;
+  /** false: no mod_offline (the server keeps nothing for offline users and says so). */
+  offline?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -68,8 +70,8 @@ export class Prosody {
       `c2s_require_encryption = ${tls}`,
       `allow_unencrypted_plain_auth = ${!tls}`,
       'authentication = "internal_plain"',
-      `modules_enabled = { "roster"; "saslauth"; ${tls ? '"tls"; ' : ''}"disco"; "ping"; "offline"; "posix"${o.smacks ? '; "smacks"' : ''} }`,
-      'modules_disabled = { "s2s" }',
+      `modules_enabled = { "roster"; "saslauth"; ${tls ? '"tls"; ' : ''}"disco"; "ping"; ${o.offline === false ? '' : '"offline"; '}"posix"${o.smacks ? '; "smacks"' : ''} }`,
+      `modules_disabled = { "s2s"${o.offline === false ? '; "offline"' : ''} }`,
       `certificates = ${lua(certs ? join(dir, 'certs') : join(dir, 'no-certs'))}`,
       `VirtualHost ${lua(DOMAIN)}`,
       certs ? `  ssl = { key = ${lua(certs.key)}; certificate = ${lua(certs.cert)} }` : '',

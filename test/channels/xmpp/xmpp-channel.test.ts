@@ -135,3 +135,27 @@ describe('xmpp channel with stream management (XEP-0198)', () => {
     await waitFor(() => ana.bodies().some((b) => b.startsWith('PROBLEM #45 ')), 10_000);
   }, 30_000);
 });
+
+describe('xmpp channel and a person who is offline', () => {
+  let server: Prosody;
+  beforeAll(async () => {
+    server = await Prosody.create({ smacks: true, offline: false, accounts: { alertline: 'alert-pw-9f3', ana: 'ana-pw' } });
+  }, 30_000);
+  afterAll(async () => { await server?.close(); });
+
+  it('on a server that keeps nothing for offline users the page comes back: the attempt fails now, and no stale page waits', async () => {
+    const { channel, logger } = channelFor(server, {}, recordingSink());
+    cleanups.push(() => channel.stop());
+    await channel.start();
+    await waitFor(() => channel.status()?.streamManagement, 10_000);
+    const out = await channel.deliver(job(ANA, { id: 46 }), new AbortController().signal);
+    expect(out).toMatchObject({ kind: 'failed', retryable: false, reason: `the server returned the page for ${ANA}: service-unavailable (offline, and the server keeps no messages)` });
+    expect(logger.lines.join('\n')).toMatch(/xmpp\.bounced .*condition=service-unavailable/);
+    const ana = await Person.login(server, 'ana', 'ana-pw');
+    cleanups.push(() => ana.logout());
+    const later = await channel.deliver(job(ANA, { id: 47 }), new AbortController().signal);
+    expect(later.kind, later.reason).toBe('delivered');
+    await waitFor(() => ana.bodies().length > 0, 10_000);
+    expect(ana.bodies().map((b) => b.split(' ')[1])).toEqual(['#47']); // #46 never shows up
+  }, 30_000);
+});
