@@ -13,7 +13,11 @@ import { AlertWriter } from './receiver/alert-writer.js';
 import { SmtpReceiver } from './receiver/smtp-receiver.js';
 import { admissionRules, compileIgnore } from './core/admission.js';
 import { acknowledger, type AckRequest, type AckResult } from './core/acknowledge.js';
-import { parseReply } from './core/replies.js';
+import { parseReply, REPLY_HELP } from './core/replies.js';
+import { cleanSubject } from './core/subject.js';
+import { lifecycle, type ActionRequest, type ActionResult } from './core/actions.js';
+import { Router, routeNewAlert } from './core/routing.js';
+import type { NewAlert } from './core/admission.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ChannelManager, type ChannelFactory } from './channels/manager.js';
 import { channelFactories } from './channels/factories.js';
@@ -21,6 +25,17 @@ import type { PromptAudio } from './audio/prompt-audio.js';
 import type { SpeechService } from './audio/speech-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/log.js';
+import { DiskSpace, type SpaceVerdict } from './util/disk.js';
+import { RetentionLoop } from './store/retention.js';
+
+/** An existing database up to this size is converted to auto_vacuum=INCREMENTAL at start (one VACUUM). */
+const CONVERT_VACUUM_MAX_BYTES = 64 * 1024 * 1024;
+import { HttpServer } from './http/server.js';
+import { Metrics } from './http/metrics.js';
+import { WebhookIngest } from './receiver/http/ingest.js';
+import { HeartbeatMonitor } from './receiver/http/heartbeats.js';
+import { createRequire } from 'node:module';
+import { SelfAlarms, type SelfAlarmDeps } from './appliance/self-alarms.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -31,16 +46,28 @@ export interface DaemonOptions {
   factories?: Partial<Record<ChannelName, ChannelFactory>>;
   statusIntervalMs?: number;
   pollIntervalMs?: number;
+  /** Replace the self-alarms' disk and clock probes (tests). */
+  selfAlarms?: Pick<SelfAlarmDeps, 'diskFree' | 'clockSynced' | 'repageMs'>;
 }
 
 /** The real channels, for tests that want one of them without a whole daemon's acknowledgement path. */
 export function defaultFactories(logger: Logger): Partial<Record<ChannelName, ChannelFactory>> {
   return channelFactories({
     logger,
-    ackSink: { acknowledgeByPhone: async () => null },
-    inbound: { message: async () => null, callBack: async () => null },
     audio: () => Promise.reject(new Error('no speech service in this context')),
   });
+}
+
+/** The package version (from src/ under tests, dist/src/ when built). */
+function packageVersion(): string {
+  const req = createRequire(import.meta.url);
+  for (const p of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = req(p) as { name?: string; version?: string };
+      if (pkg.name === 'alertline' && pkg.version) return pkg.version;
+    } catch { /* try the next */ }
+  }
+  return '0.0.0';
 }
 
 export class Daemon {
@@ -48,6 +75,15 @@ export class Daemon {
   readonly dispatcher: Dispatcher;
   readonly receiver: SmtpReceiver;
   readonly channels: ChannelManager;
+  /** Free space on the data disk (store.minFreeSpace): SMTP and HTTP ingest refuse below it. */
+  readonly disk: DiskSpace;
+  /** Pruning by retention.history / retention.raw, off the hot path. */
+  readonly retention: RetentionLoop;
+  readonly http: HttpServer;
+  readonly heartbeats: HeartbeatMonitor;
+  readonly metrics: Metrics;
+  /** The appliance's own alarms (a dead modem, a failing relay, an alert nobody got) to admins.group. */
+  readonly selfAlarms: SelfAlarms;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private fileConfig: Config;
@@ -58,9 +94,14 @@ export class Daemon {
   readonly acknowledge: (req: AckRequest) => Promise<AckResult>;
   /** Replies and call-backs arriving through channels. */
   readonly inbound: InboundSink;
+  /** The group-commit writer every way in submits to (SMTP, HTTP, the appliance's own notices). */
+  readonly writer: AlertWriter;
+  /** The core's other actions: resolve, snooze, escalate. */
+  readonly act: (req: ActionRequest) => Promise<ActionResult>;
   private readonly configPath: string | null;
   private stopped = false;
   private speech: Promise<SpeechService> | null = null;
+  private speechError: string | null = null;
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
   channelsReady: Promise<void> = Promise.resolve();
 
@@ -72,8 +113,17 @@ export class Daemon {
     this.startedAt = this.clock.now();
     this.configPath = opts.configPath ?? null;
     this.stores = openStores(opts.config.dataDir, () => this.clock.now());
-    this.acknowledge = acknowledger({
+    const ack = acknowledger({
       alerts: this.stores.alerts, users: this.stores.users, now: () => this.clock.now(), logger: this.logger,
+      changed: () => this.dispatcher.poke(),
+    });
+    this.acknowledge = async (req) => {
+      const r = await ack(req);
+      if (r.ok) void this.tellOthers(r.alertId, `Acknowledged by ${r.by}`, r.by).catch((e: Error) => this.logger.warn('notice.failed', { error: e }));
+      return r;
+    };
+    this.act = lifecycle({
+      alerts: this.stores.alerts, users: this.stores.users, policyRuns: this.stores.policyRuns, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
     });
     this.inbound = {
@@ -83,21 +133,65 @@ export class Daemon {
     this.channels = new ChannelManager(
       opts.factories ?? channelFactories({
         logger: this.logger, inbound: this.inbound, audio: () => this.audio(),
-        ackSink: { acknowledgeByPhone: async (phone, alertId, via) => this.onAckByPhone(phone, alertId, via) },
       }),
       this.logger, () => this.clock.now());
     this.dispatcher = new Dispatcher({
       alerts: this.stores.alerts, deliveries: this.stores.deliveries, users: this.stores.users,
-      channels: () => this.channels.channels, acknowledge: this.acknowledge,
+      channels: () => this.channels.channels, acknowledge: this.acknowledge, act: this.act,
+      policyRuns: this.stores.policyRuns, policyPeople: (now) => this.router(now),
       config: () => this.config(), clock: this.clock, logger: this.logger,
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+      onExhausted: (id, state) => this.selfAlarms.onExhausted(id, state),
     });
-    const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke());
+    this.disk = new DiskSpace(opts.config.dataDir, () => this.lastConfig.store.minFreeSpace, () => this.clock.now());
+    this.retention = new RetentionLoop({
+      store: this.stores.retention, clock: this.clock, logger: this.logger.child({ part: 'retention' }),
+      settings: () => this.lastConfig.retention,
+      onPruned: () => this.disk.invalidate(),
+    });
+    const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke(), 256, (item) => this.route(item));
+    this.writer = writer;
+    this.metrics = new Metrics();
+    // SMTP accept latency: from the end of DATA (submit) to the commit.
+    const smtpWriter = Object.assign(Object.create(writer) as AlertWriter, {
+      submit: (item: NewAlert) => {
+        const t0 = performance.now();
+        return writer.submit(item).finally(() => this.metrics.acceptLatency.observe({ receiver: 'smtp' }, (performance.now() - t0) / 1000));
+      },
+    });
+    this.selfAlarms = new SelfAlarms({
+      alerts: this.stores.alerts, deliveries: this.stores.deliveries, users: this.stores.users, writer,
+      config: () => this.config(), channels: (cfg) => this.channelStates(cfg), clock: this.clock,
+      logger: this.logger.child({ part: 'self-alarm' }), hostname: opts.config.smtp.hostname,
+      ttsError: () => this.speechError, ...opts.selfAlarms,
+    });
     this.receiver = new SmtpReceiver({
-      config: opts.config.smtp, users: this.stores.users, writer,
+      config: opts.config.smtp, users: this.stores.users, writer: smtpWriter,
       openDeliveries: () => this.openDeliveriesCached(),
       maxPending: () => this.lastConfig.filter.maxPending,
+      routes: async (address) => (await this.router(this.clock.now())).knows(address),
+      diskSpace: () => this.spaceForAlerts(),
       clock: this.clock, logger: this.logger,
+    });
+    const defaultTo = () => this.lastConfig.http.defaultTo;
+    this.heartbeats = new HeartbeatMonitor({
+      store: this.stores.heartbeats, users: this.stores.users, writer, defaultTo, clock: this.clock,
+      logger: this.logger.child({ part: 'heartbeat' }), hostname: hostname(), checkEveryMs: opts.config.http.heartbeatCheckInterval,
+    });
+    this.metrics.bind({
+      alertCounts: () => this.stores.changes.alertCounts(), attemptCounts: () => this.stores.changes.attemptCounts(),
+      oldestDue: () => this.stores.changes.oldestDue(), heartbeats: () => this.stores.heartbeats.list(), snapshot: () => this.snapshot(),
+      now: () => this.clock.now(),
+    });
+    this.http = new HttpServer({
+      config: opts.config.http, stores: this.stores,
+      ingest: new WebhookIngest({
+        users: this.stores.users, writer, openDeliveries: () => this.openDeliveriesCached(),
+        maxPending: () => this.lastConfig.filter.maxPending, defaultTo, now: () => this.clock.now(),
+      }),
+      heartbeats: this.heartbeats, acknowledge: this.acknowledge, snapshot: () => this.snapshot(), changed: () => this.dispatcher.poke(),
+      metrics: this.metrics, clock: this.clock, logger: this.logger.child({ part: 'http' }), hostname: hostname(),
+      version: packageVersion(),
     });
   }
 
@@ -120,6 +214,32 @@ export class Daemon {
       throw e;
     });
     return this.openCache.pending;
+  }
+
+  private routerCache: { at: number; router: Promise<Router> } | null = null;
+
+  /** The routing tables compiled, read again at most every second (routes, policies, schedules, silences). */
+  private router(now: number): Promise<Router> {
+    if (!this.routerCache || Math.abs(now - this.routerCache.at) > 1000) {
+      const router = this.stores.oncall.routingTables(now).then((t) => new Router(t));
+      router.catch(() => { this.routerCache = null; });
+      this.routerCache = { at: now, router };
+    }
+    return this.routerCache.router;
+  }
+
+  /** Routing before admission (core): escalation policies for route addresses, silences. */
+  private async route(item: NewAlert): Promise<NewAlert> {
+    if (item.parsed.monitor === 'alertline' || item.plan) return item;
+    return routeNewAlert(item, await this.router(item.receivedAt), this.logger);
+  }
+
+  /**
+   * Whether there is room to accept new alerts (store.minFreeSpace): every way in (SMTP at MAIL
+   * FROM, HTTP ingest) asks this first and answers a temporary failure when it is not ok.
+   */
+  spaceForAlerts(): Promise<SpaceVerdict> {
+    return this.disk.check();
   }
 
   /** The effective config last read (for the receiver's synchronous checks). */
@@ -148,35 +268,58 @@ export class Daemon {
       const cfg = this.fileConfig;
       this.speech = import('./audio/speech-service.js').then(({ SpeechService }) =>
         SpeechService.create({ voice: cfg.voice, cacheDir: cfg.audioCacheDir, logger: this.logger.child({ part: 'speech' }) }));
-      this.speech.catch(() => { this.speech = null; });
+      this.speech.then(() => { this.speechError = null; }, (e: Error) => { this.speech = null; this.speechError = e.message; });
     }
     return this.speech;
   }
 
+  /**
+   * "Acknowledged by Ana" (or resolved): a short text notice to the others the alert reached, so
+   * nobody keeps working on what someone took (escalation.ackNotice).
+   */
+  private async tellOthers(alertId: number, what: string, by: string): Promise<void> {
+    const cfg = await this.config();
+    if (!cfg.escalation.ackNotice) return;
+    const a = await this.stores.alerts.get(alertId);
+    if (!a) return;
+    const others = (await this.stores.alerts.informedOf(alertId)).filter((e) => e.toLowerCase() !== by.toLowerCase());
+    if (!others.length) return;
+    const subject = `${what}: ${cleanSubject(a.subject)}`.slice(0, 300);
+    const raw = Buffer.from(`From: Alertline <alertline@${cfg.smtp.hostname}>\r\nSubject: ${subject.replace(/[\r\n]/g, ' ')}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n${subject}\r\n`);
+    await this.writer.submit({
+      parsed: { kind: 'update', subject, text: subject, problemKey: `notice:${alertId}`, monitor: 'alertline', ...(a.host ? { host: a.host } : {}) },
+      raw, rcpt: others, recipients: others.map((email) => ({ email })), receivedAt: this.clock.now(), client: 'alertline', textOnly: true,
+    });
+  }
+
   /** A text back from a person (SMS reply, chat): read with the core's reply grammar. */
+  /**
+   * A text back from a person (SMS reply, chat): read with the core's reply grammar and acted on
+   * through the core. A known sender is answered (what was done, or the codes); a stranger is not.
+   */
   private async onMessage(from: Sender, text: string, via: string): Promise<string | null> {
     const reply = parseReply(text);
-    if (reply.type === 'ack' && from.xmpp) {
-      const r = await this.acknowledge({ by: { xmpp: from.xmpp }, via, ...(reply.alertId !== undefined ? { alertId: reply.alertId } : {}) });
-      return r.ok ? `Alert ${r.alertId} acknowledged` : r.reason === 'unknown-sender' ? null : r.message;
-    }
-    if (reply.type !== 'ack' || !from.phone) {
-      this.logger.info('inbound.ignored', { via, reason: reply.type === 'ack' ? 'sender has no phone number' : 'not a reply code' });
+    const by: { phone: string } | { xmpp: string } | null = from.phone ? { phone: from.phone } : from.xmpp ? { xmpp: from.xmpp } : null;
+    if (!by) {
+      this.logger.info('inbound.ignored', { via, reason: 'sender has no phone number or xmpp address' });
       return null;
     }
-    await this.onAckByPhone(from.phone, reply.alertId, via);
-    return null;
+    if (reply.type === 'other') {
+      const known = 'phone' in by ? await this.stores.users.byPhone(by.phone) : await this.stores.users.byXmpp(by.xmpp);
+      this.logger.info('inbound.not_a_code', { via, known: Boolean(known) });
+      return known ? REPLY_HELP : null;
+    }
+    const r = await this.act({ action: reply.type, by, via: `${via}-reply`, ...(reply.alertId !== undefined ? { alertId: reply.alertId } : {}) });
+    if (!r.ok && r.message.endsWith('belongs to no user')) return null;
+    return `Alertline: ${r.ok ? r.detail : r.message}.`;
   }
 
-  /** A call from a user's phone (rejected unanswered): acknowledges their latest alert. */
+  /** A call from a user's phone (rejected unanswered): acknowledges their latest alert, confirmed by SMS. */
   private async onCallBack(from: Sender, via: string): Promise<string | null> {
-    if (from.phone) await this.onAckByPhone(from.phone, undefined, via);
-    return null;
-  }
-
-  private async onAckByPhone(phone: string, alertId: number | undefined, via: string): Promise<number | null> {
-    const r = await this.acknowledge({ by: { phone }, via, ...(alertId !== undefined ? { alertId } : {}) });
-    return r.ok ? r.alertId : null;
+    if (!from.phone) return null;
+    const r = await this.acknowledge({ by: { phone: from.phone }, via });
+    if (r.ok) return `Alertline: alert ${r.alertId} acknowledged by your call.`;
+    return r.reason === 'unknown-sender' ? null : `Alertline: your call acknowledged nothing (${r.message}).`;
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -185,8 +328,12 @@ export class Daemon {
       const cfg = await d.config();
       // A voice setting that cannot work is a start-up error, not a 3 a.m. surprise.
       if (!opts.factories && (cfg.channels.voip.enabled || cfg.channels.gsm.enabled)) await d.audio();
+      d.convertVacuum();
       // Accepting and storing mail comes first: a slow modem bring-up must never refuse alerts.
       await d.receiver.listen();
+      // Webhooks and the API next; a taken port is retried in the background, never fatal.
+      await d.http.listen();
+      d.heartbeats.start();
     } catch (e) {
       await d.stop(0).catch(() => {});
       throw e;
@@ -196,6 +343,7 @@ export class Daemon {
     d.channelsReady = d.config().then((cfg) => d.channels.sync(cfg)).catch((e) => d.logger.error('channel.sync_failed', { error: e as Error })).then(async () => {
       if (!d.stopped) await d.dispatcher.start();
     });
+    d.retention.start();
     await d.writeStatus();
     d.statusTimer = setInterval(() => d.housekeeping(), opts.statusIntervalMs ?? 5000);
     d.statusTimer.unref();
@@ -203,9 +351,42 @@ export class Daemon {
     return d;
   }
 
+  /** One-time: an old database learns to give pruned pages back (README: Retention). */
+  private convertVacuum(): void {
+    try {
+      const r = this.stores.retention.convertToIncremental(CONVERT_VACUUM_MAX_BYTES);
+      if (r === 'converted') this.logger.info('store.vacuum_converted', { autoVacuum: 'incremental' });
+      if (r === 'too-large') this.logger.warn('store.vacuum_not_converted', { note: 'database larger than 64 MB: pruned space is reused but the file does not shrink; see README, Retention' });
+    } catch (e) {
+      this.logger.warn('store.vacuum_not_converted', { error: e as Error });
+    }
+  }
+
+  private async storage(): Promise<NonNullable<LiveStatus['storage']>> {
+    const st = await this.stores.stats();
+    const space = await this.disk.check();
+    const p = this.retention.last;
+    return {
+      dbBytes: st.dbBytes, freeBytes: st.freeBytes, oldestAlertAt: st.oldestAlertAt, autoVacuum: st.autoVacuum,
+      diskFree: Number.isFinite(space.free) ? space.free : null, minFreeSpace: space.min, diskLow: !space.ok,
+      lastPrune: p ? { at: p.at, ms: p.ms, alerts: p.alerts, related: p.related, raw: p.raw, pagesFreed: p.pagesFreed, interrupted: p.interrupted } : null,
+      lastPruneError: this.retention.lastError,
+    };
+  }
+
   private housekeeping(): void {
     this.config().then((cfg) => this.channels.sync(cfg)).catch((e) => this.logger.error('channel.sync_failed', { error: e as Error }));
+    if (!this.stopped) void this.selfAlarms.evaluate();
     void this.writeStatus();
+  }
+
+  /** The enabled channels, running or not, as the self-alarms see them. */
+  private channelStates(cfg: Config): { name: string; running: boolean; healthy: boolean; detail: string }[] {
+    const active = this.channels.channels;
+    return CHANNEL_NAMES.filter((n) => cfg.channels[n].enabled).map((name) => {
+      const h = active[name]?.health();
+      return { name, running: Boolean(active[name]), healthy: h?.healthy ?? false, detail: h?.detail ?? this.channels.startError(name) ?? 'not started' };
+    });
   }
 
   /** SIGHUP: take the new file config (runtime settings in the database still override it). */
@@ -246,6 +427,8 @@ export class Daemon {
       alertsToday: await this.stores.alerts.countByState(midnight.getTime()),
       channels: chans,
       order: cfg.channels.order,
+      storage: await this.storage(),
+      selfAlarms: this.selfAlarms.status(),
     };
   }
 
@@ -269,11 +452,17 @@ export class Daemon {
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.logger.info('daemon.stopping', { graceMs });
     const closing = this.receiver.close();
+    this.heartbeats.stop();
+    const httpClosing = this.http.close().catch((e) => this.logger.warn('http.close_failed', { error: e as Error }));
     await Promise.race([this.channelsReady, new Promise((r) => setTimeout(r, 5000))]);
+    await this.retention.stop();
     await this.dispatcher.stop(graceMs);
+    await this.selfAlarms.idle();
     await this.channels.stopAll();
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
+    await Promise.race([httpClosing, new Promise((r) => setTimeout(r, 2000))]);
+    this.metrics.close();
     try {
       await this.stores.daemonStatus.clear(process.pid);
     } catch { /* ignore */ }

@@ -9,6 +9,10 @@ const AREAS: Record<string, () => Promise<{ cases: AdversarialCase[] }>> = {
   sdp: () => import('./sdp.js'),
   mail: () => import('./mail.js'),
   sip: () => import('./sip.js'),
+  sipmsg: () => import('./sipmsg.js'),
+  gsm: () => import('./gsm.js'),
+  routing: () => import('./routing.js'),
+  http: () => import('./http.js'),
 };
 
 function timeOnce(c: AdversarialCase, input: string | Buffer): number {

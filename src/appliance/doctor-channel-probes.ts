@@ -6,7 +6,6 @@
  * instead of opening them a second time.
  */
 import type { PromptAudio } from '../audio/prompt-audio.js';
-import type { AckSink } from '../channels/channel.js';
 import type { ModemStatus, Sim900ModemOptions } from '../channels/gsm/sim900-modem.js';
 import type { VoipChannelOptions } from '../channels/voip/voip-channel.js';
 import { silentLogger } from '../util/log.js';
@@ -25,11 +24,6 @@ function fromDaemon(env: DoctorEnv, check: string, channel: string, hint: string
   if (!c || !c.running) return fail(check, `${who} has not started the ${channel} channel${c?.detail ? `: ${c.detail}` : ''}`, hint);
   return c.healthy ? pass(check, `${who} reports: ${c.detail ?? 'healthy'}`) : fail(check, `${who} reports: ${c.detail ?? 'unhealthy'}`, hint);
 }
-
-/** The doctor must not consume an SMS acknowledgement: refusing it leaves the SMS on the SIM for the daemon. */
-const keepAcksStored: AckSink = {
-  acknowledgeByPhone: () => Promise.reject(new Error('doctor leaves acknowledgements to the daemon')),
-};
 
 /** Turns a modem's status after bring-up into the four doctor lines. Pure: exported for tests. */
 export function modemChecks(s: ModemStatus, baudRate: number): CheckResult[] {
@@ -71,7 +65,8 @@ export function modemProbe(extra: Partial<Omit<Sim900ModemOptions, 'config' | 'l
     const gsm = env.config.channels.gsm;
     if (env.daemon) return [fromDaemon(env, 'modem', env.config.channels.gsm.enabled ? 'gsm' : 'sms', 'alertline status shows more; the daemon log (journalctl -u alertline) has the AT errors')];
     const { Sim900Modem } = await import('../channels/gsm/sim900-modem.js');
-    const modem = new Sim900Modem({ config: gsm, logger: silentLogger, ackSink: keepAcksStored, registrationTimeout: 30_000, probeAttempts: 5, ...extra });
+    // No inbound sink: the modem leaves the SIM's messages (replies the daemon will read) alone.
+    const modem = new Sim900Modem({ config: gsm, logger: silentLogger, registrationTimeout: 30_000, probeAttempts: 5, ...extra });
     try {
       await modem.start();
       return modemChecks(modem.status(), gsm.baudRate);

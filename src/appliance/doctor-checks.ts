@@ -7,7 +7,7 @@
  * plus the settings kept in the database —, whether a daemon is running and owns the modem).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,8 @@ import type { LiveStatus } from '../store/daemon-status.js';
 import type { Config } from '../config/schema.js';
 import { openStores } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { prepareDirectory } from '../config/dirs.js';
+import { reachChecks, type Person } from './doctor-reach.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
@@ -127,13 +129,14 @@ export function checkConfigPermissions(loaded: LoadedConfig): CheckResult {
 
 // ---------------------------------------------------------------- data dir and database
 
-export async function checkDataDir(config: Config): Promise<{ results: CheckResult[]; effective: Config; daemon: LiveDaemon | null }> {
+export async function checkDataDir(config: Config): Promise<{ results: CheckResult[]; effective: Config; daemon: LiveDaemon | null; people: Person[] | null }> {
   const dir = resolve(config.dataDir);
   const results: CheckResult[] = [];
   let effective = config;
   let daemon: LiveDaemon | null = null;
+  let people: Person[] | null = null;
   try {
-    mkdirSync(dir, { recursive: true });
+    prepareDirectory(dir); // not mkdirSync recursive: that spins forever under /proc
     const probe = join(dir, `.doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
     const fd = openSync(probe, 'wx', 0o600);
     try {
@@ -149,14 +152,17 @@ export async function checkDataDir(config: Config): Promise<{ results: CheckResu
       ? `the daemon's user must own it: chown -R alertline:alertline ${dir} (under systemd, StateDirectory= does this for /var/lib/alertline)`
       : code === 'ENOSPC' ? 'the disk is full: free space' : code === 'EROFS' ? 'the file system is read-only' : `dataDir must be a writable directory (now: ${dir})`;
     results.push(fail('data-dir', `${dir} is not writable: ${errText(e)}`, hint));
-    return { results, effective, daemon };
+    return { results, effective, daemon, people };
   }
   const owner = process.getuid?.() === 0 ? ` (checked as root; directory owner uid ${statSync(dir).uid})` : '';
   try {
     const stores = openStores(dir);
     try {
       await stores.ping();
-      const users = (await stores.users.list()).length;
+      const list = await stores.users.list();
+      const users = list.length;
+      people = [];
+      for (const u of list) people.push({ email: u.email, phone: u.phone, sip: u.sip, xmpp: u.xmpp, group: u.group, order: await stores.users.effectiveOrder(u) });
       effective = await stores.settings.effective(config);
       const snap = await stores.daemonStatus.read();
       if (snap && Date.now() - snap.updatedAt < STALE_MS && pidAlive(snap.pid)) daemon = { pid: snap.pid, status: snap.status };
@@ -168,7 +174,7 @@ export async function checkDataDir(config: Config): Promise<{ results: CheckResu
   } catch (e) {
     results.push(fail('data-dir', `${dir} is writable but the database does not open: ${errText(e)}`, 'check the file alertline.db there (permissions, disk space; restore a backup if it is corrupt)'));
   }
-  return { results, effective, daemon };
+  return { results, effective, daemon, people };
 }
 
 function pidAlive(pid: number): boolean {
@@ -183,7 +189,7 @@ function pidAlive(pid: number): boolean {
 export function checkAudioCache(config: Config): CheckResult {
   const dir = resolve(config.audioCacheDir);
   try {
-    mkdirSync(dir, { recursive: true });
+    prepareDirectory(dir); // not mkdirSync recursive: that spins forever under /proc
     const probe = join(dir, `.doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
     const fd = openSync(probe, 'wx', 0o600);
     closeSync(fd);
@@ -337,6 +343,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   checks.push(checkConfigPermissions(loaded));
   const data = await checkDataDir(loaded.config);
   checks.push(...data.results);
+  checks.push(...reachChecks(data.effective, data.people));
   const denv: DoctorEnv = { config: data.effective, configPath: loaded.path, daemon: data.daemon, logger };
   checks.push(checkAudioCache(denv.config));
   const guarded = async (name: string, fn: () => Promise<CheckResult[]>): Promise<CheckResult[]> => {

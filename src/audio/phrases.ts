@@ -26,8 +26,11 @@ export const LANGUAGE_WORDS: Readonly<Record<string, LanguageWords>> = {
   en: {
     phrases: {
       intro: 'Alert from Alertline.',
-      keyPrompt: 'Press 1 to acknowledge, 2 to repeat.',
+      keyPrompt: 'Press 1 to acknowledge, 2 to repeat, 3 to escalate, 5 to snooze, 9 to resolve.',
       acknowledged: 'Acknowledged. Goodbye.',
+      escalated: 'Escalated to the next person. Goodbye.',
+      snoozed: 'Snoozed for 30 minutes. Goodbye.',
+      resolved: 'Resolved. Goodbye.',
       goodbye: 'Goodbye.',
     },
     symbols: {
@@ -48,8 +51,11 @@ export const LANGUAGE_WORDS: Readonly<Record<string, LanguageWords>> = {
   es: {
     phrases: {
       intro: 'Alerta de Alertline.',
-      keyPrompt: 'Pulse 1 para confirmar, 2 para repetir.',
+      keyPrompt: 'Pulse 1 para confirmar, 2 para repetir, 3 para escalar, 5 para posponer, 9 para resolver.',
       acknowledged: 'Confirmado. Adiós.',
+      escalated: 'Escalado a la siguiente persona. Adiós.',
+      snoozed: 'Pospuesto 30 minutos. Adiós.',
+      resolved: 'Resuelto. Adiós.',
       goodbye: 'Adiós.',
     },
     symbols: {
@@ -79,4 +85,4 @@ export function phraseText(key: PhraseKey, lang: string): string {
   return wordsFor(lang).phrases[key];
 }
 
-export const PHRASE_KEYS: readonly PhraseKey[] = ['intro', 'keyPrompt', 'acknowledged', 'goodbye'];
+export const PHRASE_KEYS: readonly PhraseKey[] = ['intro', 'keyPrompt', 'acknowledged', 'escalated', 'snoozed', 'resolved', 'goodbye'];

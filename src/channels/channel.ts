@@ -101,7 +101,3 @@ export interface InboundSink {
   callBack(from: Sender, via: string): Promise<string | null>;
 }
 
-/** @deprecated the modem's SMS inbox still uses this; InboundSink replaces it. */
-export interface AckSink {
-  acknowledgeByPhone(phone: string, alertId: number | undefined, via: string): Promise<number | null>;
-}

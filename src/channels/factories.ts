@@ -1,70 +1,65 @@
 /**
  * How the daemon builds each channel from the configuration. The gsm and sms channels share one
- * modem (opened when the first of them starts, closed when the last stops); the call channels share
- * one speech service.
+ * modem: one owner object (SharedModem) created once here and handed to both; the first channel
+ * to start opens it, the last to stop closes it, and each channel reports its status itself. The
+ * call channels share one speech service.
  */
-import type { AckSink, Channel, ChannelName, InboundSink } from './channel.js';
+import type { ChannelName, InboundSink } from './channel.js';
 import type { ChannelFactory } from './manager.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
 import type { PromptAudio } from '../audio/prompt-audio.js';
 import { MailChannel } from './mail/mail-channel.js';
-import { Sim900Modem, GsmCallChannel, SmsChannel } from './gsm/index.js';
+import { GsmCallChannel, SharedModem, Sim900Modem, SmsChannel } from './gsm/index.js';
 import { VoipChannel } from './voip/voip-channel.js';
+import { SipLine } from './voip/sip-line.js';
+import { SipMessageChannel } from './sipmsg/sipmsg-channel.js';
 import { XmppChannel } from './xmpp/xmpp-channel.js';
 
 export interface FactoryDeps {
   logger: Logger;
-  ackSink: AckSink;
-  /** Replies and call-backs reaching a channel (the daemon reads them with the core's grammar). */
+  /**
+   * Where messages from people arrive: SMS replies read from the modem (`message(..., 'sms')`)
+   * and calls to the modem's number (`callBack(..., 'call-back')`). Core's reply grammar and
+   * acknowledge() decide what they mean; a returned text is sent back by SMS. Without one, the
+   * modem leaves the SIM's messages and incoming calls alone (doctor, tests of one channel).
+   */
   inbound?: InboundSink;
   /** The shared speech service, created on first use. */
   audio: () => Promise<PromptAudio>;
 }
 
-type WithLifecycle<T> = T & { start?(): Promise<void>; stop?(): Promise<void>; status?(): unknown };
-
 export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName, ChannelFactory>> {
-  let modem: { m: Sim900Modem; users: number; port: string } | null = null;
+  const inbound = deps.inbound;
+  let modem: { shared: SharedModem; port: string } | null = null;
+  /** The voip channel's UA and registration, which the sipmsg channel sends and receives through. */
+  const sipLine = new SipLine();
 
-  const acquireModem = async (cfg: Config): Promise<Sim900Modem> => {
+  /** The one modem owner for gsm and sms, created on first use with that configuration. */
+  const sharedModem = (cfg: Config): SharedModem => {
     if (modem && modem.port !== cfg.channels.gsm.port) {
       deps.logger.warn('gsm.port_changed', { from: modem.port, to: cfg.channels.gsm.port, note: 'restart the daemon to use the new port' });
     }
     if (!modem) {
-      const m = new Sim900Modem({ config: cfg.channels.gsm, logger: deps.logger.child({ channel: 'modem' }), ackSink: deps.ackSink });
-      modem = { m, users: 0, port: cfg.channels.gsm.port };
-      await m.start();
+      const m = new Sim900Modem({ config: cfg.channels.gsm, logger: deps.logger.child({ channel: 'modem' }), ...(inbound ? { inbound } : {}) });
+      modem = { shared: new SharedModem(m), port: cfg.channels.gsm.port };
     }
-    modem.users++;
-    return modem.m;
+    return modem.shared;
   };
-  const releaseModem = async () => {
-    if (!modem) return;
-    if (--modem.users <= 0) {
-      const m = modem.m;
-      modem = null;
-      await m.stop();
-    }
-  };
-  const withModem = <T extends Channel>(ch: T, m: Sim900Modem): WithLifecycle<T> =>
-    Object.assign(ch, { stop: releaseModem, status: () => m.status() });
 
   return {
     mail: async (cfg) => new MailChannel(cfg.channels.mail, { hostname: cfg.smtp.hostname, logger: deps.logger.child({ channel: 'mail' }) }),
     gsm: async (cfg) => {
       const audio = await deps.audio();
-      const m = await acquireModem(cfg);
-      return withModem(new GsmCallChannel({ modem: m, audio, voice: cfg.voice, gsm: cfg.channels.gsm, logger: deps.logger.child({ channel: 'gsm' }) }), m);
+      return new GsmCallChannel({ modem: sharedModem(cfg), audio, voice: cfg.voice, gsm: cfg.channels.gsm, logger: deps.logger.child({ channel: 'gsm' }) });
     },
-    sms: async (cfg) => {
-      const m = await acquireModem(cfg);
-      return withModem(new SmsChannel({ modem: m, sms: cfg.channels.sms, logger: deps.logger.child({ channel: 'sms' }) }), m);
-    },
+    sms: async (cfg) => new SmsChannel({ modem: sharedModem(cfg), sms: cfg.channels.sms, logger: deps.logger.child({ channel: 'sms' }) }),
     voip: async (cfg) => {
       const audio = await deps.audio();
-      return new VoipChannel({ config: cfg.channels.voip, voice: cfg.voice, audio, logger: deps.logger });
+      return new VoipChannel({ config: cfg.channels.voip, voice: cfg.voice, audio, logger: deps.logger, line: sipLine });
     },
+    sipmsg: async (cfg) =>
+      new SipMessageChannel({ config: cfg.channels.sipmsg, line: sipLine, logger: deps.logger, ...(deps.inbound ? { inbound: deps.inbound } : {}) }),
     xmpp: async (cfg) => new XmppChannel({
       config: cfg.channels.xmpp, logger: deps.logger.child({ channel: 'xmpp' }),
       inbound: deps.inbound ?? { message: async () => null, callBack: async () => null },

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withStores, printJson, table, fmtTime, parseId, CliError, type GlobalOpts } from './context.js';
+import { withStores, printJson, table, line, fmtTime, parseId, CliError, type GlobalOpts } from './context.js';
 import type { Stores } from '../store/index.js';
 import { acknowledger } from '../core/acknowledge.js';
 import { silentLogger } from '../util/log.js';
@@ -55,14 +55,14 @@ export function registerAlerts(program: Command, g: () => GlobalOpts): void {
     const a = await withStores(g(), ({ stores }) => alertDetail(stores, id));
     if (!a) throw new CliError(`no alert ${id}`, 1);
     if (f.json) return printJson(a);
-    console.log(`alert ${a.id}: ${a.subject}`);
-    console.log(`state ${a.state}, kind ${a.kind}${a.host ? `, host ${a.host}` : ''}${a.severity ? `, severity ${a.severity}` : ''}${a.eventId ? `, event ${a.eventId}` : ''}`);
-    if (a.ack) console.log(`acknowledged by ${a.ack.by} via ${a.ack.via} at ${fmtTime(a.ack.at)}`);
-    if (a.resolved) console.log(`resolved by alert ${a.resolved.by} at ${fmtTime(a.resolved.at)}`);
+    line(`alert ${a.id}: ${a.subject}`);
+    line(`state ${a.state}, kind ${a.kind}${a.host ? `, host ${a.host}` : ''}${a.severity ? `, severity ${a.severity}` : ''}${a.eventId ? `, event ${a.eventId}` : ''}`);
+    if (a.ack) line(`acknowledged by ${a.ack.by} via ${a.ack.via} at ${fmtTime(a.ack.at)}`);
+    if (a.resolved) line(`resolved by alert ${a.resolved.by} at ${fmtTime(a.resolved.at)}`);
     console.log('\nrecipients:');
     console.log(table(a.deliveries.map((d) => [d.user, d.state, `round ${d.round} step ${d.step}`, d.nextAt ? `next ${fmtTime(d.nextAt)}` : '', d.result ?? '']), ['USER', 'STATE', 'AT', 'NEXT', 'RESULT']));
     console.log('\ntimeline:');
-    for (const t of a.timeline) console.log(`  ${fmtTime(t.at)}  ${t.what.padEnd(12)} ${t.detail}`);
+    for (const t of a.timeline) line(`  ${fmtTime(t.at)}  ${t.what.padEnd(12)} ${t.detail}`);
   });
 }
 

@@ -1,8 +1,8 @@
 /** `alertline doctor [--json]`: checks config, data dir, SMTP port, TTS, relay, modem and SIP registration; exit 1 if any fails. */
 import type { Command } from 'commander';
 import { CliError, printJson, type GlobalOpts } from './context.js';
-import { formatDoctorReport, runDoctor } from '../appliance/doctor-checks.js';
-import { modemProbe, sipProbe } from '../appliance/doctor-channel-probes.js';
+import { locateConfig } from '../config/load.js';
+import { termSafeText } from '../util/terminal.js';
 
 export function registerDoctor(program: Command, g: () => GlobalOpts): void {
   program
@@ -11,12 +11,18 @@ export function registerDoctor(program: Command, g: () => GlobalOpts): void {
     .option('--json', 'machine-readable output')
     .action(async (f: { json?: boolean }) => {
       const opts = g();
+      // The same lookup as `run` (--config, $ALERTLINE_CONFIG, /etc/alertline, ./config): one function.
+      const where = locateConfig(opts.config, process.env);
+      const [{ formatDoctorReport, runDoctor }, { modemProbe, sipProbe }] = await Promise.all([
+        import('../appliance/doctor-checks.js'), import('../appliance/doctor-channel-probes.js'),
+      ]);
       const report = await runDoctor({
-        ...(opts.config ? { configPath: opts.config } : {}),
+        ...(where.path ? { configPath: where.path } : {}),
+        env: process.env,
         probes: { modem: modemProbe(), sip: sipProbe() },
       });
       if (f.json) printJson(report);
-      else console.log(formatDoctorReport(report));
+      else process.stdout.write(termSafeText(formatDoctorReport(report)) + '\n');
       if (!report.ok) throw new CliError('', 1);
     });
 }

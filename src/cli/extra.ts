@@ -1,6 +1,6 @@
 /** Commands whose services come from other parts: speech (say) and the appliance checks (doctor). */
 import type { Command } from 'commander';
-import { loadCli, CliError, type GlobalOpts } from './context.js';
+import { loadCli, line, CliError, type GlobalOpts } from './context.js';
 import { openStores } from '../store/index.js';
 import { createLogger } from '../util/log.js';
 
@@ -9,7 +9,7 @@ export function registerExtra(program: Command, g: () => GlobalOpts): void {
     .option('--lang <lang>', 'language (default: voice.lang)')
     .option('--out <file.wav>', 'where to write the WAV', 'alertline-say.wav')
     .action(async (text: string, f: { lang?: string; out: string }) => {
-      const loaded = loadCli(g());
+      const loaded = loadCli(g(), ['dataDir', 'audioCacheDir']);
       let voice = loaded.config.voice;
       try {
         const s = openStores(loaded.config.dataDir);
@@ -26,7 +26,7 @@ export function registerExtra(program: Command, g: () => GlobalOpts): void {
       try {
         if (f.lang) service.validateLanguage(f.lang);
         const r = await say(service, text, { ...(f.lang ? { lang: f.lang } : {}), out: f.out });
-        console.log(`${r.file}: ${(r.durationMs / 1000).toFixed(2)} s at ${r.sampleRate} Hz${r.fromCache ? ' (from cache)' : ' (synthesized)'}`);
+        line(`${r.file}: ${(r.durationMs / 1000).toFixed(2)} s at ${r.sampleRate} Hz${r.fromCache ? ' (from cache)' : ' (synthesized)'}`);
       } catch (e) {
         throw new CliError((e as Error).message, (e as Error).name === 'AudioConfigError' ? 2 : 1);
       } finally {

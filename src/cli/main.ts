@@ -1,54 +1,29 @@
 /**
  * alertline: the command line. Exit status 0 on success, 1 on failure, 2 on usage error
- * (unknown command or flag, malformed e-mail, phone not E.164, unknown channel...).
+ * (unknown command or flag, malformed e-mail, phone not E.164, unknown channel, a number out of
+ * range, `--config ""`...). Command modules load lazily: see program.ts.
  */
-import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
-import { CliError, type GlobalOpts } from './context.js';
-import { ConfigError } from '../config/load.js';
-import { ValidationError } from '../store/user-fields.js';
-import { registerUsers, registerGroups } from './users.js';
-import { registerChannels } from './channels.js';
-import { registerSettings } from './settings.js';
-import { registerAlerts, registerAck } from './alerts.js';
-import { registerSendTest } from './send-test.js';
-import { registerStatus } from './status.js';
-import { registerRun } from './run.js';
-import { registerExtra } from './extra.js';
-import { registerDoctor } from './doctor.js';
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
+import { CliError } from './errors.js';
+import { termSafeText } from '../util/terminal.js';
 
-const require = createRequire(import.meta.url);
-const pkg = require('../../../package.json') as { version: string };
+function report(message: string): void {
+  if (message) process.stderr.write(`alertline: ${termSafeText(message)}\n`);
+}
 
-export function buildProgram(): Command {
-  const program = new Command('alertline')
-    .description('Alert e-mail in; phone calls, SMS and relayed mail out, until someone acknowledges.')
-    .version(pkg.version)
-    .option('--config <file>', 'config file (default: $ALERTLINE_CONFIG, /etc/alertline/alertline.yaml, config/alertline.yaml)')
-    .showHelpAfterError()
-    .exitOverride();
-  const g = (): GlobalOpts => program.opts<GlobalOpts>();
-  registerRun(program, g);
-  registerUsers(program, g);
-  registerGroups(program, g);
-  registerChannels(program, g);
-  registerSettings(program, g);
-  registerAlerts(program, g);
-  registerAck(program, g);
-  registerSendTest(program, g);
-  registerStatus(program, g);
-  registerExtra(program, g);
-  registerDoctor(program, g);
-  program.commands.forEach(function exitOverrideAll(c: Command) {
-    c.exitOverride();
-    c.commands.forEach(exitOverrideAll);
+/** A reader that went away (`alertline alerts list | head`) ends the output, not the command (as console.log does). */
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
   });
-  return program;
 }
 
 export async function main(argv = process.argv): Promise<number> {
-  const program = buildProgram();
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
@@ -56,19 +31,21 @@ export async function main(argv = process.argv): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2;
     }
-    if (e instanceof ValidationError) {
-      process.stderr.write(`alertline: ${e.message}\n`);
-      return 2;
-    }
     if (e instanceof CliError) {
-      if (e.message) process.stderr.write(`alertline: ${e.message}\n`);
+      report(e.message);
       return e.exitCode;
     }
-    if (e instanceof ConfigError) {
-      process.stderr.write(`alertline: ${e.message}\n`);
-      return 1;
+    // By name: importing their modules here would load them for every command (and --help).
+    const name = (e as Error)?.name;
+    if (name === 'ValidationError') {
+      report((e as Error).message);
+      return 2;
     }
-    process.stderr.write(`alertline: ${(e as Error).message}\n`);
+    if (name === 'ConfigError') {
+      report((e as Error).message);
+      return (e as { usage?: boolean }).usage ? 2 : 1;
+    }
+    report((e as Error)?.message ?? String(e));
     return 1;
   }
 }

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { loadCli, type GlobalOpts } from './context.js';
 import { loadConfig } from '../config/load.js';
-import { Daemon } from '../daemon.js';
 import { createLogger } from '../util/log.js';
-import { systemdSupervisionFromEnv } from '../appliance/notifier.js';
-import { superviseDaemon } from '../appliance/supervision.js';
 
 export function registerRun(program: Command, g: () => GlobalOpts): void {
   program.command('run').description('start the appliance in the foreground (systemd runs this)').action(async () => {
-    const loaded = loadCli(g());
+    const loaded = loadCli(g(), ['dataDir', 'audioCacheDir']);
+    // The daemon and everything it wires (SMTP, mail parsing, modem, SIP, speech): loaded only to run, not for `run --help`.
+    const [{ Daemon }, { systemdSupervisionFromEnv }, { superviseDaemon }] = await Promise.all([
+      import('../daemon.js'), import('../appliance/notifier.js'), import('../appliance/supervision.js'),
+    ]);
     const logger = createLogger({ level: loaded.config.logLevel });
     for (const w of loaded.warnings) logger.warn('config.warning', { warning: w });
     // A bug must be loud, not fatal in the middle of someone's call: log it and keep serving.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withStores, printJson, table, type GlobalOpts } from './context.js';
+import { withStores, printJson, table, line, type GlobalOpts } from './context.js';
 import { SettingsStore } from '../store/settings.js';
 
 export function registerSettings(program: Command, g: () => GlobalOpts): void {
@@ -9,7 +9,7 @@ export function registerSettings(program: Command, g: () => GlobalOpts): void {
     const all = await withStores(g(), ({ stores, loaded }) => stores.settings.describe(loaded.config));
     const rows = key ? all.filter((r) => r.key === key) : all;
     if (f.json) return printJson(key ? rows[0] : rows);
-    if (key) return console.log(typeof rows[0]!.value === 'string' ? rows[0]!.value : JSON.stringify(rows[0]!.value));
+    if (key) return line(typeof rows[0]!.value === 'string' ? rows[0]!.value : JSON.stringify(rows[0]!.value));
     console.log(table(rows.map((r) => [r.key, typeof r.value === 'string' ? r.value : JSON.stringify(r.value), r.source]), ['KEY', 'VALUE', 'FROM']));
   });
   s.command('set <key> <value>').description('set a value, e.g. voice.lang es').action(async (key: string, value: string) => {

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
-import { withStores, printJson, CliError, type GlobalOpts } from './context.js';
+import { withStores, printJson, line, CliError, fmtTime, type GlobalOpts } from './context.js';
+import { diskFree } from '../util/disk.js';
+import type { LiveStatus } from '../store/daemon-status.js';
+
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
 const STALE_MS = 30_000;
 
@@ -29,7 +33,7 @@ function pidAlive(pid: number): boolean {
 
 export function registerStatus(program: Command, g: () => GlobalOpts): void {
   program.command('status').description('live state of the running daemon').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
-    const r = await withStores(g(), async ({ stores }) => {
+    const r = await withStores(g(), async ({ stores, loaded }) => {
       const snap = await stores.daemonStatus.read();
       const now = Date.now();
       const running = Boolean(snap && now - snap.updatedAt < STALE_MS && pidAlive(snap.pid));
@@ -39,28 +43,37 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         daemon: running ? { running: true, pid: snap!.pid, startedAt: snap!.startedAt, updatedAt: snap!.updatedAt } : { running: false },
         queue: { openDeliveries: await stores.deliveries.openCount() },
         alertsToday: await stores.alerts.countByState(midnight.getTime()),
+        storage: await (async () => {
+          const free = await diskFree(loaded.config.dataDir).catch(() => null);
+          const min = loaded.config.store.minFreeSpace;
+          return { ...(await stores.stats()), diskFree: free, minFreeSpace: min, diskLow: free !== null && min > 0 && free < min };
+        })(),
         ...(running ? { live: snap!.status } : {}),
       };
     });
     if (f.json) printJson(r);
     else {
-      if (!r.daemon.running) console.log('daemon: NOT RUNNING (start it with: alertline run, or systemctl start alertline)');
+      if (!r.daemon.running) line('daemon: NOT RUNNING (start it with: alertline run, or systemctl start alertline)');
       else {
         const live = r.live as Record<string, any>;
-        console.log(`daemon: running, pid ${r.daemon.pid}, up ${live.uptimeSec}s on ${live.hostname}`);
-        console.log(`receiver: ${live.receiver.listening ? `listening on ${live.receiver.address}:${live.receiver.port}, ${live.receiver.accepted} accepted since start` : 'not listening'}`);
-        console.log(`queue: ${r.queue.openDeliveries} deliveries open, ${live.queue.running} running`);
-        console.log(`order: ${(live.order as string[]).join(' → ')}`);
+        line(`daemon: running, pid ${r.daemon.pid}, up ${live.uptimeSec}s on ${live.hostname}`);
+        line(`receiver: ${live.receiver.listening ? `listening on ${live.receiver.address}:${live.receiver.port}, ${live.receiver.accepted} accepted since start` : 'not listening'}`);
+        line(`queue: ${r.queue.openDeliveries} deliveries open, ${live.queue.running} running`);
+        line(`order: ${(live.order as string[]).join(' → ')}`);
         for (const [name, c] of Object.entries(live.channels as Record<string, any>)) {
-          console.log(`  ${name.padEnd(5)} ${c.enabled ? (c.healthy ? 'ok       ' : 'UNHEALTHY') : 'disabled '} ${c.detail ?? ''}${c.busy ? ` (${c.busy} busy)` : ''}`);
+          line(`  ${name.padEnd(5)} ${c.enabled ? (c.healthy ? 'ok       ' : 'UNHEALTHY') : 'disabled '} ${c.detail ?? ''}${c.busy ? ` (${c.busy} busy)` : ''}`);
         }
         const modem = (live.channels.gsm?.status ?? live.channels.sms?.status) as ModemView | undefined;
-        if (modem) console.log(`modem: ${modemLine(modem)}`);
+        if (modem) line(`modem: ${modemLine(modem)}`);
         const sip = live.channels.voip?.status as SipView | undefined;
-        if (sip) console.log(`sip: ${sipLine(sip)}`);
+        if (sip) line(`sip: ${sipLine(sip)}`);
       }
+      const st = r.storage;
+      const prune = (r.live as { storage?: LiveStatus['storage'] } | undefined)?.storage?.lastPrune;
+      line(`database: ${mb(st.dbBytes)}${st.freeBytes ? ` (${mb(st.freeBytes)} free inside)` : ''}, oldest alert ${st.oldestAlertAt ? fmtTime(st.oldestAlertAt) : 'none'}${st.diskFree !== null ? `, disk free ${mb(st.diskFree)}` : ''}${st.diskLow ? ` — BELOW store.minFreeSpace (${mb(st.minFreeSpace)}): new mail is refused with 452` : ''}`);
+      if (prune) line(`retention: last run ${fmtTime(prune.at)}: ${prune.alerts} alerts and ${prune.raw} raw messages pruned, ${mb(prune.pagesFreed * 4096)} given back`);
       const today = Object.entries(r.alertsToday).map(([k, v]) => `${k} ${v}`).join(', ');
-      console.log(`alerts today: ${today || 'none'}`);
+      line(`alerts today: ${today || 'none'}`);
     }
     if (!r.daemon.running) throw new CliError('', 1);
   });

@@ -2,6 +2,7 @@
  * The configuration contract (YAML). config/alertline.example.yaml documents every key.
  * Durations and sizes are parsed here, so the rest of the code sees milliseconds and bytes.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 import { CHANNEL_NAMES } from './channel-names.js';
@@ -42,13 +43,29 @@ const portRange = z
     return { min: a, max: b };
   });
 
+/** Smaller than any real alert mail (headers alone take a few hundred bytes). */
+const MIN_MESSAGE_SIZE = 1024;
+
+/** An IPv4 or IPv6 address with an optional prefix length: 192.0.2.0/24, ::1/128, 10.0.0.5. */
+const cidr = z.string().superRefine((c, ctx) => {
+  const slash = c.indexOf('/');
+  const addr = (slash < 0 ? c : c.slice(0, slash)).trim();
+  const bits = slash < 0 ? null : c.slice(slash + 1).trim();
+  const family = isIP(addr);
+  if (!family) return ctx.addIssue({ code: z.ZodIssueCode.custom, message: `invalid address ${JSON.stringify(c)}` });
+  const max = family === 4 ? 32 : 128;
+  if (bits !== null && (!/^\d{1,3}$/.test(bits) || Number(bits) > max)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `invalid prefix length in ${JSON.stringify(c)} (0 to ${max})` });
+  }
+});
+
 export const smtpSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(2525),
     hostname: z.string().default('alertline'),
-    maxMessageSize: size.default('1MB'),
-    allowFrom: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
+    maxMessageSize: size.refine((n) => n >= MIN_MESSAGE_SIZE, (n) => ({ message: `${n} bytes would refuse every alert mail: at least 1KB (the default is 1MB)` })).default('1MB'),
+    allowFrom: z.array(cidr).min(1, 'an empty list refuses every client: list the networks of the monitors that send alerts, e.g. ["127.0.0.0/8", "::1/128"]').default(['127.0.0.0/8', '::1/128']),
     tls: z.object({ key: z.string(), cert: z.string() }).strict().optional(),
     auth: z
       .object({
@@ -98,7 +115,18 @@ export const voipSchema = z
   .object({
     enabled: z.boolean().default(false),
     server: z.string().default('pbx.example.com:5060'),
-    transport: z.enum(['udp', 'tcp']).default('udp'),
+    /** tls: SIP over TLS (RFC 3261 §26) to `server` (port 5061 when none is written). */
+    transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
+    /** For transport tls: file paths; the server certificate is verified unless rejectUnauthorized is false. */
+    tls: z
+      .object({
+        ca: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+        cert: z.string().optional(),
+        key: z.string().optional(),
+      })
+      .strict()
+      .default({}),
     domain: z.string().default('pbx.example.com'),
     username: z.string().default('200'),
     authUsername: z.string().optional(),
@@ -114,6 +142,21 @@ export const voipSchema = z
     maxConcurrentCalls: z.number().int().positive().default(4),
     codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1).default(['PCMU', 'PCMA']),
     srtp: z.enum(['off', 'optional', 'required']).default('off'),
+  })
+  .strict();
+
+/** SIP MESSAGE (RFC 3428) text to people's SIP addresses, through the voip channel's registration. */
+export const sipmsgSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Retries of a retryable failure (timeout, 5xx, voip not up yet), doubling from retryBackoff. */
+    retries: z.number().int().min(0).max(20).default(3),
+    retryBackoff: duration.default('10s'),
+    /**
+     * Replies are read only from MESSAGEs that came through the voip server (the registrar /
+     * proxy), whose From the PBX vouches for. true also reads those sent straight to our port.
+     */
+    acceptDirect: z.boolean().default(false),
   })
   .strict();
 
@@ -201,6 +244,10 @@ export const escalationSchema = z
      * waits for one to come back, this long at most (then the round goes on and may fail).
      */
     maxWait: duration.default('30m'),
+    /** An alert acknowledged but not resolved after this long notifies the acknowledger again (0: never). */
+    ackTimeout: duration.default('1h'),
+    /** Tell the people already paged, by text, when someone acknowledges or resolves. */
+    ackNotice: z.boolean().default(true),
   })
   .strict();
 
@@ -212,13 +259,54 @@ export const adminsSchema = z
     channelDownAfter: duration.default('2m'),
     /** The oldest due delivery waiting this long raises an alarm. */
     queueAgeMax: duration.default('10m'),
+    /** Free space under dataDir below this raises an alarm. */
+    minFreeDisk: size.default('100MB'),
+  })
+  .strict();
+
+/** How long history is kept (alerts, deliveries, attempts, events) and the raw messages; 0 keeps forever. */
+export const retentionSchema = z
+  .object({
+    /** Ended alerts whose last change is older than this are deleted with their deliveries, attempts and events. */
+    history: duration.default('180d'),
+    /** Raw messages of ended alerts older than this are emptied (the alert row, text and history stay). */
+    raw: duration.default('30d'),
+    /** How often pruning runs (off the hot path, in small transactions). */
+    interval: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('1h'),
+    /** Rows per transaction: small, so a mail arriving meanwhile waits milliseconds, not seconds. */
+    batch: z.number().int().min(1).max(10_000).default(500),
+  })
+  .strict();
+
+export const storeSchema = z
+  .object({
+    engine: z.literal('sqlite').default('sqlite'),
+    /** Below this much free space on dataDir's file system new alerts get a temporary failure (452 / 503). 0 disables the check. */
+    minFreeSpace: size.default('50MB'),
+  })
+  .strict();
+
+export const httpSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8025),
+    tls: z.object({ key: z.string(), cert: z.string() }).strict().optional(),
+    /** /metrics without a token (for a Prometheus that scrapes without credentials). */
+    metricsPublic: z.boolean().default(false),
+    /** Recipients of webhook alerts that name none (no ?to= and no alertline_to label). */
+    defaultTo: z.array(z.string()).default([]),
+    maxBodySize: size.default('1MB'),
+    /** Failed authentications allowed per client address per minute before 429. */
+    authFailuresPerMinute: z.number().int().min(1).default(10),
+    /** How often the heartbeat checker looks for quiet monitors. */
+    heartbeatCheckInterval: duration.default('10s'),
   })
   .strict();
 
 export const configSchema = z
   .object({
-    dataDir: z.string().default('./data'),
-    audioCacheDir: z.string().default('./audio-cache'),
+    dataDir: z.string().min(1, 'must name a directory').default('./data'),
+    audioCacheDir: z.string().min(1, 'must name a directory').default('./audio-cache'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     smtp: smtpSchema.default({}),
     filter: filterSchema.default({}),
@@ -230,12 +318,16 @@ export const configSchema = z
         gsm: gsmSchema.default({}),
         sms: smsSchema.default({}),
         mail: mailChannelSchema.default({}),
+        sipmsg: sipmsgSchema.default({}),
         xmpp: xmppSchema.default({}),
       })
       .strict()
       .default({}),
     escalation: escalationSchema.default({}),
     admins: adminsSchema.default({}),
+    retention: retentionSchema.default({}),
+    store: storeSchema.default({}),
+    http: httpSchema.default({}),
   })
   .strict();
 
@@ -247,8 +339,11 @@ export type VoipConfig = Config['channels']['voip'];
 export type GsmConfig = Config['channels']['gsm'];
 export type SmsConfig = Config['channels']['sms'];
 export type MailChannelConfig = Config['channels']['mail'];
+export type SipmsgConfig = Config['channels']['sipmsg'];
 export type XmppConfig = Config['channels']['xmpp'];
 export type EscalationConfig = Config['escalation'];
+export type RetentionConfig = Config['retention'];
+export type HttpConfig = Config['http'];
 
 export function defaultConfig(): Config {
   return configSchema.parse({});

@@ -76,8 +76,11 @@ export function admit(input: AdmitInput, facts: AdmitFacts, s: AdmissionSettings
   const resolve = resolving ? facts.problems.filter((p) => RESOLVABLE.includes(p.state)).map((p) => p.id) : [];
   const informed = new Set(resolving ? facts.problems.flatMap((p) => p.informed) : []);
   const unknownProblem = resolving && facts.problems.length === 0;
+  // A recovery sent to a route's address reaches whoever the policy paged for the problem.
+  const recipients = resolving && input.routed ? [...new Set([...input.recipients, ...informed])] : input.recipients;
 
-  const decided = input.recipients.map((email) => {
+  if (input.silence && !resolving && !s.ignore.some((re) => re.test(a.subject))) return silenced(input, resolve);
+  const decided = recipients.map((email) => {
     let decision = decideFor({ subject: a.subject, ignore: s.ignore, lastSentAt: lastRelevantSend(input, facts, email), now: a.receivedAt, dedupeWindowMs: s.dedupeWindowMs });
     let note: string | null = null;
     if (decision === 'deliver' && resolving) {
@@ -87,11 +90,24 @@ export function admit(input: AdmitInput, facts: AdmitFacts, s: AdmissionSettings
     }
     return { email, decision, note };
   });
-  const alertState = alertStateOf(decided.map((d) => d.decision));
+  // Nobody yet, but a policy will notify its next steps: pending. Nobody at all: failed, loudly.
+  const alertState = decided.length ? alertStateOf(decided.map((d) => d.decision)) : input.policies?.length ? 'pending' : 'failed';
   return {
     alertState,
     ...(alertState !== 'pending' ? { note: decided.map((d) => `${d.email}: ${d.decision}${d.note ? ` (${d.note})` : ''}`).join(', ') } : {}),
-    deliveries: decided.map((d) => ({ email: d.email, state: DELIVERY_STATE[d.decision], note: d.note, textOnly: resolving })),
+    deliveries: decided.map((d) => ({ email: d.email, state: DELIVERY_STATE[d.decision], note: d.note, textOnly: resolving || Boolean(input.textOnly) })),
+    resolve,
+  };
+}
+
+/** Under a silence: stored and visible, delivered to nobody until the silence ends. */
+function silenced(input: AdmitInput, resolve: number[]): AdmitPlan {
+  const sil = input.silence!;
+  const note = `silenced by silence ${sil.id} until ${new Date(sil.until).toISOString()}${sil.comment ? ` (${sil.comment})` : ''}`;
+  return {
+    alertState: 'silenced',
+    note,
+    deliveries: input.recipients.map((email) => ({ email, state: 'silenced' as const, note, textOnly: Boolean(input.textOnly) })),
     resolve,
   };
 }
@@ -127,6 +143,14 @@ export interface NewAlert {
   receivedAt: number;
   /** Channels to use instead of the user's/global order (send-test --channel). */
   plan?: string[];
+  /** Escalation policies that run for it (routing chose them; their first step's people are in recipients). */
+  policies?: AdmitInput['policies'];
+  /** A silence covers it: stored silenced, delivered when the silence ends if still open. */
+  silence?: AdmitInput['silence'];
+  /** Deliveries on text channels only (notices). */
+  textOnly?: boolean;
+  /** It came to a route's address (see AdmitInput.routed). */
+  routed?: boolean;
 }
 
 /** The store's input row for a new alert. */
@@ -143,5 +167,9 @@ export function admitInput(a: NewAlert): AdmitInput {
     dedupeKey: dedupeKey(p.kind, p.problemKey, p.firing),
     plan: a.plan ?? null,
     ...(p.ackBy ? { ackBy: p.ackBy } : {}),
+    ...(a.policies?.length ? { policies: a.policies } : {}),
+    ...(a.silence ? { silence: a.silence } : {}),
+    ...(a.textOnly ? { textOnly: true } : {}),
+    ...(a.routed ? { routed: true } : {}),
   };
 }

@@ -14,10 +14,14 @@ import type { DeliveryStore } from '../store/deliveries.js';
 import type { UserStore, User } from '../store/users.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { OPEN_ALERT_STATES } from '../core/model.js';
+import { OPEN_ALERT_STATES, SEVERITY_LEVELS, type SeverityLevel } from '../core/model.js';
+import { contactPlan } from './contact-plan.js';
 import { alertView } from '../core/alert-view.js';
 import { isExhausted, settle } from '../core/settle.js';
 import type { AckRequest, AckResult } from '../core/acknowledge.js';
+import type { ActionRequest, ActionResult } from '../core/actions.js';
+import type { PolicyRunStore } from '../store/policy-runs.js';
+import { PolicyRunner } from './policy-runner.js';
 import { afterStep, channelPlan, endOfRound, type Next, type PlanStep, type PolicyConfig, type Position } from './policy.js';
 
 export interface DispatcherDeps {
@@ -28,6 +32,12 @@ export interface DispatcherDeps {
   channels: () => Readonly<Record<string, Channel | undefined>>;
   /** The core's acknowledgement entry (a key pressed during a call goes through it). */
   acknowledge: (req: AckRequest) => Promise<AckResult>;
+  /** The core's other actions (keys 3 escalate, 5 snooze, 9 resolve). */
+  act?: (req: ActionRequest) => Promise<ActionResult>;
+  /** Escalation policies running for alerts; without it, only the people admission chose are notified. */
+  policyRuns?: PolicyRunStore;
+  /** Who a policy step reaches now (schedules, groups): the daemon builds it from the store's routing tables. */
+  policyPeople?: ConstructorParameters<typeof PolicyRunner>[0]['people'];
   /** Effective configuration (file + database settings), read at every tick. */
   config: () => Promise<Config>;
   clock: Clock;
@@ -54,6 +64,8 @@ interface Running {
 }
 
 const POKE_SPACING_MS = 20;
+/** How long key 5 holds a person's walk. */
+const SNOOZE_MS = 30 * 60_000;
 /** How often a delivery waiting for a channel looks again. */
 const WAIT_RECHECK_MS = 5000;
 
@@ -77,7 +89,13 @@ export class Dispatcher {
   private idleWaiters: (() => void)[] = [];
   private lastTickAt = -Infinity;
 
-  constructor(private readonly d: DispatcherDeps) {}
+  private readonly policies: PolicyRunner | null;
+
+  constructor(private readonly d: DispatcherDeps) {
+    this.policies = d.policyRuns && d.policyPeople
+      ? new PolicyRunner({ runs: d.policyRuns, alerts: d.alerts, people: d.policyPeople, logger: d.logger })
+      : null;
+  }
 
   async start(): Promise<void> {
     if (this.started) return;
@@ -183,6 +201,12 @@ export class Dispatcher {
     const now = clock.now();
     try {
       await this.abortStale();
+      if (this.policies) {
+        const r = await this.policies.run(now, cfg.escalation.ackTimeout);
+        for (const id of r.ended) await this.settleAlert(id, now);
+      }
+      const released = await this.releaseSilenced(now);
+      if (released) logger.info('dispatch.unsilenced', { alerts: released });
       const users = new Map<string, User | null>();
       for (const d of await this.d.deliveries.due(now)) {
         if (this.stopping) return;
@@ -193,7 +217,8 @@ export class Dispatcher {
           logger.error('dispatch.step_error', { delivery: d.id, alert: d.alert_id, error: e as Error });
         }
       }
-      const next = await this.d.deliveries.nextDueAt();
+      const nexts = [await this.d.deliveries.nextDueAt(), this.policies ? await this.d.policyRuns!.nextDueAt() : null].filter((t): t is number => t !== null);
+      const next = nexts.length ? Math.min(...nexts) : null;
       const poll = now + (this.d.pollIntervalMs ?? 1000);
       this.schedule(next !== null && next > now ? Math.min(next, poll) : poll);
     } catch (e) {
@@ -256,7 +281,7 @@ export class Dispatcher {
   }
 
   /** Walks a due delivery forward: skips what can't be used, then starts the current step (or waits for capacity). */
-  private async advance(d: DeliveryRow & { alert_state: AlertState }, cfg: Config, now: number, userCache: Map<string, User | null>): Promise<void> {
+  private async advance(d: DeliveryRow & { alert_state: AlertState; alert_level: string | null }, cfg: Config, now: number, userCache: Map<string, User | null>): Promise<void> {
     const { deliveries, users, logger } = this.d;
     if (!OPEN_ALERT_STATES.includes(d.alert_state)) {
       await deliveries.finish(d.id, 'cancelled', `alert is ${d.alert_state}`, now);
@@ -271,7 +296,19 @@ export class Dispatcher {
       return;
     }
     const recipient = this.recipientFor(user, cfg);
-    const plan = await this.plan(d, user, cfg);
+    let plan = await this.plan(d, user, cfg);
+    if (d.plan === null && d.text_only === 0 && d.step === 0 && d.round === 1 && d.tries === 0 && user.contactRules) {
+      // Contact rules (quiet hours, channels per severity) choose the plan once, at the start.
+      const level = (SEVERITY_LEVELS as readonly string[]).includes(d.alert_level ?? '') ? (d.alert_level as SeverityLevel) : undefined;
+      const c = contactPlan(user, level, now, plan);
+      if ('holdUntil' in c) {
+        await deliveries.reschedule(d.id, { step: 0, round: 1, tries: 0, nextAt: c.holdUntil }, now);
+        await this.d.alerts.event(d.alert_id, now, 'held', `${user.email}: ${c.reason} until ${new Date(c.holdUntil).toISOString()}`);
+        return;
+      }
+      plan = c.plan;
+      await deliveries.setPlan(d.id, plan.map((s) => s.channel));
+    }
     const pcfg = this.policyFor(cfg, plan, recipient);
     if (await this.waitForAChannel(d, plan, recipient, cfg, now)) return;
     let pos: Position = { step: d.step, round: d.round, tries: d.tries, textOnly: d.text_only === 1, informed: d.informed === 1 };
@@ -314,8 +351,8 @@ export class Dispatcher {
   /**
    * When every channel that could reach this person is down (modem unplugged, PBX gone), walking
    * the plan would only burn the escalation: the delivery waits where it is, looking again every
-   * few seconds, up to escalation.maxWait; then the walk goes on (and records why each step was
-   * skipped). True while it waits.
+   * few seconds, up to escalation.maxWait in all; then the walk goes on (and records why each step
+   * was skipped), so an alert nobody can be told of still ends failed, loudly. True while it waits.
    */
   private async waitForAChannel(d: DeliveryRow, plan: PlanStep[], r: Recipient, cfg: Config, now: number): Promise<boolean> {
     const usable = plan.map((s) => this.usable(s, r, cfg)).filter((c): c is Channel => Boolean(c));
@@ -400,6 +437,23 @@ export class Dispatcher {
 
   private async afterAttempt(d: DeliveryRow, step: PlanStep, chan: Channel, r: Recipient, pos: Position, plan: PlanStep[], o: Outcome, entry: Running, now: number): Promise<void> {
     const { alerts, deliveries } = this.d;
+    const action = o.detail?.action;
+    if ((action === 'escalate' || action === 'snooze' || action === 'resolve') && this.d.act) {
+      const how = `${step.channel} key`;
+      const res = await this.d.act({ action, alertId: d.alert_id, by: { email: r.email }, via: how });
+      if (res.ok && action === 'snooze') {
+        // This person's walk goes on where it was, after the snooze.
+        await deliveries.reschedule(d.id, { step: pos.step, round: pos.round, tries: pos.tries, nextAt: now + SNOOZE_MS, informed: true }, now);
+        return;
+      }
+      if (res.ok) {
+        await deliveries.finish(d.id, action === 'resolve' ? 'done' : 'done', `${action === 'resolve' ? 'resolved' : 'escalated'} by ${r.email} (${how})`, now, true);
+        await this.abortStale();
+        await this.settleAlert(d.alert_id, now);
+        return;
+      }
+      this.d.logger.info('dispatch.key_action_refused', { alert: d.alert_id, action, reason: res.message });
+    }
     if (o.kind === 'acknowledged') {
       const how = `${step.channel} keypress`;
       await this.d.acknowledge({ alertId: d.alert_id, by: { email: r.email }, via: how });
@@ -437,11 +491,22 @@ export class Dispatcher {
     await this.settleAlert(d.alert_id, now);
   }
 
+  /** Alerts whose silence ended: still open ones are delivered now (the store resolves the others). */
+  private async releaseSilenced(now: number): Promise<number> {
+    let n = 0;
+    for (const a of await this.d.alerts.silenceEnded(now)) {
+      if ((await this.d.alerts.releaseSilenced(a.id, now)) === 'released') n++;
+    }
+    return n;
+  }
+
   /** When every delivery of an open alert has ended, the alert's state says how it ended (core/settle). */
   private async settleAlert(alertId: number, now: number): Promise<void> {
     const { alerts, logger } = this.d;
     const a = await alerts.get(alertId);
     if (!a || !OPEN_ALERT_STATES.includes(a.state)) return;
+    // A policy with steps still to come (the secondary in 10 minutes) keeps the alert open.
+    if (this.d.policyRuns && (await this.d.policyRuns.active(alertId))) return;
     const state = settle((await alerts.deliveries(alertId)).map((x) => x.state));
     if (!state) return;
     if (!(await alerts.setState(alertId, state, now, OPEN_ALERT_STATES))) return;

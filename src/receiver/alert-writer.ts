@@ -24,9 +24,16 @@ export class AlertWriter {
     private readonly rules: () => Promise<AdmitDecide>,
     private readonly onCommitted: (results: AdmitResult[]) => void,
     private readonly maxBatch = 256,
+    /** Routing before admission (escalation policies, silences): adds people and policies to the alert. */
+    private readonly prepare?: (item: NewAlert) => Promise<NewAlert>,
   ) {}
 
-  submit(item: NewAlert): Promise<AdmitResult> {
+  async submit(item: NewAlert): Promise<AdmitResult> {
+    const ready = this.prepare ? await this.prepare(item) : item;
+    return this.enqueue(ready);
+  }
+
+  private enqueue(item: NewAlert): Promise<AdmitResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (!this.scheduled) {

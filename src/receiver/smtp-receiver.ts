@@ -32,6 +32,10 @@ export interface ReceiverDeps {
   /** Deliveries still to do; at or above maxPending() new mail gets 452. */
   openDeliveries: () => number | Promise<number>;
   maxPending: () => number;
+  /** Whether an address that is no user or group is a route's (noc@ → an escalation policy). */
+  routes?: (address: string) => Promise<boolean>;
+  /** Room on the data disk (store.minFreeSpace); when not ok, new mail gets 452 at MAIL FROM. */
+  diskSpace?: () => Promise<{ ok: boolean; free: number; min: number }>;
   clock: Clock;
   logger: Logger;
 }
@@ -69,6 +73,7 @@ export class SmtpReceiver {
   /** Client keys already logged as over their connection cap (logged again once below it). */
   private readonly overCap = new Set<string>();
   private fullLogged = false;
+  private diskLowLogged = false;
   private missingConnectionWarned = false;
 
   constructor(private readonly d: ReceiverDeps) {
@@ -247,7 +252,17 @@ export class SmtpReceiver {
       // smtp-server checks this too, but not while AUTH is withheld before STARTTLS.
       return cb(smtpError(530, this.d.config.tls && !session.secure ? '5.7.0 Must issue a STARTTLS command first' : '5.7.0 Authentication required'));
     }
-    Promise.resolve().then(() => this.d.openDeliveries()).then((open) => {
+    Promise.resolve().then(() => this.d.diskSpace?.()).then((space) => {
+      if (space && !space.ok) {
+        if (!this.diskLowLogged) this.d.logger.error('smtp.disk_full', { free: space.free, minFreeSpace: space.min, note: 'refusing new mail with 452 until space returns' });
+        this.diskLowLogged = true;
+        return null;
+      }
+      if (space && this.diskLowLogged) this.d.logger.info('smtp.disk_ok', { free: space.free });
+      this.diskLowLogged = false;
+      return this.d.openDeliveries();
+    }).then((open) => {
+      if (open === null) return cb(smtpError(452, '4.3.1 Insufficient storage on the alert receiver, try later'));
       if (open >= this.d.maxPending()) {
         this.d.logger.warn('smtp.capacity', { open, maxPending: this.d.maxPending() });
         return cb(smtpError(452, '4.3.1 Too many undelivered alerts queued, try later'));
@@ -269,15 +284,31 @@ export class SmtpReceiver {
   }
 
   private recipientFound(address: string, users: User[], session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    if (!users.length && this.d.routes) {
+      // Not a user or group: maybe a route's address (noc@ → policy noc).
+      this.d.routes(address).then((known) => {
+        if (!known) return this.recipientFound(address, users, session, cb);
+        this.resolvedFor(session).set(address.toLowerCase(), []);
+        cb();
+      }, (e: Error) => {
+        this.d.logger.error('smtp.store_error', { error: e });
+        cb(smtpError(451, '4.3.0 Temporary lookup failure, try later'));
+      });
+      return;
+    }
     if (!users.length) {
       this.d.logger.info('smtp.unknown_recipient', { client: session.remoteAddress, rcpt: address });
       return cb(smtpError(550, `5.1.1 <${address}>: no such user or group here`));
     }
     if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) return cb(smtpError(452, '4.5.3 Too many recipients'));
+    this.resolvedFor(session).set(address.toLowerCase(), users);
+    cb();
+  }
+
+  private resolvedFor(session: SMTPServerSession): Map<string, User[]> {
     let map = this.resolved.get(session.envelope);
     if (!map) this.resolved.set(session.envelope, (map = new Map()));
-    map.set(address.toLowerCase(), users);
-    cb();
+    return map;
   }
 
   /** The users this transaction's envelope names: exactly its accepted RCPTs, nothing older. */
@@ -333,7 +364,8 @@ export class SmtpReceiver {
       log.warn('smtp.loop', { client: session.remoteAddress });
       throw smtpError(554, '5.4.6 Mail loop: this message was relayed by this appliance');
     }
-    if (!recipients.length) throw smtpError(554, '5.5.1 No valid recipients');
+    // Recipients accepted at RCPT: users, groups' members, or route addresses (people come from the policy).
+    if (!recipients.length && !this.resolved.get(envelope)?.size) throw smtpError(554, '5.5.1 No valid recipients');
     let parsed;
     try {
       parsed = await parseAlertMail(raw);

@@ -10,7 +10,7 @@ import type { AdmitDecide, AdmitFacts, AdmitInput, AdmitResult, AlertEventRow, A
 
 export type * from './rows.js';
 
-const ALERT_COLS = 'id, received_at, kind, subject, host, severity, event_id, problem_key, text, mail_from, rcpt, message_id, client, state, ack_by, ack_via, ack_at, resolved_by, resolved_at, updated_at, level, sentence, monitor';
+const ALERT_COLS = 'id, received_at, kind, subject, host, severity, event_id, problem_key, text, mail_from, rcpt, message_id, client, state, ack_by, ack_via, ack_at, resolved_by, resolved_at, updated_at, level, sentence, monitor, silenced_until';
 /** Delivery states that say the person was not actually sent the alert. */
 const NOT_SENT = `('suppressed', 'ignored', 'cancelled', 'silenced')`;
 /** How many earlier alerts of one problem admission looks at. */
@@ -79,6 +79,14 @@ export class AlertStore {
       if (plan.alertState !== 'pending') {
         prep(this.db, 'UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?').run(plan.alertState, a.receivedAt, id);
         this.eventSync(id, a.receivedAt, plan.alertState, plan.note ?? '');
+      }
+      if (plan.alertState === 'silenced' && input.silence) {
+        prep(this.db, 'UPDATE alerts SET silenced_until = ? WHERE id = ?').run(input.silence.until, id);
+      }
+      for (const p of plan.alertState === 'pending' || plan.alertState === 'silenced' ? input.policies ?? [] : []) {
+        prep(this.db, `INSERT INTO alert_policies (alert_id, policy, definition, started_at, done, next_at) VALUES (?, ?, ?, ?, ?, ?)`)
+          .run(id, p.name, p.definition, p.startedAt, JSON.stringify(p.done), plan.alertState === 'silenced' ? input.silence?.until ?? p.nextAt : p.nextAt);
+        this.eventSync(id, a.receivedAt, 'policy', `escalation policy ${p.name}`);
       }
       return { id, state: plan.alertState, deliveries: plan.deliveries.map((d) => ({ email: d.email, state: d.state })), resolved, acknowledged } satisfies AdmitResult;
     }));
@@ -173,6 +181,81 @@ export class AlertStore {
     return (prep(this.db, `SELECT count(DISTINCT a.id) n FROM alerts a JOIN deliveries d ON d.alert_id = a.id
       WHERE d.user_email = ? AND a.id <> ? AND a.state IN ('pending','notifying') AND a.kind NOT IN ('resolved','test','ack')
         AND d.state IN ('queued','running')`).get(email, alertId) as { n: number }).n;
+  }
+
+  /** Alerts held by a silence that ended by `now`, still silenced. */
+  async silenceEnded(now: number, limit = 100): Promise<AlertRow[]> {
+    return prep(this.db, `SELECT ${ALERT_COLS} FROM alerts WHERE state = 'silenced' AND silenced_until IS NOT NULL AND silenced_until <= ? ORDER BY id LIMIT ?`).all(now, limit) as AlertRow[];
+  }
+
+  /**
+   * The silence over this alert ended: it becomes pending and its silenced deliveries queued,
+   * atomically, unless its problem was resolved meanwhile (then it is resolved too).
+   */
+  async releaseSilenced(alertId: number, now: number): Promise<'released' | 'resolved' | 'not-silenced'> {
+    const run = this.db.transaction(() => {
+      const a = this.getSync(alertId);
+      if (!a || a.state !== 'silenced') return 'not-silenced' as const;
+      const resolved = prep(this.db, `SELECT id FROM alerts WHERE problem_key = ? AND kind = 'resolved' AND id > ? LIMIT 1`).get(a.problem_key, a.id) as { id: number } | undefined;
+      if (resolved) {
+        prep(this.db, `UPDATE alerts SET state = 'resolved', resolved_by = ?, resolved_at = ?, updated_at = ? WHERE id = ?`).run(resolved.id, now, now, a.id);
+        prep(this.db, `UPDATE deliveries SET state = 'cancelled', result = 'resolved while silenced', updated_at = ? WHERE alert_id = ? AND state = 'silenced'`).run(now, a.id);
+        this.eventSync(a.id, now, 'resolved', `while silenced, by alert ${resolved.id}`);
+        return 'resolved' as const;
+      }
+      prep(this.db, `UPDATE alerts SET state = 'pending', updated_at = ? WHERE id = ?`).run(now, a.id);
+      prep(this.db, `UPDATE deliveries SET state = 'queued', next_at = ?, result = NULL, updated_at = ? WHERE alert_id = ? AND state = 'silenced'`).run(now, now, a.id);
+      this.eventSync(a.id, now, 'unsilenced', 'the silence ended and the problem is still open: delivering now');
+      return 'released' as const;
+    });
+    return run.immediate();
+  }
+
+  /** Resolves an alert by a person's word (key 9, SMS "12r", CLI, API): queued deliveries stop. */
+  async resolveByPerson(req: { alertId: number; by: string; via: string; now: number; fromStates: readonly AlertState[] }): Promise<boolean> {
+    const run = this.db.transaction(() => {
+      const ch = prep(this.db, `UPDATE alerts SET state = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ? AND state IN ${inList(req.fromStates)}`).run(req.now, req.now, req.alertId);
+      if (!ch.changes) return false;
+      prep(this.db, `UPDATE deliveries SET state = 'cancelled', result = 'resolved by ' || ?, updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(req.by, req.now, req.alertId);
+      prep(this.db, `UPDATE alert_policies SET ended = 1 WHERE alert_id = ?`).run(req.alertId);
+      this.eventSync(req.alertId, req.now, 'resolved', `by ${req.by} via ${req.via}`);
+      return true;
+    });
+    return run.immediate();
+  }
+
+  /** Holds every queued delivery of an alert until `until` (snooze); returns how many. */
+  async snooze(req: { alertId: number; by: string; via: string; now: number; until: number }): Promise<number> {
+    const run = this.db.transaction(() => {
+      const n = prep(this.db, `UPDATE deliveries SET next_at = max(next_at, ?), updated_at = ? WHERE alert_id = ? AND state = 'queued'`).run(req.until, req.now, req.alertId).changes;
+      this.eventSync(req.alertId, req.now, 'snoozed', `by ${req.by} via ${req.via} until ${new Date(req.until).toISOString()}`);
+      return n;
+    });
+    return run.immediate();
+  }
+
+  /** Queues a delivery of an existing alert for people who have none yet (a policy's next step). Returns who was added. */
+  async addDeliveries(alertId: number, emails: readonly string[], now: number, note: string): Promise<string[]> {
+    const run = this.db.transaction(() => {
+      const a = this.getSync(alertId);
+      if (!a) return [];
+      const added: string[] = [];
+      for (const email of emails.map((e) => e.toLowerCase())) {
+        if (prep(this.db, 'SELECT 1 FROM deliveries WHERE alert_id = ? AND user_email = ?').get(alertId, email)) continue;
+        prep(this.db, `INSERT INTO deliveries (alert_id, user_email, dedupe_key, state, next_at, text_only, plan, result, created_at, updated_at)
+          VALUES (?, ?, ?, 'queued', ?, 0, NULL, NULL, ?, ?)`).run(alertId, email, `${a.kind}:${a.problem_key}`, now, now, now);
+        added.push(email);
+      }
+      if (added.length) this.eventSync(alertId, now, 'escalated', `${note}: ${added.join(', ')}`);
+      return added;
+    });
+    return run.immediate();
+  }
+
+  /** The people an alert reached (a channel delivered or answered, or they acknowledged). */
+  async informedOf(alertId: number): Promise<string[]> {
+    return (prep(this.db, `SELECT DISTINCT user_email FROM deliveries WHERE alert_id = ? AND (informed = 1 OR state IN ('acknowledged','done','unacknowledged')
+      OR EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = deliveries.id AND t.outcome IN ('delivered','answered','acknowledged')))`).all(alertId) as { user_email: string }[]).map((r) => r.user_email);
   }
 
   async wasSentTo(alertId: number, email: string): Promise<boolean> {

@@ -24,6 +24,23 @@ export interface LiveStatus {
   alertsToday: Record<string, number>;
   channels: Record<string, ChannelSnapshot>;
   order: string[];
+  /** Database size and retention (store.stats(), the last pruning run, free disk). */
+  storage?: StorageStatus;
+  /** The appliance's own alarms: open ones, ones nobody could be told, and why. */
+  selfAlarms?: { open: { key: string; summary: string; since: string }[]; unsent: string[]; admins: number | null; problem?: string };
+}
+
+export interface StorageStatus {
+  dbBytes: number;
+  freeBytes: number;
+  oldestAlertAt: number | null;
+  autoVacuum: string;
+  /** Free space on dataDir's file system, and the threshold below which new alerts get 452/503. */
+  diskFree: number | null;
+  minFreeSpace: number;
+  diskLow: boolean;
+  lastPrune: { at: number; ms: number; alerts: number; related: number; raw: number; pagesFreed: number; interrupted: boolean } | null;
+  lastPruneError: string | null;
 }
 
 export interface StatusSnapshot {

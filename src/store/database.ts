@@ -18,12 +18,19 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
   const db = new Database(file, { readonly: opts.readonly ?? false });
   db.pragma('busy_timeout = 5000');
   if (!opts.readonly) {
+    // A new database frees pruned pages back to the file system (retention runs
+    // incremental_vacuum); this can only be chosen before the first table exists.
+    if (isEmpty(db)) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db);
   }
   return db;
+}
+
+function isEmpty(db: Db): boolean {
+  return (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0;
 }
 
 export function schemaVersion(db: Db): number {

@@ -7,10 +7,15 @@ export class DeliveryStore {
   constructor(private readonly db: Db) {}
 
   /** Queued deliveries whose time has come, oldest alert first (FIFO), with their alert's state. */
-  async due(now: number, limit = 200): Promise<(DeliveryRow & { alert_state: AlertState })[]> {
-    return prep(this.db, `SELECT d.*, a.state AS alert_state FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+  async due(now: number, limit = 200): Promise<(DeliveryRow & { alert_state: AlertState; alert_level: string | null })[]> {
+    return prep(this.db, `SELECT d.*, a.state AS alert_state, a.level AS alert_level FROM deliveries d JOIN alerts a ON a.id = d.alert_id
       WHERE d.state = 'queued' AND d.next_at <= ? ORDER BY d.alert_id, d.id LIMIT ?`)
-      .all(now, limit) as (DeliveryRow & { alert_state: AlertState })[];
+      .all(now, limit) as (DeliveryRow & { alert_state: AlertState; alert_level: string | null })[];
+  }
+
+  /** Fixes the channels a delivery walks (contact rules chose them at its start). */
+  async setPlan(id: number, plan: readonly string[]): Promise<void> {
+    prep(this.db, 'UPDATE deliveries SET plan = ? WHERE id = ?').run(JSON.stringify(plan), id);
   }
 
   /** When the next queued delivery becomes due, or null. */
@@ -54,13 +59,14 @@ export class DeliveryStore {
 
   /** Puts a delivery back in the queue at a given step/round/time. Only a running or queued delivery moves. */
   async reschedule(id: number, p: { step: number; round: number; tries: number; nextAt: number; informed?: boolean }, now: number): Promise<void> {
-    prep(this.db, `UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = max(informed, ?), waiting_since = NULL, updated_at = ? WHERE id = ? AND state IN ('running','queued')`)
+    prep(this.db, `UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = max(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`)
       .run(p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id);
   }
 
   /**
    * Every channel that could reach the person is down: the delivery stays where it is and looks
-   * again at nextAt. Returns when it started waiting (the first call sets it).
+   * again at nextAt. Returns when it started waiting: the first wait sets it and it stays, so a
+   * delivery waits escalation.maxWait at most in all.
    */
   async waitForChannel(id: number, nextAt: number, now: number): Promise<number> {
     prep(this.db, `UPDATE deliveries SET next_at = ?, waiting_since = coalesce(waiting_since, ?), updated_at = ? WHERE id = ? AND state = 'queued'`).run(nextAt, now, now, id);
@@ -68,10 +74,35 @@ export class DeliveryStore {
     return r?.waiting_since ?? now;
   }
 
-  /** Deliveries waiting for a channel to come back, and since when the oldest waits. */
-  async waiting(): Promise<{ count: number; since: number | null }> {
-    const r = prep(this.db, `SELECT count(*) n, min(waiting_since) since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL`).get() as { n: number; since: number | null };
+  /**
+   * Deliveries waiting for a channel to come back now (due, and waiting), and since when the oldest
+   * waits; `exceptMonitor` leaves out the alerts of that monitor (the appliance's own alarms).
+   */
+  async waiting(now: number = Date.now(), exceptMonitor?: string): Promise<{ count: number; since: number | null }> {
+    const r = (exceptMonitor === undefined
+      ? prep(this.db, `SELECT count(*) n, min(waiting_since) since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL AND next_at <= ? + 10000`).get(now)
+      : prep(this.db, `SELECT count(*) n, min(d.waiting_since) since FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+          WHERE d.state = 'queued' AND d.waiting_since IS NOT NULL AND d.next_at <= ? + 10000 AND a.monitor IS NOT ?`).get(now, exceptMonitor)) as { n: number; since: number | null };
     return { count: r.n, since: r.since };
+  }
+
+  /**
+   * A channel's failing streak: since when every finished attempt through it failed (technical
+   * failure, no success after), and the last reason; null when its latest attempt did not fail.
+   * Looks at the most recent attempts only (bounded by rowid, so it costs the same on any history).
+   */
+  async failingStreak(channel: string, window = 2000): Promise<{ since: number; reason: string | null; count: number } | null> {
+    const rows = prep(this.db, `SELECT outcome, started_at, reason FROM attempts
+      WHERE id > (SELECT coalesce(max(id), 0) FROM attempts) - ? AND channel = ? AND outcome IS NOT NULL AND outcome NOT IN ('skipped', 'interrupted')
+      ORDER BY id DESC LIMIT 100`).all(window, channel) as { outcome: string; started_at: number; reason: string | null }[];
+    let since: number | null = null;
+    let count = 0;
+    for (const r of rows) {
+      if (r.outcome !== 'failed') break;
+      since = r.started_at;
+      count++;
+    }
+    return since === null ? null : { since, reason: rows[0]!.reason, count };
   }
 
   /** When the oldest queued delivery became due (null: nothing is due). */

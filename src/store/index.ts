@@ -8,6 +8,12 @@ import { SettingsStore } from './settings.js';
 import { AlertStore } from './alerts.js';
 import { DeliveryStore } from './deliveries.js';
 import { DaemonStatusStore } from './daemon-status.js';
+import { OncallStore } from './oncall.js';
+import { PolicyRunStore } from './policy-runs.js';
+import { RetentionStore, type StoreStats } from './retention.js';
+import { TokenStore } from './tokens.js';
+import { HeartbeatStore } from './heartbeats.js';
+import { ChangeStore } from './changes.js';
 
 export interface Stores {
   db: Db;
@@ -16,13 +22,26 @@ export interface Stores {
   alerts: AlertStore;
   deliveries: DeliveryStore;
   daemonStatus: DaemonStatusStore;
+  /** Schedules, overrides, policies, routes, silences. */
+  oncall: OncallStore;
+  /** Escalation policies running for alerts. */
+  policyRuns: PolicyRunStore;
+  /** Pruning old history and raw messages (retention.*), and incremental vacuum. */
+  retention: RetentionStore;
+  /** Database size, free pages, oldest alert kept (for status, doctor and self-alarms). */
+  stats(): Promise<StoreStats>;
+  tokens: TokenStore;
+  heartbeats: HeartbeatStore;
+  changes: ChangeStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export function openStores(dataDir: string, now: () => number = Date.now): Stores {
-  const db = openDatabase(dataDir === ':memory:' ? ':memory:' : databasePath(dataDir));
+  const file = dataDir === ':memory:' ? null : databasePath(dataDir);
+  const db = openDatabase(file ?? ':memory:');
+  const retention = new RetentionStore(db, file);
   return {
     db,
     users: new UserStore(db, now),
@@ -30,6 +49,13 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     alerts: new AlertStore(db),
     deliveries: new DeliveryStore(db),
     daemonStatus: new DaemonStatusStore(db),
+    oncall: new OncallStore(db, now),
+    policyRuns: new PolicyRunStore(db),
+    retention,
+    stats: () => retention.stats(),
+    tokens: new TokenStore(db, now),
+    heartbeats: new HeartbeatStore(db, now),
+    changes: new ChangeStore(db),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
     close: async () => { db.close(); },
   };

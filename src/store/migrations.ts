@@ -117,7 +117,112 @@ export const MIGRATIONS: string[] = [
   /* 4: a delivery waiting for a channel to come back */ `
   ALTER TABLE deliveries ADD COLUMN waiting_since INTEGER;  -- set while every channel that could reach the person is down
   `,
-  /* 5: the xmpp channel's address */ `
+  /* 5: on call: schedules with layers, overrides, escalation policies, routes, silences */ `
+  CREATE TABLE schedules (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE schedule_layers (
+    schedule TEXT NOT NULL REFERENCES schedules(name) ON DELETE CASCADE,
+    name TEXT NOT NULL COLLATE NOCASE,  -- primary | secondary | ...
+    position INTEGER NOT NULL,          -- layer order (the first layer is the default one)
+    members TEXT NOT NULL,              -- JSON array of user e-mails, rotation order
+    rotation TEXT NOT NULL,             -- JSON {kind: daily|weekly} or {kind: days, days: N}
+    handoff TEXT NOT NULL,              -- JSON {weekday?: 1..7, minute: 0..1439} (local time)
+    start TEXT NOT NULL,                -- local date/time in zone, or ISO instant
+    zone TEXT NOT NULL,                 -- IANA zone
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (schedule, name)
+  );
+  CREATE TABLE schedule_overrides (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    schedule TEXT NOT NULL REFERENCES schedules(name) ON DELETE CASCADE,
+    layer TEXT COLLATE NOCASE,          -- NULL: the schedule's first layer
+    member TEXT NOT NULL COLLATE NOCASE,
+    replaces TEXT COLLATE NOCASE,       -- only while this member would be on call; NULL: whoever is
+    from_at INTEGER NOT NULL,
+    to_at INTEGER NOT NULL,
+    created_by TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX schedule_overrides_schedule ON schedule_overrides(schedule, to_at);
+  CREATE TABLE policies (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    steps TEXT NOT NULL,                -- JSON array of {type: notify, target} | {type: wait, ms}
+    repeat INTEGER NOT NULL DEFAULT 0,  -- extra passes after the first
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE routes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    position INTEGER NOT NULL,          -- routes are tried in this order; the first that matches wins
+    address TEXT NOT NULL COLLATE NOCASE, -- recipient local part (noc for noc@anything)
+    policy TEXT NOT NULL REFERENCES policies(name),
+    host TEXT,                          -- pattern the whole host must match
+    subject TEXT,                       -- pattern found anywhere in the subject
+    severity TEXT,                      -- the alert's level is this or above
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX routes_address ON routes(address, position);
+  CREATE TABLE silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    host TEXT,
+    subject TEXT,
+    severity TEXT,                      -- the alert's level is this or below
+    from_at INTEGER NOT NULL,
+    until_at INTEGER NOT NULL,
+    comment TEXT NOT NULL,
+    created_by TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX silences_until ON silences(until_at);
+  `,
+  /* 6: escalation policies running for alerts; silenced alerts wait for their silence to end */ `
+  CREATE TABLE alert_policies (
+    alert_id INTEGER NOT NULL REFERENCES alerts(id),
+    policy TEXT NOT NULL,
+    definition TEXT NOT NULL,      -- JSON: the policy as it was when the alert came (steps, repeat)
+    started_at INTEGER NOT NULL,
+    events TEXT NOT NULL DEFAULT '[]',  -- JSON: escalate / snooze / ack / resolve events
+    done TEXT NOT NULL DEFAULT '[]',    -- JSON: keys of the notifications already made
+    next_at INTEGER,               -- when the policy wants to be looked at again; NULL: nothing due
+    ended INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (alert_id, policy)
+  );
+  CREATE INDEX alert_policies_due ON alert_policies(ended, next_at);
+  ALTER TABLE alerts ADD COLUMN silenced_until INTEGER;
+  CREATE INDEX alerts_silenced ON alerts(state, silenced_until);
+  `,
+  /* 7: per-user contact rules (quiet hours, channels per severity) */ `
+  ALTER TABLE users ADD COLUMN contact_rules TEXT;  -- JSON {zone?, quiet?: {windows, callsFrom, below}, bySeverity?}, or NULL: none
+  `,
+  /* 8: retention finds old rows by age */ `
+  CREATE INDEX alerts_received ON alerts(received_at);
+  `,
+  /* 9: HTTP API tokens, heartbeats (dead-man's switches), change feed for the event stream */ `
+  CREATE TABLE api_tokens (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    hash TEXT NOT NULL UNIQUE,     -- hex SHA-256 of the token; the token itself is never stored
+    scope TEXT NOT NULL,           -- read | write | ingest
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+
+  CREATE TABLE heartbeats (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    every_ms INTEGER NOT NULL,     -- a ping is expected this often
+    grace_ms INTEGER NOT NULL,     -- and may be this late before the monitor counts as quiet
+    grp TEXT,                      -- who is told (a user group); NULL: http.defaultTo
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER,          -- last ping, NULL before the first
+    quiet_since INTEGER,           -- set while the quiet-monitor alert is raised
+    quiet_alert_id INTEGER
+  );
+
+  CREATE INDEX alerts_updated ON alerts(updated_at);
+  `,
+  /* 10: the xmpp channel's address */ `
   ALTER TABLE users ADD COLUMN xmpp TEXT;         -- bare JID, lower-cased
   CREATE INDEX users_xmpp ON users(xmpp);
   `,

@@ -19,6 +19,7 @@ export interface AlertRow {
   client: string | null; state: AlertState; ack_by: string | null; ack_via: string | null; ack_at: number | null;
   resolved_by: number | null; resolved_at: number | null; updated_at: number;
   level: string | null; sentence: string | null; monitor: string | null;
+  silenced_until: number | null;
 }
 
 export interface DeliveryRow {
@@ -64,6 +65,14 @@ export interface AdmitInput {
   plan: string[] | null;
   /** For a monitor's acknowledgement: who acknowledged there. */
   ackBy?: string;
+  /** Escalation policies that run for this alert (their first step's people are in recipients). */
+  policies?: { name: string; definition: string; startedAt: number; done: string[]; nextAt: number | null }[];
+  /** A silence covers the alert: stored silenced until then. */
+  silence?: { id: number | string; until: number; comment: string };
+  /** It came to a route's address: a recovery or acknowledgement reaches whoever was paged for the problem. */
+  routed?: boolean;
+  /** Deliveries on text channels only (notices). */
+  textOnly?: boolean;
 }
 
 /** What the store knows, inside the admitting transaction, about the alert's problem and people. */
@@ -94,4 +103,9 @@ export interface AdmitResult {
   deliveries: { email: string; state: DeliveryState }[];
   resolved: number[];
   acknowledged: number[];
+}
+
+/** An escalation policy running for an alert. */
+export interface PolicyRunRow {
+  alert_id: number; policy: string; definition: string; started_at: number; events: string; done: string; next_at: number | null; ended: number;
 }

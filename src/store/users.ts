@@ -5,6 +5,7 @@ import type { ChannelName } from '../config/channel-names.js';
 import {
   ValidationError, validateChannelOrder, validateEmail, validateGroup, validateLang, validatePhone, validateSip, validateXmpp,
 } from './user-fields.js';
+import { contactRulesFromColumn, patchContactRules, type ContactRulesPatch, type ContactRulesRecord } from './contact-rules.js';
 
 export interface User {
   id: number;
@@ -17,6 +18,8 @@ export interface User {
   group: string | null;
   lang: string | null;
   channelOrder: ChannelName[] | null;
+  /** Quiet hours and channels per severity (src/core/oncall/contact.ts); null: none (every alert walks the whole order). */
+  contactRules: ContactRulesRecord | null;
   createdAt: number;
 }
 
@@ -29,21 +32,25 @@ export interface UserFields {
   lang?: string | null;
   channelOrder?: ChannelName[] | string | null;
   email?: string;
+  /** Changes to the contact rules; what the patch leaves out is kept. */
+  contact?: ContactRulesPatch;
 }
 
 interface Row {
   id: number; email: string; name: string | null; phone: string | null; sip: string | null; xmpp?: string | null;
   grp: string | null; lang: string | null; channel_order: string | null; created_at: number;
+  contact_rules: string | null;
 }
 
 function fromRow(r: Row): User {
   return {
     id: r.id, email: r.email, name: r.name, phone: r.phone, sip: r.sip, xmpp: r.xmpp ?? null, group: r.grp, lang: r.lang,
-    channelOrder: r.channel_order ? (JSON.parse(r.channel_order) as ChannelName[]) : null, createdAt: r.created_at,
+    channelOrder: r.channel_order ? (JSON.parse(r.channel_order) as ChannelName[]) : null,
+    contactRules: contactRulesFromColumn(r.contact_rules), createdAt: r.created_at,
   };
 }
 
-function clean(fields: UserFields): Record<string, string | null> {
+function clean(fields: UserFields, current: ContactRulesRecord | null = null): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   const opt = <T>(v: T | null | undefined, f: (x: T) => string): string | null | undefined =>
     v === undefined ? undefined : v === null || v === '' ? null : f(v);
@@ -56,6 +63,10 @@ function clean(fields: UserFields): Record<string, string | null> {
   set('lang', opt(fields.lang, validateLang));
   set('channel_order', opt(fields.channelOrder, (v) => JSON.stringify(validateChannelOrder(v as string | string[]))));
   if (fields.email !== undefined) out.email = validateEmail(fields.email);
+  if (fields.contact !== undefined) {
+    const rules = patchContactRules(current, fields.contact);
+    out.contact_rules = rules ? JSON.stringify(rules) : null;
+  }
   return out;
 }
 
@@ -66,16 +77,16 @@ export class UserStore {
     const e = validateEmail(email);
     if (await this.get(e)) throw new ValidationError(`user ${e} already exists`);
     const c = clean(fields);
-    prep(this.db, `INSERT INTO users (email, name, phone, sip, xmpp, grp, lang, channel_order, created_at)
-                VALUES (@email, @name, @phone, @sip, @xmpp, @grp, @lang, @channel_order, @created_at)`)
-      .run({ name: null, phone: null, sip: null, xmpp: null, grp: null, lang: null, channel_order: null, ...c, email: e, created_at: this.now() });
+    prep(this.db, `INSERT INTO users (email, name, phone, sip, xmpp, grp, lang, channel_order, contact_rules, created_at)
+                VALUES (@email, @name, @phone, @sip, @xmpp, @grp, @lang, @channel_order, @contact_rules, @created_at)`)
+      .run({ name: null, phone: null, sip: null, xmpp: null, grp: null, lang: null, channel_order: null, contact_rules: null, ...c, email: e, created_at: this.now() });
     return (await this.get(e))!;
   }
 
   async update(email: string, fields: UserFields): Promise<User> {
     const existing = await this.get(email);
     if (!existing) throw new ValidationError(`no user ${email}`);
-    const c = clean(fields);
+    const c = clean(fields, existing.contactRules);
     if (c.email && c.email !== existing.email && await this.get(c.email)) throw new ValidationError(`user ${c.email} already exists`);
     const keys = Object.keys(c);
     if (keys.length) {

@@ -76,7 +76,7 @@ describe('speech path with espeak-ng (WASM)', () => {
   });
 
   it('warms the fixed phrases at start (English and Spanish)', async () => {
-    expect(counting.calls).toEqual(['Alert from Alertline.', 'Press 1 to acknowledge, 2 to repeat.', 'Acknowledged. Goodbye.', 'Goodbye.']);
+    expect(counting.calls).toEqual(['Alert from Alertline.', 'Press 1 to acknowledge, 2 to repeat, 3 to escalate, 5 to snooze, 9 to resolve.', 'Acknowledged. Goodbye.', 'Escalated to the next person. Goodbye.', 'Snoozed for 30 minutes. Goodbye.', 'Resolved. Goodbye.', 'Goodbye.']);
     await service.warm(['es']);
     expect(counting.calls).toHaveLength(8);
     expect(counting.calls).toContain('Pulse 1 para confirmar, 2 para repetir.');

@@ -41,12 +41,12 @@ describe('text preparation for speech', () => {
 describe('phrases', () => {
   it('has every phrase in English and Spanish', () => {
     for (const lang of ['en', 'es']) {
-      for (const key of ['intro', 'keyPrompt', 'acknowledged', 'goodbye'] as const) {
+      for (const key of ['intro', 'keyPrompt', 'acknowledged', 'escalated', 'snoozed', 'resolved', 'goodbye'] as const) {
         expect(LANGUAGE_WORDS[lang]!.phrases[key].length).toBeGreaterThan(3);
       }
     }
     expect(phraseText('intro', 'en')).toBe('Alert from Alertline.');
-    expect(phraseText('keyPrompt', 'en')).toBe('Press 1 to acknowledge, 2 to repeat.');
+    expect(phraseText('keyPrompt', 'en')).toBe('Press 1 to acknowledge, 2 to repeat, 3 to escalate, 5 to snooze, 9 to resolve.');
     expect(phraseText('acknowledged', 'en')).toBe('Acknowledged. Goodbye.');
     expect(phraseText('goodbye', 'en')).toBe('Goodbye.');
     expect(phraseText('intro', 'es_ES')).toBe(LANGUAGE_WORDS.es!.phrases.intro);

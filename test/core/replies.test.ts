@@ -12,6 +12,12 @@ describe('reply grammar', () => {
     ['ack42', { type: 'ack', alertId: 42 }],
     ['１', { type: 'ack' }], // full-width digit (NFKC)
     ['ack 1234567890', { type: 'other' }], // more than 9 digits
+    ['12a', { type: 'ack', alertId: 12 }],
+    ['12 E', { type: 'escalate', alertId: 12 }],
+    ['#7s', { type: 'snooze', alertId: 7 }],
+    ['42r', { type: 'resolve', alertId: 42 }],
+    ['12x', { type: 'other' }],
+    ['a12', { type: 'other' }],
     ['2', { type: 'other' }],
     ['ok thanks', { type: 'other' }],
     ['', { type: 'other' }],

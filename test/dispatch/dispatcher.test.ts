@@ -326,3 +326,52 @@ describe('capacity, FIFO, rate limits, restart', () => {
     expect((await s.alerts.deliveries(id))[0]!.result).toBe('user no longer exists');
   });
 });
+
+describe('a dead channel does not consume the escalation', () => {
+  const down = { healthy: false, detail: 'modem: port vanished' };
+
+  it('every reachable channel down: the delivery waits where it is, and goes on within seconds once one is back', async () => {
+    setConfig({ channels: { order: ['gsm', 'sms'], voip: { enabled: false }, mail: { enabled: false } }, escalation: { rounds: 3, roundInterval: '1m' } });
+    channels.gsm.healthy = down;
+    channels.sms.healthy = down;
+    channels.gsm.script = () => o('acknowledged');
+    start();
+    const id = await receive(fixture('zabbix-problem.eml'));
+    await settle();
+    await advance(10 * MIN); // ten minutes with the modem gone: longer than all three rounds would take
+    expect(await steps(id)).toEqual([]); // nothing skipped, nothing tried, no round spent
+    const d = (await s.alerts.deliveries(id))[0]!;
+    expect(d).toMatchObject({ state: 'queued', round: 1, step: 0 });
+    expect(d.waiting_since).not.toBeNull();
+    expect((await s.alerts.events(id)).map((e) => e.kind)).toContain('waiting');
+    expect((await s.alerts.get(id))!.state).toBe('pending');
+
+    channels.gsm.healthy = { healthy: true, detail: 'registered' };
+    await advance(5000);
+    expect(await steps(id)).toEqual(['1:gsm:acknowledged']);
+    expect((await s.alerts.get(id))!.state).toBe('acknowledged');
+  });
+
+  it('one channel still up: the walk goes on through it (the dead one is skipped with the reason)', async () => {
+    setConfig({ channels: { order: ['gsm', 'mail'], voip: { enabled: false }, sms: { enabled: false } }, escalation: { rounds: 1 } });
+    channels.gsm.healthy = down;
+    start();
+    const id = await receive(fixture('zabbix-problem.eml'));
+    await settle();
+    expect(await steps(id)).toEqual(['1:gsm:skipped', '1:mail:delivered']);
+  });
+
+  it('waiting is bounded by escalation.maxWait: then the rounds go on and the alert fails visibly', async () => {
+    setConfig({ channels: { order: ['gsm'], voip: { enabled: false }, sms: { enabled: false }, mail: { enabled: false } }, escalation: { rounds: 2, roundInterval: '1m', maxWait: '30m' } });
+    channels.gsm.healthy = down;
+    start();
+    const id = await receive(fixture('zabbix-problem.eml'));
+    await settle();
+    await advance(29 * MIN);
+    expect(await steps(id)).toEqual([]);
+    await advance(2 * MIN);
+    await advance(2 * MIN);
+    expect(await steps(id)).toEqual(['1:gsm:skipped', '2:gsm:skipped']);
+    expect((await s.alerts.get(id))!.state).toBe('failed');
+  });
+});

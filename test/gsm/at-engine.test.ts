@@ -120,6 +120,31 @@ describe('AtEngine over a pseudo-terminal', () => {
     await expect(engine.command('AT')).rejects.toMatchObject({ kind: 'port-closed' });
   });
 
+  it('drops an overlong line from the modem with a log line; the command in flight still completes', async () => {
+    const log = memoryLogger();
+    const { engine, sim, urcs } = await setup({}, log);
+    sim.injectMidResponse.push('X'.repeat(20_000), '+CMTI: "SM",3');
+    const r = await engine.command('AT+CSQ');
+    expect(r).toMatchObject({ ok: true, lines: ['+CSQ: 17,0'] });
+    expect(urcs.map((u) => u.line)).toEqual(['+CMTI: "SM",3']);
+    expect(log.lines.filter((l) => l.includes('gsm.line_dropped'))).toHaveLength(1);
+    expect(log.lines.find((l) => l.includes('gsm.line_dropped'))).toMatch(/length=20000/);
+  });
+
+  it('a late answer from an earlier session does not answer the first command after reopening', async () => {
+    const { engine, sim } = await setup();
+    await engine.ok('ATE0');
+    await engine.close();
+    const reopened = engine.open();
+    // What the module still sends for a command of the closed session.
+    sim.urc('+CPIN: SIM PIN');
+    sim.urc('ERROR');
+    await reopened;
+    const r = await engine.command('AT+CPIN?');
+    expect(r).toMatchObject({ ok: true, lines: ['+CPIN: READY'] });
+    expect((await engine.command('AT+CSQ')).lines).toEqual(['+CSQ: 17,0']);
+  });
+
   it('never logs the PIN', async () => {
     const log = memoryLogger();
     const { engine } = await setup({ pin: '4321' }, log);

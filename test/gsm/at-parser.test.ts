@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   AtLineSplitter,
   classifyLine,
+  MAX_LINE_LENGTH,
   parseClcc,
+  parseClip,
+  parseCpin,
   parseCmgs,
   parseCmti,
   parseCops,
@@ -50,11 +53,19 @@ describe('AtLineSplitter', () => {
     expect(lines(s.push('\r\n+CMGS: 7\r\n\r\nOK\r\n'))).toEqual(['+CMGS: 7', 'OK']);
   });
 
-  it('bounds a runaway line', () => {
+  it('drops a runaway line whole (a cut line could be misread) and reports it; the next line is intact', () => {
     const s = new AtLineSplitter();
-    const out = lines(s.push('A'.repeat(100_000) + '\r\n'));
-    expect(out).toHaveLength(1);
-    expect(out[0]!.length).toBe(4096);
+    const toks = s.push('A'.repeat(100_000) + '\r\nOK\r\n');
+    expect(toks).toEqual([{ type: 'overflow', length: 100_000 }, { type: 'line', text: 'OK' }]);
+    expect(MAX_LINE_LENGTH).toBe(4096);
+  });
+
+  it('keeps a line of exactly MAX_LINE_LENGTH, drops one byte more, also across chunks', () => {
+    const s = new AtLineSplitter();
+    expect(s.push('B'.repeat(4096) + '\r\n')).toEqual([{ type: 'line', text: 'B'.repeat(4096) }]);
+    expect(s.push('C'.repeat(3000))).toEqual([]);
+    expect(s.push('C'.repeat(1097))).toEqual([]);
+    expect(s.push('\n+CSQ: 17,0\n')).toEqual([{ type: 'overflow', length: 4097 }, { type: 'line', text: '+CSQ: 17,0' }]);
   });
 });
 
@@ -157,6 +168,38 @@ describe('information responses', () => {
     ]);
     expect(parseStoredPdus(['+CMGR: 0,,5', '00112233'], 7)).toEqual([{ index: 7, stat: 0, length: 5, pdu: '00112233' }]);
     expect(parseStoredPdus(['+CMGL: 1,0,,24', 'not hex'])).toEqual([]);
+  });
+});
+
+describe('+CLIP (caller id for call-back)', () => {
+  it('reads the number from the first quoted field', () => {
+    expect(parseClip('"+15551230001",145,"",0,"",0')).toEqual({ number: '+15551230001', type: 145 });
+    expect(parseClip('"5551230",129')).toEqual({ number: '5551230', type: 129 });
+    expect(parseClip('"",128,"",0,"",1')).toEqual({ number: '', type: 128 }); // withheld
+    expect(parseClip('"+15551230001"')).toEqual({ number: '+15551230001' });
+  });
+
+  it('refuses anything that is not a plain number', () => {
+    for (const bad of ['', '+15551230001,145', '"+1555;ATH",145', '"1+555",145', '"+15551230001', '"abc",129', `"${'1'.repeat(40)}",145`, '"+1"x']) {
+      expect(parseClip(bad)).toBeNull();
+    }
+  });
+});
+
+describe('scanners instead of backtracking patterns', () => {
+  it('CME/CMS errors and +CPIN read the same as before', () => {
+    expect(parseFinal('+CME ERROR:   10  ')).toMatchObject({ code: 'CME ERROR', errorCode: 10 });
+    expect(parseFinal('+CMS ERROR:')).toMatchObject({ code: 'CMS ERROR', errorText: '' });
+    expect(parseFinal('+CME ERROR: 1234567890')).toMatchObject({ code: 'CME ERROR', errorText: '1234567890' });
+    expect(parseCpin('+CPIN: SIM PIN ')).toBe('SIM PIN');
+    expect(parseCpin('+CPIN:   ')).toBeNull();
+    expect(parseCpin('+CPINX')).toBeNull();
+  });
+
+  it('numbers that become command arguments are bounded in digits', () => {
+    expect(parseCmti('"SM",12345678901234567890')).toBeNull();
+    expect(parseCmgs('+CMGS: 1234')).toBeNull();
+    expect(parseStoredPdus(['+CMGL: 99999999999,0,,5', '0011223344'])).toEqual([]);
   });
 });
 

@@ -4,7 +4,10 @@ import { GsmCallChannel } from '../../src/channels/gsm/gsm-call-channel.js';
 import { Sim900Modem } from '../../src/channels/gsm/sim900-modem.js';
 import { SmsChannel } from '../../src/channels/gsm/sms-channel.js';
 import { memoryLogger } from '../../src/util/log.js';
-import { childProcesses, FakePromptAudio, gsmConfig, job, PLAY_SCRIPT, playLog, processExists, smsConfig, voiceConfig } from './helpers.js';
+import { voiceText } from '../../src/compose/texts.js';
+import { shortSms } from '../../src/channels/gsm/sms-text.js';
+import type { SharedModem } from '../../src/channels/gsm/modem/shared-modem.js';
+import { childProcesses, FakePromptAudio, gsmConfig, job, PLAY_SCRIPT, playLog, processExists, shared, smsConfig, voiceConfig } from './helpers.js';
 import { Sim900Simulator, type CallScript } from './sim900-simulator.js';
 
 const CALLS: Record<string, CallScript> = {
@@ -21,6 +24,7 @@ const CALLS: Record<string, CallScript> = {
 
 let sim: Sim900Simulator;
 let modem: Sim900Modem;
+let owner: SharedModem;
 let audio: FakePromptAudio;
 let logFile: string;
 
@@ -35,6 +39,7 @@ beforeAll(async () => {
   });
   await modem.start();
   await modem.idle();
+  owner = shared(modem);
   audio = new FakePromptAudio();
   logFile = join(audio.dir, 'plays.log');
 });
@@ -58,7 +63,15 @@ function channel(over: { play?: number; gsm?: Record<string, unknown>; repeat?: 
     maxCallDuration: '20s',
     ...over.gsm,
   });
-  const ch = new GsmCallChannel({ modem, audio, voice: voiceConfig({ repeat: over.repeat ?? 2 }), gsm, logger: log, pollInterval: 100, keyGrace: 400 });
+  const ch = new GsmCallChannel({
+    modem: owner,
+    audio,
+    voice: voiceConfig({ repeat: over.repeat ?? 2 }),
+    gsm,
+    logger: log,
+    pollInterval: 100,
+    timings: { keyWaitMs: 400, gapMs: 100 },
+  });
   return { ch, log };
 }
 
@@ -85,16 +98,18 @@ function expectCallCommands(commands: string[], number: string) {
 describe('gsm channel call outcomes', () => {
   it('answer + key 1 → acknowledged, confirmation played, hung up', async () => {
     const { result, commands, plays } = await call('+15550000001', { play: 2000 });
-    expect(result).toMatchObject({ kind: 'acknowledged', reason: 'key 1 pressed', detail: { answered: true, keys: '1' } });
+    expect(result).toMatchObject({ kind: 'acknowledged', reason: 'key 1 pressed', retryable: false, detail: { answered: true, keys: '1', action: 'acknowledge' } });
     expectCallCommands(commands, '+15550000001');
     expect(plays.map((p) => p.file.split('/').pop())).toEqual([expect.stringMatching(/^call-\d+\.wav$/), 'phrase-acknowledged.wav']);
-    expect(audio.requests).toContain('call:en:Problem: disk full on db1');
+    // The channel composes what it says from the alert.
+    expect(audio.requests).toContain(`call:en:${voiceText(job().alert, 'en', 0)}`);
+    expect(voiceText(job().alert, 'en', 0)).toMatch(/disk full on db1/);
   });
 
   it('answer without a key → the message is played voice.repeat times, then answered', async () => {
     const { result, commands, plays } = await call('+15550000002', { repeat: 3 });
     expect(result).toMatchObject({ kind: 'answered', retryable: false, detail: { plays: 3, answered: true } });
-    expect(result.reason).toBe('message played 3 time(s), no key pressed');
+    expect(result.reason).toBe('message played, no key pressed');
     expect(plays).toHaveLength(3);
     expectCallCommands(commands, '+15550000002');
   });
@@ -117,7 +132,7 @@ describe('gsm channel call outcomes', () => {
 
   it('remote hang-up mid-message → playback stopped, answered', async () => {
     const { result, commands, plays } = await call('+15550000005', { play: 5000 });
-    expect(result).toMatchObject({ kind: 'answered', reason: 'remote hung up during the message', detail: { plays: 0 } });
+    expect(result).toMatchObject({ kind: 'answered', reason: 'far end hung up', retryable: false, detail: { plays: 0 } });
     expect(plays).toHaveLength(1);
     expectCallCommands(commands, '+15550000005');
   });
@@ -142,19 +157,19 @@ describe('gsm channel call outcomes', () => {
     expect(names[2]).toBe('phrase-acknowledged.wav');
   });
 
-  it('abort mid-call → playback stopped, ATH, resolved promptly', async () => {
+  it('abort mid-call → playback stopped, ATH, resolved promptly; answered "aborted during the call", retryable', async () => {
     const ac = new AbortController();
     const pending = call('+15550000009', { play: 10_000 }, ac.signal);
     await sim.waitFor(() => playLog(logFile).some((p) => processExists(p.pid)), 10_000, 'playback');
     ac.abort();
     const { result, commands } = await pending;
-    expect(result).toMatchObject({ kind: 'failed', reason: 'aborted', detail: { answered: true } });
+    expect(result).toMatchObject({ kind: 'answered', reason: 'aborted during the call', retryable: true, detail: { answered: true } });
     expectCallCommands(commands, '+15550000009');
   });
 
   it('never outlives gsm.maxCallDuration', async () => {
     const { result, commands } = await call('+15550000009', { play: 10_000, gsm: { maxCallDuration: '1500ms' } });
-    expect(result).toMatchObject({ kind: 'answered', reason: 'max call duration reached without key 1' });
+    expect(result).toMatchObject({ kind: 'answered', reason: 'maximum call duration reached', retryable: false });
     expectCallCommands(commands, '+15550000009');
   });
 
@@ -188,21 +203,47 @@ describe('gsm channel call outcomes', () => {
 
   it('an SMS goes between the polls of a ringing call', async () => {
     const { ch } = channel();
-    const sms = new SmsChannel({ modem, sms: smsConfig(), logger: memoryLogger() });
+    const sms = new SmsChannel({ modem: owner, sms: smsConfig(), logger: memoryLogger() });
     const sentBefore = sim.sent.length;
     const calling = ch.deliver(job({ phone: '+15550000004' }), new AbortController().signal);
     await sim.waitFor(() => sim.callActive, 10_000, 'ringing');
-    const texted = await sms.deliver(job({ sms: 'during a call' }), new AbortController().signal);
+    const during = job({ subject: 'during a call' });
+    const texted = await sms.deliver(during, new AbortController().signal);
     expect(texted.kind).toBe('delivered');
-    expect(sim.sent.slice(sentBefore).map((s) => s.text)).toEqual(['during a call Reply 1 to ack']);
+    expect(sim.sent.slice(sentBefore).map((s) => s.text)).toEqual([`${shortSms(during.alert)} Reply 1 to ack`]);
     expect(sim.callActive).toBe(true);
     expect((await calling).kind).toBe('no-answer');
   });
 
-  it('canReach needs a phone number', () => {
+  it('address() is the phone number; none without one', () => {
     const { ch } = channel();
-    expect(ch.canReach({ email: 'a@b', lang: 'en', phone: '+15551230001' })).toBe(true);
-    expect(ch.canReach({ email: 'a@b', lang: 'en' })).toBe(false);
-    expect(ch.canReach({ email: 'a@b', lang: 'en', phone: ' ' })).toBe(false);
+    expect(ch.address({ email: 'a@b', lang: 'en', phone: '+15551230001' })).toBe('+15551230001');
+    expect(ch.address({ email: 'a@b', lang: 'en' })).toBeNull();
+    expect(ch.address({ email: 'a@b', lang: 'en', phone: ' ' })).toBeNull();
+  });
+
+  it('a voice channel of capacity 1 that reports the modem status itself', () => {
+    const { ch } = channel();
+    expect([ch.kind, ch.capacity]).toEqual(['voice', 1]);
+    expect(ch.status()).toEqual(modem.status());
+    expect(ch.status()).toMatchObject({ state: 'ready', healthy: true });
+  });
+
+  it('an aborted delivery dials nothing (failed, retryable: the dispatcher knows why it aborted)', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const { result, commands } = await call('+15550000002', {}, ac.signal);
+    expect(result).toMatchObject({ kind: 'failed', reason: 'aborted before dialing', retryable: true });
+    expect(commands).toEqual([]);
+  });
+
+  it('abort while ringing → ATH, failed "aborted while ringing", retryable', async () => {
+    const ac = new AbortController();
+    const pending = call('+15550000004', {}, ac.signal);
+    await sim.waitFor(() => sim.callActive, 10_000, 'ringing');
+    ac.abort();
+    const { result, commands } = await pending;
+    expect(result).toMatchObject({ kind: 'failed', reason: 'aborted while ringing', retryable: true, detail: { answered: false } });
+    expectCallCommands(commands, '+15550000004');
   });
 });

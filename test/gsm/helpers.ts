@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { PromptAudio, PhraseKey } from '../../src/audio/prompt-audio.js';
 import type { DeliveryJob } from '../../src/channels/channel.js';
 import { gsmSchema, smsSchema, voiceSchema, type GsmConfig } from '../../src/config/schema.js';
+import { SharedModem } from '../../src/channels/gsm/modem/shared-modem.js';
+import type { Sim900Modem } from '../../src/channels/gsm/sim900-modem.js';
 
 export const PLAY_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'play.mjs');
 
@@ -88,21 +90,33 @@ export function gsmConfig(port: string, over: Record<string, unknown> = {}): Gsm
 export const smsConfig = (over: Record<string, unknown> = {}) => smsSchema.parse({ enabled: true, ...over });
 export const voiceConfig = (over: Record<string, unknown> = {}) => voiceSchema.parse(over);
 
-export function job(over: { phone?: string; subject?: string; sms?: string; smsFull?: string; voice?: string; id?: number } = {}): DeliveryJob {
+/**
+ * A delivery job for the gsm/sms channels. The channels compose their own text from the alert
+ * (voiceText, shortSms/fullSms), so a test shapes what is said or sent through the alert:
+ * `subject` is what a one-part SMS and the call speak, `text` the body a full-text SMS carries.
+ */
+export function job(over: { phone?: string; subject?: string; text?: string; id?: number; moreAlerts?: number } = {}): DeliveryJob {
   const subject = over.subject ?? 'Problem: disk full on db1';
+  const phone = over.phone !== undefined ? over.phone : '+15551230001';
   return {
     alert: {
       id: over.id ?? 42,
       kind: 'problem',
       subject,
-      text: 'Host: db1\nSeverity: High',
+      text: over.text ?? 'Host: db1\nSeverity: High',
       receivedAt: Date.UTC(2026, 0, 1),
       raw: Buffer.from('raw'),
     },
-    recipient: { email: 'ops@example.com', ...(over.phone !== undefined ? { phone: over.phone } : { phone: '+15551230001' }), lang: 'en' },
-    texts: { voice: over.voice ?? subject, sms: over.sms ?? subject, smsFull: over.smsFull ?? `${subject}\nHost: db1` },
+    recipient: { email: 'ops@example.com', phone, lang: 'en' },
+    address: phone,
+    moreAlerts: over.moreAlerts ?? 0,
     attemptId: 1,
   };
+}
+
+/** A SharedModem around a modem a test started itself (channels take the shared owner). */
+export function shared(modem: Sim900Modem): SharedModem {
+  return new SharedModem(modem);
 }
 
 /** Children of this test process (from /proc), except socat (the simulator's pty pair). */

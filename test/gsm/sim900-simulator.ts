@@ -84,6 +84,8 @@ export class Sim900Simulator {
   readonly injectMidResponse: string[] = [];
   /** Messages in SIM storage by index. */
   readonly storage = new Map<number, StoredSms>();
+  /** Numbers of incoming calls the driver rejected with ATH, in order. */
+  readonly rejectedCalls: string[] = [];
 
   private echo = true;
   private cmee = 0;
@@ -94,6 +96,7 @@ export class Sim900Simulator {
   private input = '';
   private pduMode: { length: number } | null = null;
   private call: ActiveCall | null = null;
+  private incoming: { number: string; timers: NodeJS.Timeout[] } | null = null;
   private mr = 0;
   private timers = new Set<NodeJS.Timeout>();
 
@@ -175,6 +178,35 @@ export class Sim900Simulator {
     return this.call !== null;
   }
 
+  /** An incoming call is ringing now (not yet rejected or given up). */
+  get ringing(): boolean {
+    return this.incoming !== null;
+  }
+
+  /**
+   * Someone calls the modem: RING and (as with AT+CLIP=1) +CLIP every `intervalMs`, `rings` times,
+   * then the caller gives up (NO CARRIER) unless ATH rejected the call first. An empty number is a
+   * withheld caller id.
+   */
+  incomingCall(number: string, opts: { rings?: number; intervalMs?: number } = {}): void {
+    this.endIncoming();
+    const call = { number, timers: [] as NodeJS.Timeout[] };
+    this.incoming = call;
+    const rings = opts.rings ?? 4;
+    const every = opts.intervalMs ?? 300;
+    const clip = `+CLIP: "${number}",${number.startsWith('+') ? 145 : 129},"",0,"",0`;
+    for (let i = 0; i < rings; i++) {
+      call.timers.push(this.later(i * every, () => this.incoming === call && (this.urc('RING'), this.urc(clip))));
+    }
+    call.timers.push(
+      this.later(rings * every, () => {
+        if (this.incoming !== call) return;
+        this.endIncoming();
+        this.urc('NO CARRIER');
+      }),
+    );
+  }
+
   // ---- lifecycle ----
 
   private async powerOn(): Promise<void> {
@@ -208,6 +240,7 @@ export class Sim900Simulator {
 
   private async powerOff(): Promise<void> {
     this.endCall();
+    this.endIncoming();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const port = this.port;
@@ -371,10 +404,14 @@ export class Sim900Simulator {
     if (u === 'AT+CLCC') {
       const c = this.call;
       const list = c ? [`+CLCC: 1,0,${c.stat},0,0,"${c.number}",${c.number.startsWith('+') ? 145 : 129}`] : [];
+      const inc = this.incoming;
+      if (inc) list.push(`+CLCC: ${c ? 2 : 1},1,4,0,0,"${inc.number}",${inc.number.startsWith('+') ? 145 : 129}`);
       return this.ok(list);
     }
     if (u === 'ATH' || u === 'ATH0') {
       this.hangups++;
+      if (this.incoming) this.rejectedCalls.push(this.incoming.number);
+      this.endIncoming();
       this.endCall();
       return this.ok();
     }
@@ -475,6 +512,16 @@ export class Sim900Simulator {
       default:
         break; // no-answer: alerting until ATH
     }
+  }
+
+  private endIncoming(): void {
+    const c = this.incoming;
+    if (!c) return;
+    for (const t of c.timers) {
+      clearTimeout(t);
+      this.timers.delete(t);
+    }
+    this.incoming = null;
   }
 
   private endCall(): void {

@@ -22,7 +22,7 @@ export function tempDir(prefix = 'alertline-test-'): { dir: string; cleanup: () 
 
 /** A config for tests: loopback, port 0 (any free port), data in dir. */
 export function testConfig(dir: string, over: Record<string, unknown> = {}): Config {
-  const base = { dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'error', smtp: { host: '127.0.0.1', port: 0 } };
+  const base = { dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'error', smtp: { host: '127.0.0.1', port: 0 }, http: { port: 0 } };
   return configSchema.parse(deepMerge(base, over));
 }
 

@@ -13,6 +13,7 @@ import type { Logger } from '../../util/log.js';
 import {
   AtLineSplitter,
   classifyLine,
+  MAX_LINE_LENGTH,
   redactCommand,
   validateCommand,
   validatePduHex,
@@ -143,6 +144,24 @@ export class AtEngine extends EventEmitter<AtEngineEvents> {
     port.on('data', (chunk) => this.onData(port, chunk));
     port.on('error', (err) => this.log.warn('gsm.port_error', { port: this.path, error: err.message }));
     port.on('close', (err) => this.onClose(port, err));
+    // Output left over from an earlier session (the late answer to a command that was in flight
+    // when the port was closed) must not answer this session's first command and shift every
+    // answer after it: flush what is buffered, then discard what still arrives for settleTime.
+    this.settling = true;
+    await new Promise<void>((resolve) => {
+      if (!port.flush) return resolve();
+      try {
+        port.flush(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+    this.clock.setTimer(() => {
+      if (this.port !== port || !this.settling) return;
+      this.settling = false;
+      this.splitter.reset();
+      this.pump();
+    }, this.settleTime);
   }
 
   /** Closes the port on purpose; pending commands fail. */
@@ -224,6 +243,7 @@ export class AtEngine extends EventEmitter<AtEngineEvents> {
     if (port !== this.port) return;
     for (const token of this.splitter.push(chunk)) {
       if (token.type === 'prompt') this.onPrompt();
+      else if (token.type === 'overflow') this.log.warn('gsm.line_dropped', { length: token.length, limit: MAX_LINE_LENGTH });
       else this.onLine(token.text);
     }
   }

@@ -2,33 +2,62 @@
  * AT response codec (pure): bytes from the modem -> lines and the `> ` prompt; classification of
  * final result codes (3GPP TS 27.007 §5.x / V.25ter verbose codes) and unsolicited result codes.
  * No I/O, no timers: the engine feeds chunks in and gets tokens out.
+ *
+ * Linear time on hostile lines: every pattern below is anchored at the start and no two
+ * neighbouring quantifiers can match the same character (so a failed match never backtracks
+ * over the line more than once); the two that could (`\s*(.*)$` in the CME/CMS parser and
+ * `\s*(.+)$` in +CPIN) are prefix checks and slices now. Lines are at most MAX_LINE_LENGTH, and
+ * numbers that become indexes in a command are bounded in digits.
  */
 
-export type AtToken = { type: 'line'; text: string } | { type: 'prompt' };
+export type AtToken =
+  | { type: 'line'; text: string }
+  | { type: 'prompt' }
+  /** A line longer than MAX_LINE_LENGTH was dropped whole; `length` counts its printable bytes. */
+  | { type: 'overflow'; length: number };
 
-/** Longest line kept; longer input (noise, a runaway peer) is cut so memory stays bounded. */
+/**
+ * Longest line accepted. Nothing a SIM900 sends comes near it (a PDU line is at most 352 hex
+ * digits); a longer line is noise or a runaway peer and is dropped whole (a cut line could be
+ * misread), so memory and every parser's work stay bounded.
+ */
 export const MAX_LINE_LENGTH = 4096;
 
 /**
  * Splits the modem's byte stream into lines. Any of `\r`, `\n` ends a line (so `\r\n`, a lone
  * `\r` or a lone `\n` all work, also across chunk boundaries); empty lines are dropped. Bytes
  * outside printable ASCII (NUL, 0xFF noise at power-up, stray control characters) are discarded.
- * The SMS prompt `> ` arrives without a line end and is reported as its own token.
+ * The SMS prompt `> ` arrives without a line end and is reported as its own token. A line over
+ * MAX_LINE_LENGTH is reported as an 'overflow' token instead of a line. One pass per byte.
  */
 export class AtLineSplitter {
   private buf = '';
+  /** Printable bytes of the current line beyond MAX_LINE_LENGTH (the line is being dropped). */
+  private overflow = 0;
 
   push(chunk: Uint8Array | string): AtToken[] {
     const out: AtToken[] = [];
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-    for (const b of bytes) {
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
       if (b === 0x0d || b === 0x0a) {
         this.endLine(out);
         continue;
       }
       if (b < 0x20 || b > 0x7e) continue; // noise, NUL, DEL, 8-bit garbage
-      if (this.buf.length < MAX_LINE_LENGTH) this.buf += String.fromCharCode(b);
-      if (this.buf === '> ') {
+      if (this.overflow > 0 || this.buf.length >= MAX_LINE_LENGTH) {
+        // Dropping: skip to the next line end in one step.
+        let j = i;
+        while (j < bytes.length && bytes[j] !== 0x0d && bytes[j] !== 0x0a) {
+          const c = bytes[j]!;
+          if (c >= 0x20 && c <= 0x7e) this.overflow++;
+          j++;
+        }
+        i = j - 1;
+        continue;
+      }
+      this.buf += String.fromCharCode(b);
+      if (this.buf.length === 2 && this.buf === '> ') {
         out.push({ type: 'prompt' });
         this.buf = '';
       }
@@ -39,6 +68,7 @@ export class AtLineSplitter {
   /** Drops a partial line (after ESC / timeout the rest of it is meaningless). */
   reset(): void {
     this.buf = '';
+    this.overflow = 0;
   }
 
   /** The partial line not yet terminated (for diagnostics). */
@@ -47,6 +77,12 @@ export class AtLineSplitter {
   }
 
   private endLine(out: AtToken[]): void {
+    if (this.overflow > 0) {
+      out.push({ type: 'overflow', length: this.buf.length + this.overflow });
+      this.buf = '';
+      this.overflow = 0;
+      return;
+    }
     const text = this.buf.trim();
     this.buf = '';
     if (text.length > 0) out.push({ type: 'line', text });
@@ -86,13 +122,10 @@ export function isCallCommand(command: string): boolean {
 export function parseFinal(line: string, command?: string): FinalResult | null {
   if (line === 'OK') return { code: 'OK', line };
   if (line === 'ERROR') return { code: 'ERROR', line };
-  const m = /^\+(CME|CMS) ERROR:\s*(.*)$/.exec(line);
-  if (m) {
-    const rest = m[2]!.trim();
-    const code = m[1] === 'CME' ? 'CME ERROR' : 'CMS ERROR';
-    return /^\d+$/.test(rest)
-      ? { code, line, errorCode: Number(rest) }
-      : { code, line, errorText: rest };
+  const kind = line.startsWith('+CME ERROR:') ? 'CME ERROR' : line.startsWith('+CMS ERROR:') ? 'CMS ERROR' : null;
+  if (kind) {
+    const rest = line.slice('+CME ERROR:'.length).trim();
+    return /^\d{1,9}$/.test(rest) ? { code: kind, line, errorCode: Number(rest) } : { code: kind, line, errorText: rest };
   }
   const callCode = callProgressCode(line);
   if (callCode && command !== undefined && isCallCommand(command)) {
@@ -248,7 +281,7 @@ export interface CallListEntry {
 
 /** Parses "+CLCC: 1,0,3,0,0,"+15551234567",145" (27.007 §7.18). */
 export function parseClcc(line: string): CallListEntry | null {
-  const m = /^\+CLCC:\s*(\d+),(\d),(\d),(\d),(\d)(?:,"([^"]*)",(\d+))?/.exec(line);
+  const m = /^\+CLCC:\s*(\d{1,6}),(\d),(\d),(\d),(\d)(?:,"([^"]{0,64})",(\d{1,3}))?/.exec(line);
   if (!m) return null;
   return {
     index: Number(m[1]),
@@ -301,13 +334,14 @@ export function parseCops(line: string): string | null {
 
 /** Parses '+CPIN: SIM PIN' -> "SIM PIN". */
 export function parseCpin(line: string): string | null {
-  const m = /^\+CPIN:\s*(.+)$/.exec(line);
-  return m ? m[1]!.trim() : null;
+  if (!line.startsWith('+CPIN:')) return null;
+  const v = line.slice(6).trim();
+  return v.length > 0 ? v : null;
 }
 
 /** Parses '+CMTI: "SM",3' -> { storage: "SM", index: 3 }. */
 export function parseCmti(value: string): { storage: string; index: number } | null {
-  const m = /^"([^"]*)",\s*(\d+)$/.exec(value.trim());
+  const m = /^"([^"]{0,16})",\s*(\d{1,6})$/.exec(value.trim());
   return m ? { storage: m[1]!, index: Number(m[2]) } : null;
 }
 
@@ -317,9 +351,37 @@ export function parseDtmf(value: string): string | null {
   return m ? m[1]!.toUpperCase() : null;
 }
 
+export interface CallerId {
+  /** The caller's number as the network gave it ("+15551230001"); empty when withheld. */
+  number: string;
+  /** Type of address (145 international, 129 national), when given. */
+  type?: number;
+}
+
+/**
+ * Parses the value of '+CLIP: "+15551230001",145,"",0,"",0' (27.007 §7.6). A scanner: the number
+ * is the first quoted field; only digits, a leading "+", "*" and "#" are accepted.
+ */
+export function parseClip(value: string): CallerId | null {
+  const v = value.trim();
+  if (v.length === 0 || v.length > 256 || v[0] !== '"') return null;
+  const close = v.indexOf('"', 1);
+  if (close < 0) return null;
+  const number = v.slice(1, close);
+  if (number.length > 32) return null;
+  for (let i = 0; i < number.length; i++) {
+    const c = number[i]!;
+    if (!((c >= '0' && c <= '9') || c === '*' || c === '#' || (c === '+' && i === 0))) return null;
+  }
+  const rest = v.slice(close + 1);
+  if (rest.length > 0 && rest[0] !== ',') return null;
+  const typeField = rest.slice(1).split(',', 1)[0]!.trim();
+  return /^\d{1,3}$/.test(typeField) ? { number, type: Number(typeField) } : { number };
+}
+
 /** Parses "+CMGS: 12" -> 12. */
 export function parseCmgs(line: string): number | null {
-  const m = /^\+CMGS:\s*(\d+)/.exec(line);
+  const m = /^\+CMGS:\s*(\d{1,3})(?!\d)/.exec(line);
   return m ? Number(m[1]) : null;
 }
 
@@ -341,8 +403,8 @@ export function parseStoredPdus(lines: string[], cmgrIndex?: number): StoredPdu[
     let index: number | undefined;
     let stat: number;
     let length: number;
-    const l = /^\+CMGL:\s*(\d+),(\d+),[^,]*,(\d+)\s*$/.exec(line);
-    const r = /^\+CMGR:\s*(\d+),[^,]*,(\d+)\s*$/.exec(line);
+    const l = /^\+CMGL:\s*(\d{1,6}),(\d{1,3}),[^,]*,(\d{1,4})\s*$/.exec(line);
+    const r = /^\+CMGR:\s*(\d{1,3}),[^,]*,(\d{1,4})\s*$/.exec(line);
     if (l) {
       index = Number(l[1]);
       stat = Number(l[2]);

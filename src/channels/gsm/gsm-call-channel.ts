@@ -1,27 +1,33 @@
 /**
- * The `gsm` channel: a voice call through the SIM900. ATD<number>; then AT+CLCC polling (and the
- * call progress URCs) until answered, busy, refused or the ring timeout (then ATH); once answered
- * the prompt WAV is played through gsm.audioCommand voice.repeat times; key 1 (+DTMF: 1)
- * acknowledges, key 2 repeats the message. The call never outlives gsm.maxCallDuration, ATH is
- * always sent at the end and the audio process is always reaped.
+ * The `gsm` channel: a voice call through the SIM900. Dial, then AT+CLCC polling (and the call
+ * progress events) until answered, busy, refused or the ring timeout; once answered the shared
+ * conversation (src/channels/calls) runs over a GSM call leg: prompts are WAV files played by
+ * gsm.audioCommand into the modem's audio input, keys come as +DTMF events. The call never
+ * outlives gsm.maxCallDuration, the line is always hung up at the end and every audio process
+ * is reaped. Only typed modem operations are used here; no AT text.
  */
 import { voiceText } from '../../compose/texts.js';
-import { guarded, phoneAddress, phoneTarget } from './phone-target.js';
+import type { PhraseKey, PromptAudio } from '../../audio/prompt-audio.js';
+import { CALL_KEYS, converse, type CallTimings } from '../calls/index.js';
 import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient } from '../channel.js';
 import { outcome } from '../channel.js';
-import type { PromptAudio } from '../../audio/prompt-audio.js';
 import type { GsmConfig, VoiceConfig } from '../../config/schema.js';
 import type { Clock } from '../../util/clock.js';
 import { systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { AtError } from './at-engine.js';
-import { parseClcc, parseDtmf, type CallListEntry, type FinalCode, type FinalResult, type Urc } from './at-parser.js';
-import { play, type Playback, type PlaybackResult } from './audio-player.js';
+import type { CallListEntry, FinalResult } from './at-parser.js';
+import { GsmCallLeg, type Prompts } from './gsm-call-leg.js';
 import { EventQueue } from './call-events.js';
+import type { CallProgressCode, ModemEvent } from './modem/events.js';
+import type { ModemStatus } from './modem/status.js';
+import type { SharedModem } from './modem/shared-modem.js';
+import { guarded, phoneAddress, phoneTarget } from './phone-target.js';
 import type { ModemLink } from './sim900-modem.js';
 
 export interface GsmCallChannelOptions {
-  modem: ModemLink;
+  /** The modem, shared with the sms channel. */
+  modem: SharedModem;
   audio: PromptAudio;
   voice: VoiceConfig;
   gsm: GsmConfig;
@@ -29,27 +35,26 @@ export interface GsmCallChannelOptions {
   clock?: Clock;
   /** AT+CLCC poll interval (ms, default 1000). */
   pollInterval?: number;
-  /** How long to wait for a key after the last repetition (ms, default 5000). */
-  keyGrace?: number;
+  /** The conversation's timings (key wait after the last play, gap between plays); tests shorten them. */
+  timings?: Partial<CallTimings>;
 }
 
-type CallEvent =
-  | { type: 'urc'; urc: Urc }
+/** What happens on the line while the call rings. */
+type RingEvent =
+  | { type: 'progress'; code: CallProgressCode }
+  | { type: 'key' }
   | { type: 'calls'; calls: CallListEntry[] }
   | { type: 'poll-failed'; error: string; fatal: boolean }
   | { type: 'ring-timeout' }
   | { type: 'max-duration' }
-  | { type: 'key-grace' }
-  | { type: 'abort' }
-  | { type: 'played'; playback: Playback; result: PlaybackResult };
+  | { type: 'abort' };
 
 /** Consecutive failed AT+CLCC polls after which the call is given up. */
 const MAX_POLL_FAILURES = 3;
 /** Polls that may pass before the dialled call shows up in AT+CLCC. */
 const MAX_UNLISTED_POLLS = 5;
-/** SIM900 manual: ATH may take up to 20 s. */
-const HANGUP_TIMEOUT = 20_000;
 
+/** What ATD's final result (or the same code arriving later as an event) means for the delivery. */
 export function mapDialFinal(final: FinalResult): Outcome {
   switch (final.code) {
     case 'BUSY':
@@ -68,44 +73,52 @@ export function mapDialFinal(final: FinalResult): Outcome {
   }
 }
 
-const RINGING_URC_CODES: Partial<Record<Urc['kind'], FinalCode>> = {
-  busy: 'BUSY',
-  'no-answer': 'NO ANSWER',
-  'call-ended': 'NO CARRIER',
-  'no-dialtone': 'NO DIALTONE',
-};
+/** The phrases the key table may confirm with: rendered before dialling, like the message. */
+const CONFIRM_PHRASES: PhraseKey[] = [...new Set(Object.values(CALL_KEYS).flatMap((r) => (r.effect === 'end' && r.confirm ? [r.confirm] : [])))];
 
 export class GsmCallChannel implements Channel {
   readonly name = 'gsm' as const;
   readonly kind = 'voice' as const;
   /** One modem, one call at a time. */
   readonly capacity = 1;
-  private readonly modem: ModemLink;
+  private readonly shared: SharedModem;
   private readonly audio: PromptAudio;
-  private readonly voice: VoiceConfig;
-  private readonly gsm: GsmConfig;
   private readonly log: Logger;
-  private readonly clock: Clock;
-  private readonly pollInterval: number;
-  private readonly keyGrace: number;
+  private readonly deps: AttemptDeps;
 
   constructor(opts: GsmCallChannelOptions) {
-    this.modem = opts.modem;
+    this.shared = opts.modem;
     this.audio = opts.audio;
-    this.voice = opts.voice;
-    this.gsm = opts.gsm;
     this.log = opts.logger.child({ channel: 'gsm' });
-    this.clock = opts.clock ?? systemClock;
-    this.pollInterval = opts.pollInterval ?? 1000;
-    this.keyGrace = opts.keyGrace ?? 5000;
+    this.deps = {
+      modem: opts.modem.link,
+      voice: opts.voice,
+      gsm: opts.gsm,
+      log: this.log,
+      clock: opts.clock ?? systemClock,
+      pollInterval: opts.pollInterval ?? 1000,
+      ...(opts.timings ? { timings: opts.timings } : {}),
+    };
   }
 
   address(recipient: Recipient): string | null {
     return phoneAddress(recipient);
   }
 
+  start(): Promise<void> {
+    return this.shared.acquire();
+  }
+
+  stop(): Promise<void> {
+    return this.shared.release();
+  }
+
   health(): ChannelHealth {
-    return this.modem.health();
+    return this.shared.link.health();
+  }
+
+  status(): ModemStatus {
+    return this.shared.link.status();
   }
 
   async deliver(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
@@ -113,85 +126,81 @@ export class GsmCallChannel implements Channel {
   }
 
   private async deliverInner(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
+    const modem = this.deps.modem;
     const target = phoneTarget(job.recipient);
     if ('outcome' in target) return target.outcome;
     const number = target.number;
-    if (!/^\+?[0-9]{3,20}$/.test(number)) return outcome('rejected', 'invalid phone number', false);
-    if (signal.aborted) return outcome('failed', 'aborted', false);
-    if (!this.modem.isReady()) return outcome('failed', `modem not ready: ${this.modem.health().detail}`, true);
+    if (signal.aborted) return outcome('failed', 'aborted before dialing', true);
+    if (!modem.isReady()) return outcome('failed', `modem not ready: ${modem.health().detail}`, true);
 
     // Prepare the speech before dialling: the callee should not wait in silence for TTS.
-    let wav: string;
+    const lang = job.recipient.lang || this.deps.voice.lang;
+    let message: string;
     try {
-      wav = await this.audio.callWav(voiceText(job.alert, job.recipient.lang, job.moreAlerts), job.recipient.lang);
+      message = await this.audio.callWav(voiceText(job.alert, lang, job.moreAlerts), lang);
     } catch (e) {
       return outcome('failed', `prompt audio unavailable: ${(e as Error).message}`, true);
     }
-    const ackWav = await this.audio.phraseWav('acknowledged', job.recipient.lang).catch((e: Error) => {
-      this.log.warn('gsm.ack_phrase_unavailable', { error: e.message });
-      return undefined;
-    });
+    const phrases: Partial<Record<PhraseKey, string>> = {};
+    for (const p of CONFIRM_PHRASES) {
+      try {
+        phrases[p] = await this.audio.phraseWav(p, lang);
+      } catch (e) {
+        this.log.warn('gsm.phrase_unavailable', { phrase: p, error: (e as Error).message });
+      }
+    }
 
     let release: () => void;
     try {
-      release = await this.modem.acquireCall(signal);
+      release = await modem.acquireCall(signal);
     } catch {
-      return outcome('failed', 'aborted', false);
+      return outcome('failed', 'aborted before dialing', true);
     }
     try {
-      if (!this.modem.isReady()) return outcome('failed', `modem not ready: ${this.modem.health().detail}`, true);
-      const call = new CallAttempt(this, number, wav, ackWav, signal);
-      const result = await call.run();
+      if (!modem.isReady()) return outcome('failed', `modem not ready: ${modem.health().detail}`, true);
+      const result = await new CallAttempt(this.deps, number, { message, phrases }, signal).run();
       this.log.info('gsm.call_done', { alert: job.alert.id, outcome: result.kind, reason: result.reason });
       return result;
     } finally {
       release();
     }
   }
-
-  /** Used by CallAttempt. */
-  get deps() {
-    return {
-      modem: this.modem,
-      voice: this.voice,
-      gsm: this.gsm,
-      log: this.log,
-      clock: this.clock,
-      pollInterval: this.pollInterval,
-      keyGrace: this.keyGrace,
-    };
-  }
 }
 
-/** One call from ATD to ATH. */
+interface AttemptDeps {
+  modem: ModemLink;
+  voice: VoiceConfig;
+  gsm: GsmConfig;
+  log: Logger;
+  clock: Clock;
+  pollInterval: number;
+  timings?: Partial<CallTimings>;
+}
+
+/** One call from dialling to hanging up. */
 class CallAttempt {
-  private readonly q = new EventQueue<CallEvent>();
-  private readonly d: GsmCallChannel['deps'];
+  private readonly q = new EventQueue<RingEvent>();
   private readonly timers: Array<() => void> = [];
-  private playback: Playback | null = null;
+  private leg: GsmCallLeg | null = null;
   private polling = false;
   private pollLoop: Promise<void> = Promise.resolve();
   private cancelPollSleep: (() => void) | null = null;
   private pollFailures = 0;
   private unlistedPolls = 0;
   private seenInList = false;
-  private plays = 0;
-  private keys: string[] = [];
   private dialedAt = 0;
   private answeredAt: number | undefined;
+  private finished: Promise<void> | null = null;
 
   constructor(
-    channel: GsmCallChannel,
+    private readonly d: AttemptDeps,
     private readonly number: string,
-    private readonly wav: string,
-    private readonly ackWav: string | undefined,
+    private readonly prompts: Prompts,
     private readonly signal: AbortSignal,
-  ) {
-    this.d = channel.deps;
-  }
+  ) {}
 
   async run(): Promise<Outcome> {
-    const unsub = this.d.modem.onUrc((urc) => this.q.push({ type: 'urc', urc }));
+    const unsubscribe = this.d.modem.onEvent((e) => this.onModemEvent(e));
     const onAbort = () => this.q.push({ type: 'abort' });
     this.signal.addEventListener('abort', onAbort, { once: true });
     let result: Outcome;
@@ -201,12 +210,8 @@ class CallAttempt {
       result = outcome('failed', `call failed: ${(e as Error).message}`, true);
     } finally {
       this.signal.removeEventListener('abort', onAbort);
-      for (const cancel of this.timers) cancel();
-      this.stopPolling();
-      await this.stopPlayback();
-      await this.pollLoop;
-      await this.hangUp();
-      unsub();
+      await this.finish();
+      unsubscribe();
     }
     return this.withDetail(result);
   }
@@ -216,61 +221,82 @@ class CallAttempt {
     const detail: Record<string, unknown> = {
       number: this.number,
       answered: this.answeredAt !== undefined,
-      plays: this.plays,
-      ...(this.keys.length ? { keys: this.keys.join('') } : {}),
       ...(this.answeredAt !== undefined
         ? { ringMs: this.answeredAt - this.dialedAt, talkMs: now - this.answeredAt }
         : { ringMs: now - this.dialedAt }),
     };
-    return { ...o, detail: { ...(o.detail ?? {}), ...detail } };
+    return { ...o, detail: { plays: 0, ...(o.detail ?? {}), ...detail } };
   }
 
-  private timer(ms: number, ev: CallEvent): () => void {
+  private timer(ms: number, ev: RingEvent): () => void {
     const cancel = this.d.clock.setTimer(() => this.q.push(ev), ms);
     this.timers.push(cancel);
     return cancel;
   }
 
+  /** Modem events go to the ringing state machine until the answer, to the call leg after. */
+  private onModemEvent(e: ModemEvent): void {
+    const leg = this.leg;
+    if (e.type === 'key') {
+      if (leg) leg.emit({ type: 'key', key: e.key, via: 'dtmf' });
+      else {
+        // A key can only come from an answered call: it is the answer, and the conversation gets the key.
+        this.pendingKeys.push(e.key);
+        this.q.push({ type: 'key' });
+      }
+    } else if (e.type === 'call-progress') {
+      if (!leg) this.q.push({ type: 'progress', code: e.code });
+      else if (e.code === 'NO CARRIER') leg.emit({ type: 'hangup' });
+    }
+  }
+
+  private readonly pendingKeys: string[] = [];
+
+  /** Polls and timers after the answer, as call-leg events. */
+  private onPollWhileTalking(ev: RingEvent): void {
+    const leg = this.leg!;
+    if (ev.type === 'calls') {
+      this.pollFailures = 0;
+      const call = ourCall(ev.calls);
+      if (!call || call.stat === 6) leg.emit({ type: 'hangup' });
+    } else if (ev.type === 'poll-failed') {
+      if (ev.fatal) leg.emit({ type: 'lost', reason: `modem lost during the call: ${ev.error}` });
+      else if (++this.pollFailures >= MAX_POLL_FAILURES) leg.emit({ type: 'lost', reason: `modem stopped answering: ${ev.error}` });
+    }
+  }
+
   private async dialAndTalk(): Promise<Outcome> {
-    const { gsm, log } = this.d;
-    if (this.signal.aborted) return outcome('failed', 'aborted', false);
+    const { gsm, log, modem } = this.d;
+    if (this.signal.aborted) return outcome('failed', 'aborted before dialing', true);
     this.dialedAt = this.d.clock.now();
     this.timer(gsm.maxCallDuration, { type: 'max-duration' });
     const cancelRing = this.timer(gsm.ringTimeout, { type: 'ring-timeout' });
     log.info('gsm.dial', { number: this.number });
-    let r;
+    let final: FinalResult;
     try {
-      r = await this.d.modem.command(`ATD${this.number};`, { timeout: Math.max(gsm.commandTimeout * 2, 10_000) });
+      final = await modem.dial(this.number, { timeout: Math.max(gsm.commandTimeout * 2, 10_000) });
     } catch (e) {
       return outcome('failed', `dial failed: ${(e as Error).message}`, true);
     }
-    if (!r.ok) return mapDialFinal(r.final);
+    if (final.code !== 'OK') return mapDialFinal(final);
     this.startPolling();
 
     // ---- ringing ----
     for (;;) {
       const ev = await this.q.next();
-      if (ev.type === 'abort') return outcome('failed', 'aborted', false);
+      if (ev.type === 'abort') return outcome('failed', 'aborted while ringing', true);
       if (ev.type === 'ring-timeout') return outcome('no-answer', `no answer within ${Math.round(gsm.ringTimeout / 1000)} s`, true);
       if (ev.type === 'max-duration') return outcome('no-answer', 'max call duration reached while ringing', true);
+      if (ev.type === 'progress') return mapDialFinal({ code: ev.code, line: ev.code });
+      if (ev.type === 'key') break;
       if (ev.type === 'poll-failed') {
         if (ev.fatal) return outcome('failed', `modem lost while ringing: ${ev.error}`, true);
         if (++this.pollFailures >= MAX_POLL_FAILURES) return outcome('failed', `modem stopped answering: ${ev.error}`, true);
         continue;
       }
-      if (ev.type === 'urc') {
-        if (ev.urc.kind === 'dtmf') {
-          // A key can only come from an answered call: take it as the answer, handle the key after.
-          this.q.push(ev);
-          break;
-        }
-        const o = this.ringingUrc(ev.urc);
-        if (o) return o;
-        continue;
-      }
       if (ev.type === 'calls') {
         this.pollFailures = 0;
-        const call = this.ourCall(ev.calls);
+        const call = ourCall(ev.calls);
         if (call?.stat === 0) break; // answered
         if (call && call.stat !== 6) {
           this.seenInList = true;
@@ -283,116 +309,22 @@ class CallAttempt {
     cancelRing();
     this.answeredAt = this.d.clock.now();
     log.info('gsm.answered', { number: this.number, ringMs: this.answeredAt - this.dialedAt });
-    return this.talk();
-  }
 
-  /** A call-progress code that arrives as a URC after ATD returned means what it means as ATD's final result. */
-  private ringingUrc(urc: Urc): Outcome | null {
-    const code = RINGING_URC_CODES[urc.kind];
-    return code ? mapDialFinal({ code, line: code }) : null;
-  }
-
-  /** Our outgoing voice call in an AT+CLCC list (there is only one call at a time). */
-  private ourCall(calls: CallListEntry[]): CallListEntry | undefined {
-    return calls.find((c) => c.dir === 0 && c.mode === 0);
-  }
-
-  // ---- answered ----
-
-  private async talk(): Promise<Outcome> {
-    const { voice, log } = this.d;
-    let cancelGrace: (() => void) | null = null;
-    this.startPlayback(this.wav);
-    for (;;) {
-      const ev = await this.q.next();
-      switch (ev.type) {
-        case 'abort':
-          return outcome('failed', 'aborted', false);
-        case 'max-duration':
-          return outcome('answered', 'max call duration reached without key 1', false);
-        case 'key-grace':
-          return outcome('answered', `message played ${this.plays} time(s), no key pressed`, false);
-        case 'poll-failed':
-          if (ev.fatal) return outcome('failed', `modem lost during the call: ${ev.error}`, true);
-          if (++this.pollFailures >= MAX_POLL_FAILURES) return outcome('answered', `modem stopped answering: ${ev.error}`, false);
-          break;
-        case 'calls': {
-          this.pollFailures = 0;
-          const call = this.ourCall(ev.calls);
-          if (!call || call.stat === 6) return this.remoteHangUp();
-          break;
-        }
-        case 'played':
-          if (ev.playback !== this.playback) break; // a stopped one
-          this.playback = null;
-          if (ev.result.error || (ev.result.code !== 0 && !ev.result.stopped)) {
-            const why = ev.result.error ?? `exit ${ev.result.code ?? ev.result.signal}`;
-            log.error('gsm.audio_failed', { error: why });
-            return outcome('failed', `audio command failed: ${why}`, true);
-          }
-          this.plays++;
-          if (this.plays < voice.repeat) this.startPlayback(this.wav);
-          else cancelGrace = this.timer(this.d.keyGrace, { type: 'key-grace' });
-          break;
-        case 'urc': {
-          const urc = ev.urc;
-          if (urc.kind === 'call-ended') return this.remoteHangUp();
-          if (urc.kind !== 'dtmf') break;
-          const key = parseDtmf(urc.value ?? '');
-          if (!key) break;
-          this.keys.push(key);
-          log.info('gsm.dtmf', { key });
-          if (key === '1') return this.acknowledge();
-          if (key === '2') {
-            cancelGrace?.();
-            cancelGrace = null;
-            await this.stopPlayback();
-            this.plays = 0;
-            this.startPlayback(this.wav);
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-
-  private remoteHangUp(): Outcome {
-    return outcome(
-      'answered',
-      this.plays >= 1 ? 'remote hung up after the message, no key pressed' : 'remote hung up during the message',
-      false,
-    );
-  }
-
-  private async acknowledge(): Promise<Outcome> {
-    const ack = outcome('acknowledged', 'key 1 pressed', false);
-    await this.stopPlayback();
-    if (!this.ackWav) return ack;
-    this.startPlayback(this.ackWav);
-    for (;;) {
-      const ev = await this.q.next();
-      if (ev.type === 'played' && ev.playback === this.playback) {
-        this.playback = null;
-        return ack;
-      }
-      if (ev.type === 'abort' || ev.type === 'max-duration') return ack;
-      if (ev.type === 'urc' && ev.urc.kind === 'call-ended') return ack;
-      if (ev.type === 'calls' && !this.ourCall(ev.calls)) return ack;
-    }
-  }
-
-  private startPlayback(file: string): void {
-    const p = play(this.d.gsm.audioCommand, file);
-    this.playback = p;
-    void p.done.then((result) => this.q.push({ type: 'played', playback: p, result }));
-  }
-
-  private async stopPlayback(): Promise<void> {
-    const p = this.playback;
-    this.playback = null;
-    if (p) await p.stop();
+    // ---- answered: the shared conversation ----
+    for (const cancel of this.timers.splice(0)) cancel();
+    const leg = new GsmCallLeg({ audioCommand: this.d.gsm.audioCommand, clock: this.d.clock, log: this.d.log }, this.prompts, () => this.finish());
+    this.leg = leg;
+    for (const key of this.pendingKeys.splice(0)) leg.emit({ type: 'key', key, via: 'dtmf' });
+    this.q.drain((ev) => this.onPollWhileTalking(ev));
+    return converse({
+      leg,
+      repeat: this.d.voice.repeat,
+      maxMs: gsm.maxCallDuration - (this.answeredAt - this.dialedAt),
+      signal: this.signal,
+      clock: this.d.clock,
+      log,
+      ...(this.d.timings ? { timings: this.d.timings } : {}),
+    });
   }
 
   // ---- AT+CLCC polling ----
@@ -410,34 +342,41 @@ class CallAttempt {
         });
         this.cancelPollSleep = null;
         if (!this.polling) break;
+        let ev: RingEvent;
         try {
-          const r = await this.d.modem.command('AT+CLCC');
-          if (!r.ok) {
-            this.q.push({ type: 'poll-failed', error: r.final.line, fatal: false });
-            continue;
-          }
-          const calls = r.lines.map(parseClcc).filter((c): c is CallListEntry => c !== null);
-          this.q.push({ type: 'calls', calls });
+          ev = { type: 'calls', calls: await this.d.modem.listCalls() };
         } catch (e) {
           const fatal = e instanceof AtError && e.kind === 'port-closed';
-          this.q.push({ type: 'poll-failed', error: (e as Error).message, fatal });
+          ev = { type: 'poll-failed', error: (e as Error).message, fatal };
           if (fatal) this.polling = false;
         }
+        if (this.leg) this.onPollWhileTalking(ev);
+        else this.q.push(ev);
       }
     })();
   }
 
-  private stopPolling(): void {
-    this.polling = false;
-    this.cancelPollSleep?.();
-  }
-
-  private async hangUp(): Promise<void> {
-    try {
-      const r = await this.d.modem.command('ATH', { timeout: HANGUP_TIMEOUT });
-      if (!r.ok) this.d.log.warn('gsm.hangup_failed', { final: r.final.line });
-    } catch (e) {
-      this.d.log.warn('gsm.hangup_failed', { error: (e as Error).message });
+  /** Stops polling and playback, then hangs up (ATH) once: ATH is always the call's last command. */
+  private finish(): Promise<void> {
+    if (!this.finished) {
+      this.finished = (async () => {
+        for (const cancel of this.timers.splice(0)) cancel();
+        this.polling = false;
+        this.cancelPollSleep?.();
+        await this.leg?.stopPlayback();
+        await this.pollLoop;
+        try {
+          await this.d.modem.hangUp();
+        } catch (e) {
+          this.d.log.warn('gsm.hangup_failed', { error: (e as Error).message });
+        }
+      })();
     }
+    return this.finished;
   }
+}
+
+/** Our outgoing voice call in an AT+CLCC list (there is only one call at a time). */
+function ourCall(calls: CallListEntry[]): CallListEntry | undefined {
+  return calls.find((c) => c.dir === 0 && c.mode === 0);
 }

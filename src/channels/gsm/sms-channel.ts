@@ -1,7 +1,8 @@
 /**
- * The `sms` channel: alert text as SMS-SUBMIT PDUs through the SIM900 (PDU mode). Each part goes
- * as AT+CMGS=<TPDU octets>, `> ` prompt, hex + Ctrl-Z, `+CMGS: <mr>`; transient +CMS ERRORs are
- * retried a bounded number of times. The text ends with how to acknowledge by reply.
+ * The `sms` channel: alert text as SMS-SUBMIT PDUs through the SIM900 (PDU mode), each part sent
+ * with the modem's typed sendPdu (AT+CMGS, `> ` prompt, hex + Ctrl-Z, `+CMGS: <mr>`); transient
+ * +CMS ERRORs are retried a bounded number of times (SmsSender). The channel composes its own
+ * text (sms-text.ts) and ends it with how to acknowledge by reply.
  */
 import { guarded, phoneAddress, phoneTarget } from './phone-target.js';
 import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient, RetryRule } from '../channel.js';
@@ -10,16 +11,16 @@ import type { SmsConfig } from '../../config/schema.js';
 import type { Clock } from '../../util/clock.js';
 import { systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
-import { AtError } from './at-engine.js';
-import { parseCmgs } from './at-parser.js';
-import { classifyCmsError } from './cms-errors.js';
+import type { SharedModem } from './modem/shared-modem.js';
+import type { ModemStatus } from './modem/status.js';
 import { encodeSmsSubmit, isGsm7Text, sanitizeSmsText, type EncodedSms } from './pdu/index.js';
-import type { ModemLink } from './sim900-modem.js';
+import { SmsSender } from './sms-sender.js';
 import { SMS_ACK_HINT } from './sms-reply.js';
 import { fullSms, shortSms } from './sms-text.js';
 
 export interface SmsChannelOptions {
-  modem: ModemLink;
+  /** The modem, shared with the gsm channel. */
+  modem: SharedModem;
   sms: SmsConfig;
   logger: Logger;
   clock?: Clock;
@@ -64,30 +65,43 @@ export class SmsChannel implements Channel {
   /** One modem, one message at a time. */
   readonly capacity = 1;
   readonly retry: RetryRule;
-  private readonly modem: ModemLink;
+  private readonly shared: SharedModem;
   private readonly sms: SmsConfig;
   private readonly log: Logger;
-  private readonly clock: Clock;
-  private readonly attempts: number;
-  private readonly retryDelay: number;
+  private readonly sender: SmsSender;
   private nextRef = Math.floor(Math.random() * 256);
 
   constructor(opts: SmsChannelOptions) {
-    this.modem = opts.modem;
+    this.shared = opts.modem;
     this.sms = opts.sms;
     this.retry = { retries: opts.sms.retries, backoffMs: opts.sms.retryBackoff };
     this.log = opts.logger.child({ channel: 'sms' });
-    this.clock = opts.clock ?? systemClock;
-    this.attempts = Math.max(1, opts.attempts ?? 3);
-    this.retryDelay = opts.retryDelay ?? 3000;
+    this.sender = new SmsSender(opts.modem.link, {
+      clock: opts.clock ?? systemClock,
+      log: this.log,
+      ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}),
+      ...(opts.retryDelay !== undefined ? { retryDelay: opts.retryDelay } : {}),
+    });
   }
 
   address(recipient: Recipient): string | null {
     return phoneAddress(recipient);
   }
 
+  start(): Promise<void> {
+    return this.shared.acquire();
+  }
+
+  stop(): Promise<void> {
+    return this.shared.release();
+  }
+
   health(): ChannelHealth {
-    return this.modem.health();
+    return this.shared.link.health();
+  }
+
+  status(): ModemStatus {
+    return this.shared.link.status();
   }
 
   async deliver(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
@@ -95,11 +109,12 @@ export class SmsChannel implements Channel {
   }
 
   private async deliverInner(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
+    const modem = this.shared.link;
     const target = phoneTarget(job.recipient);
     if ('outcome' in target) return target.outcome;
     const to = target.number;
     if (signal.aborted) return outcome('failed', 'aborted', false);
-    if (!this.modem.isReady()) return outcome('failed', `modem not ready: ${this.modem.health().detail}`, true);
+    if (!modem.isReady()) return outcome('failed', `modem not ready: ${modem.health().detail}`, true);
 
     const body = this.sms.fullText ? fullSms(job.alert, job.recipient.lang) : shortSms(job.alert, job.recipient.lang);
     const maxParts = this.sms.fullText ? this.sms.maxParts : 1;
@@ -112,67 +127,10 @@ export class SmsChannel implements Channel {
       return outcome('failed', `cannot encode SMS: ${(e as Error).message}`, false);
     }
 
-    const references: number[] = [];
-    const detail = () => ({ to, parts: sms.parts.length, references: [...references], encoding: sms.encoding, truncated: sms.truncated });
-    for (const [i, part] of sms.parts.entries()) {
-      if (signal.aborted) {
-        return outcome('failed', `aborted after ${i} of ${sms.parts.length} parts`, false, detail());
-      }
-      const sent = await this.sendPart(part.tpduLength, part.hex, signal, i + 1, sms.parts.length);
-      if (typeof sent !== 'number') return { ...sent, detail: detail() };
-      references.push(sent);
-    }
-    this.log.info('sms.sent', { alert: job.alert.id, to, parts: sms.parts.length, references: references.join(',') });
-    return outcome('delivered', `${sms.parts.length} part(s) accepted, reference ${references.join(',')}`, false, detail());
-  }
-
-  /** Sends one part with bounded retries; returns its message reference or the failing outcome. */
-  private async sendPart(tpduLength: number, hex: string, signal: AbortSignal, seq: number, total: number): Promise<number | Outcome> {
-    let last = '';
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      if (attempt > 1) {
-        this.log.warn('sms.retry', { part: seq, of: total, attempt, reason: last });
-        if (!(await this.pause(signal))) return outcome('failed', `aborted while retrying part ${seq}: ${last}`, false);
-        if (!this.modem.isReady()) return outcome('failed', `modem not ready: ${this.modem.health().detail}`, true);
-      }
-      let r;
-      try {
-        r = await this.modem.command(`AT+CMGS=${tpduLength}`, { pdu: hex });
-      } catch (e) {
-        last = (e as Error).message;
-        if (e instanceof AtError && (e.kind === 'port-closed' || e.kind === 'invalid')) {
-          return outcome('failed', `part ${seq}/${total}: ${last}`, e.kind === 'port-closed');
-        }
-        continue; // timeout / no prompt: the modem was cancelled with ESC; try again
-      }
-      if (r.ok) {
-        const mr = r.lines.map(parseCmgs).find((v): v is number => v !== null);
-        if (mr === undefined) return outcome('failed', `part ${seq}/${total}: OK without +CMGS reference`, true);
-        return mr;
-      }
-      const c = classifyCmsError(r.final);
-      last = c.reason;
-      if (!c.transient) {
-        const kind = r.final.code === 'CMS ERROR' && r.final.errorCode !== undefined && r.final.errorCode < 128 ? 'rejected' : 'failed';
-        return outcome(kind, `part ${seq}/${total}: ${c.reason}`, false);
-      }
-    }
-    return outcome('failed', `part ${seq}/${total} failed ${this.attempts} times: ${last}`, true);
-  }
-
-  /** Waits retryDelay; false if aborted meanwhile. */
-  private pause(signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        cancel();
-        resolve(false);
-      };
-      const cancel = this.clock.setTimer(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, this.retryDelay);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    const r = await this.sender.send(sms.parts, signal);
+    const detail = { to, parts: sms.parts.length, references: [...r.references], encoding: sms.encoding, truncated: sms.truncated };
+    if (!r.ok) return { ...r.outcome, detail };
+    this.log.info('sms.sent', { alert: job.alert.id, to, parts: sms.parts.length, references: r.references.join(',') });
+    return outcome('delivered', `${sms.parts.length} part(s) accepted, reference ${r.references.join(',')}`, false, detail);
   }
 }

@@ -15,17 +15,42 @@ const PUNCT: Record<string, string> = { '\u2018': "'", '\u2019': "'", '\u201c': 
  * plain. Text in other scripts is left alone (it will go as UCS-2).
  */
 export function gsmFriendly(s: string): string {
-  let out = '';
+  const out: string[] = [];
+  const seen = new Map<string, string>();
   for (const ch of s) {
-    if (isGsm7Text(ch)) out += ch;
-    else if (PUNCT[ch]) out += PUNCT[ch];
-    else {
-      const base = ch.normalize('NFD').replace(/\p{M}+/gu, '');
-      out += base && isGsm7Text(base) ? base : ch;
+    let mapped = seen.get(ch);
+    if (mapped === undefined) {
+      if (isGsm7Text(ch)) mapped = ch;
+      else if (PUNCT[ch]) mapped = PUNCT[ch]!;
+      else {
+        const base = ch.normalize('NFD').replace(/\p{M}+/gu, '');
+        mapped = base && isGsm7Text(base) ? base : ch;
+      }
+      seen.set(ch, mapped);
     }
+    out.push(mapped);
   }
-  return out;
+  return out.join('');
 }
+
+/**
+ * The first `n` code points of `s` (never splitting a surrogate pair), without walking the rest:
+ * a text longer than any SMS can carry is cut before it is fitted.
+ */
+function headCodePoints(s: string, n: number): string {
+  let count = 0;
+  let i = 0;
+  while (i < s.length && count < n) {
+    const u = s.charCodeAt(i);
+    i += u >= 0xd800 && u <= 0xdbff && i + 1 < s.length ? 2 : 1;
+    count++;
+  }
+  return i >= s.length ? s : s.slice(0, i);
+}
+
+/** More than one part can show: gsmFriendly never shortens, so this prefix still overflows a part. */
+const SHORT_INPUT_MAX = 480;
+const FULL_MAX = 1500;
 
 /**
  * One part with the " Reply 1 to ack" the channel appends: 160 GSM characters (extension
@@ -35,7 +60,7 @@ export function shortSms(alert: AlertView, lang = 'en'): string {
   const p = textPieces(alert, lang);
   const meta = gsmFriendly(p.meta);
   const head = gsmFriendly(p.head);
-  const smsSubject = gsmFriendly(p.subject);
+  const smsSubject = gsmFriendly(headCodePoints(p.subject, SHORT_INPUT_MAX));
   const gsm = isGsm7Text(`${head}${smsSubject}${meta}`);
   const limit = (gsm ? 160 : 70) - SMS_ACK_HINT.length - 1;
   const septets = (t: string) => (gsm ? [...t].reduce((n, c) => n + ('^{}\\[~]|€\f'.includes(c) ? 2 : 1), 0) : [...t].length);
@@ -47,5 +72,5 @@ export function shortSms(alert: AlertView, lang = 'en'): string {
 
 /** The whole alert for sms.fullText (bounded: the segmenter cuts at maxParts anyway). */
 export function fullSms(alert: AlertView, lang = 'en'): string {
-  return gsmFriendly(fullText(alert, lang)).slice(0, 1500);
+  return gsmFriendly(headCodePoints(fullText(alert, lang), FULL_MAX)).slice(0, FULL_MAX);
 }

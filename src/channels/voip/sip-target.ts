@@ -21,3 +21,27 @@ export function sipTarget(sip: string, domain: string): string {
   if (parsed.headers !== undefined) throw new SipParseError('SIP address must not carry ?headers');
   return uri;
 }
+
+/**
+ * RFC 3261 §26.2: a sips: URI must be reached over TLS on every hop. Returns why the address
+ * cannot be used on this transport, or null when it can.
+ */
+export function insecureForSips(uri: string, transport: string): string | null {
+  if (!/^sips:/i.test(uri)) return null;
+  return transport.toLowerCase() === 'tls' ? null : `${uri} is a sips: address: it needs voip.transport tls (it is ${transport})`;
+}
+
+/**
+ * A SIP address in a form to compare by: "201" (with the domain), "bob@host", "sip:bob@host",
+ * "sips:bob@host:5061;transport=tls" all become "bob@host" (user as written, host lower-case;
+ * scheme, port and parameters dropped). What a user's `sip` field and the From of a MESSAGE they
+ * sent are matched by. Null when it is no usable SIP address.
+ */
+export function sipAddressKey(sip: string, domain: string): string | null {
+  try {
+    const u = parseSipUriText(sipTarget(sip, domain));
+    return u.user === undefined ? null : `${u.user}@${u.host.toLowerCase()}`;
+  } catch {
+    return null;
+  }
+}

@@ -1,11 +1,12 @@
 /**
  * The `voip` channel: places a call through the PBX with the embedded SIP UA, speaks the alert
- * over RTP, and listens for keys (RFC 4733 via the RTP session, or SIP INFO): 1 acknowledges,
- * 2 repeats. A call nobody acknowledged is "answered", never "acknowledged" (voicemail answers
- * calls too).
+ * over RTP, and listens for keys (RFC 4733 via the RTP session, or SIP INFO); once answered the
+ * shared conversation (src/channels/calls: 1 acknowledges, 2 repeats) runs over an RTP call leg.
+ * A call nobody acknowledged is "answered", never "acknowledged" (voicemail answers calls too).
  */
 import { randomInt } from 'node:crypto';
-import type { G711Codec, PromptAudio } from '../../audio/prompt-audio.js';
+import type { G711Codec, PhraseKey, PromptAudio } from '../../audio/prompt-audio.js';
+import { converse, type CallLeg, type CallTimings, type LegEvent, type PlayResult, type Prompt } from '../calls/index.js';
 import type { VoiceConfig, VoipConfig } from '../../config/schema.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
@@ -17,11 +18,11 @@ import { localAddressToward } from './local-address.js';
 import { RtpSession, type RtpSessionOptions } from './rtp/session.js';
 import { buildSdpOffer, parseSdpAnswer, type SrtpOffer } from './sdp.js';
 import { keyingFor, maskSdp, newCryptoOffer } from './srtp/sdes.js';
-import { sipTarget } from './sip-target.js';
+import { insecureForSips, sipTarget } from './sip-target.js';
 import type { TimerValues } from './sip/transaction/timers.js';
-import { TcpTransport } from './sip/transport/tcp-transport.js';
-import type { SipTransport } from './sip/transport/transport.js';
-import { UdpTransport } from './sip/transport/udp-transport.js';
+import { defaultServerPort, openSipTransport } from './sip/transport/open.js';
+import { StreamTransport } from './sip/transport/stream-transport.js';
+import type { SipLine } from './sip-line.js';
 import { OutboundCall } from './sip/ua/outbound-call.js';
 import { Registration, type RegistrationStatus } from './sip/ua/registration.js';
 import { resolveServer, dnsResolver, type Resolver } from './sip/ua/resolve.js';
@@ -29,8 +30,6 @@ import { SipUserAgent } from './sip/ua/user-agent.js';
 
 /** Payload type we offer for RFC 4733 telephone-event. */
 export const TELEPHONE_EVENT_PT = 101;
-/** Silence between repetitions of the message. */
-const GAP_MS = 1000;
 
 export interface VoipChannelOptions {
   config: VoipConfig;
@@ -42,9 +41,15 @@ export interface VoipChannelOptions {
   timers?: Partial<TimerValues>;
   /** Extra RTP session options (pacer, RTCP interval). */
   rtp?: Partial<Omit<RtpSessionOptions, 'portRange' | 'localAddress' | 'logger'>>;
-  /** How long to wait for a key after the last repetition (default 3 s). */
+  /** The conversation's timings (key wait after the last play, gap between plays); CALL_TIMINGS by default. */
+  timings?: Partial<CallTimings>;
+  /** @deprecated the key wait after the last play (ms): use timings.keyWaitMs. */
   keyGraceMs?: number;
   resolver?: Resolver;
+  /** Shared with the sipmsg channel: the UA and registration are attached to it while running. */
+  line?: SipLine;
+  /** TLS: double-CRLF keep-alive interval on our connections (default 30 s; 0 = none). */
+  keepAliveMs?: number;
 }
 
 export interface VoipStatus {
@@ -67,6 +72,7 @@ export class VoipChannel implements Channel {
   private ua: SipUserAgent | undefined;
   private registration: Registration | undefined;
   private readonly calls = new Set<{ abort: () => void; done: Promise<unknown> }>();
+  private readonly timings: Partial<CallTimings>;
 
   constructor(private readonly opts: VoipChannelOptions) {
     this.cfg = opts.config;
@@ -74,6 +80,7 @@ export class VoipChannel implements Channel {
     this.logger = opts.logger.child({ channel: 'voip' });
     this.capacity = this.cfg.maxConcurrentCalls;
     this.slots = new Slots(this.cfg.maxConcurrentCalls);
+    this.timings = { ...(opts.keyGraceMs !== undefined ? { keyWaitMs: opts.keyGraceMs } : {}), ...opts.timings };
   }
 
   address(recipient: Recipient): string | null {
@@ -84,10 +91,10 @@ export class VoipChannel implements Channel {
   async start(): Promise<void> {
     if (this.ua) return;
     const resolver = this.opts.resolver ?? dnsResolver;
-    const server = await resolveServer(this.cfg.server, resolver);
+    const server = await resolveServer(this.cfg.server, resolver, defaultServerPort(this.cfg.transport));
     const bindAddress = this.cfg.localAddress ?? (server.address.includes(':') ? '::' : '0.0.0.0');
     const open = { address: bindAddress, port: this.cfg.localPort, logger: this.logger };
-    const transport: SipTransport = this.cfg.transport === 'tcp' ? await TcpTransport.open(open) : await UdpTransport.open(open);
+    const transport = await openSipTransport(this.cfg, { ...open, ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}) });
     const ua = new SipUserAgent({
       transport,
       clock: this.clock,
@@ -105,20 +112,30 @@ export class VoipChannel implements Channel {
     }
     this.ua = ua;
     const srtp = this.cfg.srtp ?? 'off';
-    if (srtp !== 'off' && String(this.cfg.transport) !== 'tls') { // 'tls' arrives with the SIP-over-TLS work
+    if (srtp !== 'off' && this.cfg.transport !== 'tls') {
       this.logger.warn('voip.srtp_keys_in_clear', { srtp, transport: this.cfg.transport, hint: 'SDES keys travel in the SIP body: use transport tls' });
     }
     this.logger.info('voip.started', { server: this.cfg.server, transport: transport.protocol, local: `${transport.local.address}:${transport.local.port}` });
     if (this.cfg.register) {
-      this.registration = new Registration(ua, { expires: Math.max(1, Math.round(this.cfg.registerExpires / 1000)), registrar: server });
-      await this.registration.start();
+      const registration = new Registration(ua, { expires: Math.max(1, Math.round(this.cfg.registerExpires / 1000)), registrar: server });
+      this.registration = registration;
+      // TLS: the registrar reaches us only over the connection we registered on; when it drops,
+      // register again at once over a new one.
+      if (transport.protocol === 'TLS' && transport instanceof StreamTransport) {
+        transport.onConnectionClosed((remote) => {
+          if (remote.address === server.address && remote.port === server.port && this.registration === registration) registration.reconnected();
+        });
+      }
     }
+    this.opts.line?.attach({ ua, server, config: this.cfg, ...(this.registration ? { registration: this.registration } : {}) });
+    await this.registration?.start();
   }
 
   /** Hangs up calls in progress, unregisters (Expires: 0) and closes the transport. */
   async stop(): Promise<void> {
     const ua = this.ua;
     if (!ua) return;
+    this.opts.line?.detach(ua);
     for (const c of this.calls) c.abort();
     await Promise.allSettled([...this.calls].map((c) => c.done));
     await this.registration?.stop().catch(() => {});
@@ -159,6 +176,8 @@ export class VoipChannel implements Channel {
     } catch (e) {
       return outcome('rejected', `bad SIP address: ${(e as Error).message}`, false);
     }
+    const insecure = insecureForSips(target, this.cfg.transport);
+    if (insecure) return outcome('rejected', insecure, false);
     const release = await this.slots.acquire(signal);
     if (!release) return outcome('failed', 'aborted before dialing', true);
     const local = new AbortController();
@@ -260,7 +279,7 @@ export class VoipChannel implements Channel {
     }
   }
 
-  /** The answered part: play the message voice.repeat times, listen for 1 (ack) and 2 (repeat). */
+  /** The answered part: media set up, then the shared conversation (src/channels/calls) over an RTP leg. */
   private async converse(
     call: OutboundCall,
     rtp: RtpSession,
@@ -273,124 +292,117 @@ export class VoipChannel implements Channel {
     detail: Record<string, unknown>,
   ): Promise<Outcome> {
     const cfg = this.cfg;
-    let remoteHungUp = false;
-    let maxReached = false;
-    let acked = false;
-    let restart = false;
-    let current = new AbortController();
-    const interrupt = () => current.abort();
-    const onKey = (digit: string, via: string) => {
-      log.info('voip.key', { digit, via });
-      if (acked) return;
-      if (digit === '1') {
-        acked = true;
-        interrupt();
-      } else if (digit === '2') {
-        restart = true;
-        interrupt();
-      }
-    };
-    const onRtpKey = (d: string) => onKey(d, 'rfc4733');
-    const onInfoKey = (d: string) => onKey(d, 'info');
-    rtp.on('dtmf', onRtpKey);
-    call.on('dtmf', onInfoKey);
-    call.on('bye', () => {
-      remoteHungUp = true;
-      log.info('voip.remote_bye');
-      interrupt();
-    });
-    const stopMax = this.clock.setTimer(() => {
-      maxReached = true;
-      log.warn('voip.max_call_duration', { ms: cfg.maxCallDuration });
-      interrupt();
-    }, cfg.maxCallDuration);
-    signal.addEventListener('abort', interrupt);
-    const over = () => acked || remoteHungUp || maxReached || signal.aborted;
-
+    let answer;
     try {
-      let answer;
-      try {
-        answer = parseSdpAnswer(answerSdp, cfg.codecs, srtp);
-        rtp.setRemote({
-          address: answer.address,
-          port: answer.port,
-          rtcpPort: answer.rtcpPort,
-          codec: answer.codec,
-          payloadType: answer.payloadType,
-          telephoneEventPt: answer.telephoneEventPt ?? TELEPHONE_EVENT_PT,
-          telephoneEventPts: [...new Set([...answer.telephoneEventPts, TELEPHONE_EVENT_PT])],
-          ...(answer.srtp ? { srtp: keyingFor(answer.srtp.local, answer.srtp.remote) } : {}),
-        });
-      } catch (e) {
-        log.warn('voip.bad_answer', { error: (e as Error).message });
-        await call.hangup();
-        return outcome('failed', `unusable SDP answer: ${(e as Error).message}`, false, detail);
-      }
-      detail.codec = answer.codec;
-      detail.srtp = answer.srtp?.suite ?? 'off';
-      log.info('voip.media', { to: `${answer.address}:${answer.port}`, codec: answer.codec, pt: answer.payloadType, srtp: detail.srtp });
-      let frames: Buffer[];
-      try {
-        frames = await framesFor(answer.codec);
-      } catch (e) {
-        await call.hangup();
-        return outcome('failed', `prompt audio unavailable: ${(e as Error).message}`, true, detail);
-      }
-
-      const repeat = this.opts.voice.repeat;
-      let played = 0;
-      while (played < repeat && !over()) {
-        const r = await rtp.play(frames, current.signal);
-        if (r === 'aborted') {
-          if (restart && !over()) {
-            restart = false;
-            current = new AbortController();
-            played = 0;
-            continue;
-          }
-          break;
-        }
-        played++;
-        const pause = played < repeat ? GAP_MS : (this.opts.keyGraceMs ?? 3000);
-        const s = await rtp.playSilence(pause, current.signal);
-        if (s === 'aborted' && restart && !over()) {
-          restart = false;
-          current = new AbortController();
-          played = 0;
-        }
-      }
-
-      if (acked && !remoteHungUp && !signal.aborted) {
-        const end = new AbortController();
-        const stop = () => end.abort();
-        call.once('bye', stop);
-        signal.addEventListener('abort', stop, { once: true });
-        try {
-          const ackFrames = await this.opts.audio.phraseFrames('acknowledged', lang, answer.codec);
-          await rtp.play(ackFrames, end.signal);
-        } catch (e) {
-          log.warn('voip.ack_phrase_failed', { error: (e as Error).message });
-        } finally {
-          signal.removeEventListener('abort', stop);
-        }
-      }
-      if (!remoteHungUp) await call.hangup();
-      detail.played = played;
-      if (acked) return outcome('acknowledged', 'key 1 pressed', false, detail);
-      const why = remoteHungUp
-        ? 'far end hung up'
-        : maxReached
-          ? 'maximum call duration reached'
-          : signal.aborted
-            ? 'aborted during the call'
-            : 'message played, no key pressed';
-      return outcome('answered', why, true, detail);
+      answer = parseSdpAnswer(answerSdp, cfg.codecs, srtp);
+      rtp.setRemote({
+        address: answer.address,
+        port: answer.port,
+        rtcpPort: answer.rtcpPort,
+        codec: answer.codec,
+        payloadType: answer.payloadType,
+        telephoneEventPt: answer.telephoneEventPt ?? TELEPHONE_EVENT_PT,
+        telephoneEventPts: [...new Set([...answer.telephoneEventPts, TELEPHONE_EVENT_PT])],
+        ...(answer.srtp ? { srtp: keyingFor(answer.srtp.local, answer.srtp.remote) } : {}),
+      });
+    } catch (e) {
+      log.warn('voip.bad_answer', { error: (e as Error).message });
+      await call.hangup();
+      return outcome('failed', `unusable SDP answer: ${(e as Error).message}`, false, detail);
+    }
+    detail.codec = answer.codec;
+    detail.srtp = answer.srtp?.suite ?? 'off';
+    log.info('voip.media', { to: `${answer.address}:${answer.port}`, codec: answer.codec, pt: answer.payloadType, srtp: detail.srtp });
+    let frames: Buffer[];
+    try {
+      frames = await framesFor(answer.codec);
+    } catch (e) {
+      await call.hangup();
+      return outcome('failed', `prompt audio unavailable: ${(e as Error).message}`, true, detail);
+    }
+    const leg = new RtpCallLeg(call, rtp, frames, (key) => this.opts.audio.phraseFrames(key, lang, answer.codec), log);
+    try {
+      const o = await converse({ leg, repeat: this.opts.voice.repeat, maxMs: cfg.maxCallDuration, signal, timings: this.timings, clock: this.clock, log });
+      return { ...o, detail: { ...detail, ...(o.detail ?? {}) } };
     } finally {
-      stopMax();
-      signal.removeEventListener('abort', interrupt);
-      rtp.off('dtmf', onRtpKey);
-      call.off('dtmf', onInfoKey);
+      leg.detach();
     }
   }
 }
+
+/**
+ * The answered SIP call as a CallLeg: prompts go out as paced RTP frames in the negotiated
+ * codec, pauses as the codec's silence (the far end keeps hearing a live line), keys arrive as
+ * RFC 4733 events on the RTP session or as SIP INFO, the far end's BYE ends the call.
+ */
+class RtpCallLeg implements CallLeg {
+  private readonly listeners = new Set<(e: LegEvent) => void>();
+  private remoteGone = false;
+  private readonly onRtpKey = (d: string) => this.emit({ type: 'key', key: d, via: 'rfc4733' });
+  private readonly onInfoKey = (d: string) => this.emit({ type: 'key', key: d, via: 'info' });
+  private readonly onBye = () => {
+    this.remoteGone = true;
+    this.log.info('voip.remote_bye');
+    this.emit({ type: 'hangup' });
+  };
+
+  constructor(
+    private readonly call: OutboundCall,
+    private readonly rtp: RtpSession,
+    private readonly message: Buffer[],
+    private readonly phraseFrames: (key: PhraseKey) => Promise<Buffer[]>,
+    private readonly log: Logger,
+  ) {
+    rtp.on('dtmf', this.onRtpKey);
+    call.on('dtmf', this.onInfoKey);
+    call.on('bye', this.onBye);
+  }
+
+  private emit(e: LegEvent): void {
+    for (const fn of [...this.listeners]) fn(e);
+  }
+
+  onEvent(fn: (e: LegEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async play(prompt: Prompt, signal: AbortSignal): Promise<PlayResult> {
+    let frames: Buffer[];
+    if (prompt.kind === 'message') frames = this.message;
+    else {
+      try {
+        frames = await this.phraseFrames(prompt.phrase);
+      } catch (e) {
+        return { error: `phrase "${prompt.phrase}" unavailable: ${(e as Error).message}` };
+      }
+    }
+    try {
+      return (await this.rtp.play(frames, signal)) === 'aborted' ? 'stopped' : 'done';
+    } catch (e) {
+      return { error: `RTP playback failed: ${(e as Error).message}` };
+    }
+  }
+
+  async pause(ms: number, signal: AbortSignal): Promise<'done' | 'stopped'> {
+    try {
+      return (await this.rtp.playSilence(ms, signal)) === 'aborted' ? 'stopped' : 'done';
+    } catch {
+      return 'stopped';
+    }
+  }
+
+  async hangUp(): Promise<void> {
+    if (this.remoteGone) return;
+    await this.call.hangup().catch((e: Error) => this.log.warn('voip.hangup_failed', { error: e.message }));
+  }
+
+  /** Stops listening to the call's keys and BYE. */
+  detach(): void {
+    this.rtp.off('dtmf', this.onRtpKey);
+    this.call.off('dtmf', this.onInfoKey);
+    this.call.off('bye', this.onBye);
+  }
+}
+
 

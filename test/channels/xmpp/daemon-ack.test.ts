@@ -53,8 +53,8 @@ describe('acknowledgement by XMPP reply, through the daemon', () => {
     // Mail alone leaves the alert 'delivered', which "1" (the latest open alert) does not pick: name it.
     await ana.say(`alertline@${DOMAIN}`, `ack ${id}`);
     await waitFor(async () => (await d.daemon.stores.alerts.get(id))!.state === 'acknowledged', 15_000);
-    expect(await d.daemon.stores.alerts.get(id)).toMatchObject({ ack_by: 'ana@alerts.example', ack_via: 'xmpp' });
-    await waitFor(() => ana.bodies().includes(`Alert ${id} acknowledged`), 10_000);
+    expect(await d.daemon.stores.alerts.get(id)).toMatchObject({ ack_by: 'ana@alerts.example', ack_via: 'xmpp-reply' });
+    await waitFor(() => ana.bodies().includes(`Alertline: alert ${id} acknowledged.`), 10_000);
     expect(mallory.bodies()).toEqual([]);
   }, 90_000);
 });

@@ -223,7 +223,7 @@ describe('a dispatcher loop on a manual clock', () => {
       cancel?.();
       cancel = a.due === undefined ? undefined : clock.setTimer(wake, a.due - clock.now());
     };
-    const act = (e: Omit<PolicyEvent, 'at'>) => {
+    const act = (e: PolicyEvent extends infer E ? (E extends PolicyEvent ? Omit<E, 'at'> : never) : never) => {
       events.push({ ...e, at: clock.now() } as PolicyEvent);
       wake();
     };

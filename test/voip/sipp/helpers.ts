@@ -184,7 +184,8 @@ export function job(sip = '201'): DeliveryJob {
   return {
     alert: { id: 7, kind: 'problem', subject: 'Problem: disk full', text: 'Host: db1', receivedAt: 0, raw: Buffer.alloc(0) },
     recipient: { email: 'oncall@example.com', sip, lang: 'en' },
-    texts: { voice: 'Disk full on db1', sms: 'Disk full', smsFull: 'Disk full on db1' },
+    address: sip,
+    moreAlerts: 0,
     attemptId: 1,
   };
 }

@@ -51,7 +51,7 @@ export function reassembleAll<T extends DecodedDeliver>(
       complete.push({ sender: p.sender, text: p.text, parts: [p] });
       continue;
     }
-    const key = JSON.stringify([p.sender, p.concat.ref, p.concat.total]);
+    const key = `${p.concat.ref}\u0000${p.concat.total}\u0000${p.sender}`;
     const g = groups.get(key);
     if (g) g.push(p);
     else groups.set(key, [p]);

@@ -10,26 +10,39 @@
  * digits, so no character of the text can reach the modem's command line.
  */
 export function sanitizeSmsText(text: string): string {
-  const s = String(text).replace(/\r\n/g, '\n');
-  let out = '';
+  const s = String(text);
+  // One pass over the code units into a copy (only once something changes): CR LF → LF, one
+  // unit for one otherwise. No regular expression, no string built character by character.
+  let out: Uint16Array | null = null;
+  let w = 0;
   for (let i = 0; i < s.length; i++) {
     const u = s.charCodeAt(i);
-    if (u >= 0xd800 && u <= 0xdbff) {
+    let put = u;
+    if (u === 0x0d && i + 1 < s.length && s.charCodeAt(i + 1) === 0x0a) {
+      put = -1; // the LF that follows is kept
+    } else if (u >= 0xd800 && u <= 0xdbff) {
       const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
       if (next >= 0xdc00 && next <= 0xdfff) {
-        out += s[i]! + s[i + 1]!;
+        if (out) {
+          out[w++] = u;
+          out[w++] = next;
+        } else w += 2;
         i++;
-      } else {
-        out += '\ufffd';
+        continue;
       }
-      continue;
+      put = 0xfffd;
+    } else if (u >= 0xdc00 && u <= 0xdfff) put = 0xfffd;
+    else if ((u < 0x20 || (u >= 0x7f && u <= 0x9f)) && u !== 0x0a && u !== 0x0d && u !== 0x0c) put = 0x20;
+    if (put !== u && !out) {
+      out = new Uint16Array(s.length);
+      for (let j = 0; j < i; j++) out[j] = s.charCodeAt(j);
     }
-    if (u >= 0xdc00 && u <= 0xdfff) {
-      out += '\ufffd';
-      continue;
-    }
-    const control = u < 0x20 || (u >= 0x7f && u <= 0x9f);
-    out += control && u !== 0x0a && u !== 0x0d && u !== 0x0c ? ' ' : s[i]!;
+    if (put < 0) continue;
+    if (out) out[w] = put;
+    w++;
   }
-  return out;
+  if (!out) return s;
+  const chunks: string[] = [];
+  for (let i = 0; i < w; i += 8192) chunks.push(String.fromCharCode(...out.subarray(i, Math.min(i + 8192, w))));
+  return chunks.join('');
 }

@@ -6,8 +6,8 @@
 /** User-Agent in requests, Server in responses. */
 export const USER_AGENT = 'Alertline';
 
-/** Methods we accept (RFC 3261 §20.5 Allow): we place calls and answer what arrives inside them. */
-export const ALLOWED_METHODS: readonly string[] = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'NOTIFY'];
+/** Methods we accept (RFC 3261 §20.5 Allow): we place calls and answer what arrives inside them; MESSAGE is the sipmsg channel's (RFC 3428). */
+export const ALLOWED_METHODS: readonly string[] = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'NOTIFY', 'MESSAGE'];
 export const ALLOW = ALLOWED_METHODS.join(', ');
 
 /** Methods we know but do not accept (405 instead of 501). */

@@ -78,6 +78,18 @@ export abstract class ClientTransaction {
     this.cancels.delete(name);
   }
 
+  /**
+   * The stream connection this request went over closed before a final response (a TLS peer
+   * refusing us after the handshake, a registrar restart): no answer can come, so the TU is told
+   * now rather than at Timer B/F.
+   */
+  connectionLost(err: Error): void {
+    if (this.state !== 'calling' && this.state !== 'trying' && this.state !== 'proceeding') return;
+    this.ctx.logger.warn('sip.transport_error', { method: this.method, error: err.message });
+    this.terminate();
+    this.tu.onTransportError(err);
+  }
+
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';

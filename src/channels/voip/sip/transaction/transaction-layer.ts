@@ -8,7 +8,8 @@ import type { Logger } from '../../../../util/log.js';
 import { callIdOf, cseqOf, fromOf, tagOf, topVia, type SipMessage, type SipRequest, type SipResponse } from '../syntax/message.js';
 import { viaBranch, type Via } from '../syntax/via.js';
 import { responseDestination } from '../transport/response-route.js';
-import type { Endpoint, SipTransport } from '../transport/transport.js';
+import { StreamTransport } from '../transport/stream-transport.js';
+import { endpointKey, type Endpoint, type SipTransport } from '../transport/transport.js';
 import {
   type ClientTransaction,
   type ClientTransactionUser,
@@ -54,6 +55,13 @@ export class TransactionLayer {
       },
     };
     transport.onMessage((msg, source) => this.receive(msg, source));
+    // Stream transports: a connection that closes takes the answers to its requests with it.
+    if (transport instanceof StreamTransport) {
+      transport.onConnectionClosed((remote, error) => {
+        const key = endpointKey(remote);
+        for (const t of [...this.clients.values()]) if (endpointKey(t.dest) === key) t.connectionLost(error);
+      });
+    }
   }
 
   onRequest(handler: RequestHandler): void {

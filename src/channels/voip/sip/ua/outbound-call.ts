@@ -77,7 +77,16 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
         if (r.kind !== 'answered' && !this.dialog) this.finish();
         resolve(r);
       };
-      this.sendInvite([], this.ua.newChallengeRound());
+      // Over TLS the connection to the proxy is opened (and its certificate checked) first, so
+      // the INVITE's Via and Contact name it.
+      this.ua.prepare(this.ua.outboundProxy).then(
+        () => {
+          if (!this.settle) return;
+          if (this.cancelWanted) return this.settle({ kind: 'cancelled', reason: 'cancelled before the INVITE was sent' });
+          this.sendInvite([], this.ua.newChallengeRound());
+        },
+        (e: Error) => this.settle?.({ kind: 'failed', reason: `transport error: ${e.message}` }),
+      );
     });
   }
 

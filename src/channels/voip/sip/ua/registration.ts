@@ -97,6 +97,19 @@ export class Registration {
     });
   }
 
+  /**
+   * The connection the binding was made over is gone (SIP over TLS/TCP without a listening port):
+   * the registrar can no longer reach us through it, so register again soon over a new one
+   * (1 s: a registrar closing every connection at once costs one REGISTER a second at most;
+   * failures back off as usual).
+   */
+  reconnected(): void {
+    if (this.stopped || this.inFlight) return;
+    if (this.status_.state !== 'registered') return; // a failed registration already has its retry scheduled
+    this.ua.logger.info('sip.register.flow_lost', { reason: 'connection to the registrar closed' });
+    this.schedule(1000);
+  }
+
   private attempt(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const p = this.run().finally(() => {

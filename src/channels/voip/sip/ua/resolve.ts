@@ -17,11 +17,14 @@ export async function resolveUri(uri: string, resolver: Resolver = dnsResolver):
   if (!isSipUri(u)) throw new Error(`cannot route to a ${u.scheme}: URI`);
   const maddr = u.params.get('maddr');
   const host = maddr ? maddr : bareHost(u.host);
-  return { address: await resolver(host), port: u.port ?? (u.scheme === 'sips' ? 5061 : 5060) };
+  // §26.2 / §19.1.2: sips: and transport=tls default to 5061.
+  const secure = u.scheme === 'sips' || u.params.get('transport')?.toLowerCase() === 'tls';
+  return { address: await resolver(host), port: u.port ?? (secure ? 5061 : 5060), host };
 }
 
-/** "pbx.example.com:5060", "192.0.2.1", "[2001:db8::1]:5070" */
-export async function resolveServer(server: string, resolver: Resolver = dnsResolver): Promise<Endpoint> {
+/** "pbx.example.com:5060", "192.0.2.1", "[2001:db8::1]:5070"; without a port, `defaultPort` (5061 for TLS). */
+export async function resolveServer(server: string, resolver: Resolver = dnsResolver, defaultPort = 5060): Promise<Endpoint> {
   const hp = parseHostPort(server.trim());
-  return { address: await resolver(bareHost(hp.host)), port: hp.port ?? 5060 };
+  const host = bareHost(hp.host);
+  return { address: await resolver(host), port: hp.port ?? defaultPort, host };
 }

@@ -40,6 +40,21 @@ export interface UserAgentOptions {
   maxServerTransactions?: number;
 }
 
+/** A MESSAGE request (RFC 3428) arriving outside any dialog, with where its packet came from. */
+export interface IncomingMessage {
+  request: SipRequest;
+  source: Endpoint;
+}
+
+/** The answer for an incoming MESSAGE: status, reason and extra header fields. */
+export interface MessageAnswer {
+  status: number;
+  reason: string;
+  extra?: readonly (readonly [string, string])[];
+}
+
+export type MessageHandler = (msg: IncomingMessage) => MessageAnswer;
+
 /** A request to send, in the UA's words: Via (fresh branch) and Contact are filled in. */
 export type OutgoingRequest = Omit<RequestSpec, 'via' | 'contact'> & {
   /** Adds our Contact. */
@@ -56,6 +71,13 @@ export interface DialogUser {
 export type ResponseExtras = Pick<ResponseSpec, 'allow' | 'extra' | 'body' | 'contentType'>;
 
 export type FinalResult = { kind: 'response'; response: SipResponse } | { kind: 'timeout' } | { kind: 'transport-error'; error: Error } | { kind: 'auth-failed'; response: SipResponse; error: string };
+
+/** Whether a URI or name-addr (`<sips:…>`) uses the sips: scheme. */
+function isSips(uriOrNameAddr: string): boolean {
+  const s = uriOrNameAddr.trimStart();
+  const lt = s.indexOf('<');
+  return (lt >= 0 ? s.slice(lt + 1) : s).trimStart().slice(0, 5).toLowerCase() === 'sips:';
+}
 
 export class SipUserAgent {
   private readonly opts: UserAgentOptions;
@@ -75,6 +97,15 @@ export class SipUserAgent {
   }
 
   private readonly strayWatchers = new Map<string, (res: SipResponse) => void>();
+  private messageHandler: MessageHandler | undefined;
+
+  /** Installs the receiver of MESSAGE requests (the sipmsg channel); without one they get 480. Returns the uninstaller. */
+  onMessageRequest(fn: MessageHandler): () => void {
+    this.messageHandler = fn;
+    return () => {
+      if (this.messageHandler === fn) this.messageHandler = undefined;
+    };
+  }
 
   /** Receives 2xx retransmissions for a call after its INVITE transaction is gone. */
   watchStrayInviteSuccess(callId: string, fn: (res: SipResponse) => void): () => void {
@@ -112,14 +143,33 @@ export class SipUserAgent {
     return true;
   }
 
-  contactUri(): string {
+  /**
+   * Our Contact URI. Over TLS a `sips:` one where §8.1.1.8 requires it (the request goes to a
+   * sips: URI), else `sip:` with `transport=tls` (§26.2.2 allows it and registrars expect it).
+   */
+  contactUri(secure = false): string {
     const host = this.publicAddr.address.includes(':') ? `[${this.publicAddr.address}]` : this.publicAddr.address;
+    if (secure && this.transport.protocol === 'TLS') return `sips:${this.opts.username}@${host}:${this.publicAddr.port}`;
     const tp = this.transport.protocol === 'UDP' ? '' : `;transport=${this.transport.protocol.toLowerCase()}`;
     return `sip:${this.opts.username}@${host}:${this.publicAddr.port}${tp}`;
   }
 
-  contactHeader(): string {
-    return `<${this.contactUri()}>`;
+  contactHeader(secure = false): string {
+    return `<${this.contactUri(secure)}>`;
+  }
+
+  /**
+   * Before a request to `dest` is built: a transport without a listening port (TLS) opens or
+   * reuses its connection there, and a new connection to the outbound proxy becomes the address
+   * in our Contact and Via (the registrar reaches us over it). Rejects when no connection can be
+   * made (the error names the server and why, e.g. an untrusted certificate).
+   */
+  async prepare(dest: Endpoint): Promise<void> {
+    if (!this.transport.prepare) return;
+    const { local, fresh } = await this.transport.prepare(dest);
+    const proxy = this.opts.outboundProxy;
+    if (dest.address !== proxy.address || dest.port !== proxy.port) return;
+    if (fresh || this.publicAddr.port === 0) this.learnPublicAddress(local);
   }
 
   localParty(tag: string): string {
@@ -156,7 +206,8 @@ export class SipUserAgent {
   /** Every request the UA originates is built here: fresh Via branch, our Contact on request. */
   buildRequest(r: OutgoingRequest): SipRequest {
     const { contact, ...spec } = r;
-    return buildRequest({ ...spec, via: this.newVia(), ...(contact ? { contact: this.contactHeader() } : {}) });
+    const secure = isSips(r.uri) || (r.routes !== undefined && r.routes.length > 0 && isSips(r.routes[0]!));
+    return buildRequest({ ...spec, via: this.newVia(), ...(contact ? { contact: this.contactHeader(secure) } : {}) });
   }
 
   /** A new challenge/response round (one per request cycle) with our credentials. */
@@ -188,6 +239,11 @@ export class SipUserAgent {
     const round = this.newChallengeRound();
     let auth: [string, string][] = [];
     for (;;) {
+      try {
+        await this.prepare(dest);
+      } catch (e) {
+        return { kind: 'transport-error', error: e as Error };
+      }
       const req = build(auth);
       const result = await this.sendNonInvite(req, dest);
       if (result.kind !== 'response' || !isChallenge(result.response)) return result;
@@ -279,6 +335,13 @@ export class SipUserAgent {
         case 'NOTIFY':
           respond(200, 'OK');
           return;
+        case 'MESSAGE': {
+          // RFC 3428 §7: a MESSAGE inside a dialog is answered like one outside it.
+          if (!this.messageHandler) return respond(480, 'Temporarily Unavailable');
+          const a = this.messageHandler({ request: req, source: txn.source });
+          respond(a.status, a.reason, a.extra ? { extra: a.extra } : {});
+          return;
+        }
         case 'BYE': {
           const d = this.dialogFor(req);
           if (!d) return respond(481, 'Call/Transaction Does Not Exist');
