@@ -12,7 +12,8 @@ import type { AdmitDecide } from './store/rows.js';
 import { AlertWriter } from './receiver/alert-writer.js';
 import { SmtpReceiver } from './receiver/smtp-receiver.js';
 import { admissionRules, compileIgnore } from './core/admission.js';
-import { acknowledger, type AckRequest, type AckResult } from './core/acknowledge.js';
+import { acknowledger, identify, type AckRequest, type AckResult } from './core/acknowledge.js';
+import { sipAddressKey } from './channels/voip/sip-target.js';
 import { parseReply, REPLY_HELP } from './core/replies.js';
 import { cleanSubject } from './core/subject.js';
 import { lifecycle, type ActionRequest, type ActionResult } from './core/actions.js';
@@ -96,6 +97,12 @@ export class Daemon {
   readonly inbound: InboundSink;
   /** The group-commit writer every way in submits to (SMTP, HTTP, the appliance's own notices). */
   readonly writer: AlertWriter;
+  /** Two SIP addresses name the same person under the voip domain ("201", "sip:201@pbx"). */
+  private readonly sameSip = (a: string, b: string): boolean => {
+    const domain = this.lastConfig.channels.voip.domain;
+    const ka = sipAddressKey(a, domain);
+    return ka !== null && ka === sipAddressKey(b, domain);
+  };
   /** The core's other actions: resolve, snooze, escalate. */
   readonly act: (req: ActionRequest) => Promise<ActionResult>;
   private readonly configPath: string | null;
@@ -114,7 +121,7 @@ export class Daemon {
     this.configPath = opts.configPath ?? null;
     this.stores = openStores(opts.config.dataDir, () => this.clock.now());
     const ack = acknowledger({
-      alerts: this.stores.alerts, users: this.stores.users, now: () => this.clock.now(), logger: this.logger,
+      alerts: this.stores.alerts, users: this.stores.users, sameSip: this.sameSip, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
     });
     this.acknowledge = async (req) => {
@@ -123,7 +130,7 @@ export class Daemon {
       return r;
     };
     this.act = lifecycle({
-      alerts: this.stores.alerts, users: this.stores.users, policyRuns: this.stores.policyRuns, now: () => this.clock.now(), logger: this.logger,
+      alerts: this.stores.alerts, users: this.stores.users, sameSip: this.sameSip, policyRuns: this.stores.policyRuns, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
     });
     this.inbound = {
@@ -170,6 +177,10 @@ export class Daemon {
       openDeliveries: () => this.openDeliveriesCached(),
       maxPending: () => this.lastConfig.filter.maxPending,
       routes: async (address) => (await this.router(this.clock.now())).knows(address),
+      heartbeat: {
+        known: async (name) => (await this.stores.heartbeats.get(name)) !== null,
+        ping: (name) => this.heartbeats.ping(name),
+      },
       diskSpace: () => this.spaceForAlerts(),
       clock: this.clock, logger: this.logger,
     });
@@ -189,7 +200,7 @@ export class Daemon {
         users: this.stores.users, writer, openDeliveries: () => this.openDeliveriesCached(),
         maxPending: () => this.lastConfig.filter.maxPending, defaultTo, now: () => this.clock.now(),
       }),
-      heartbeats: this.heartbeats, acknowledge: this.acknowledge, snapshot: () => this.snapshot(), changed: () => this.dispatcher.poke(),
+      heartbeats: this.heartbeats, acknowledge: this.acknowledge, act: (req) => this.act(req), snapshot: () => this.snapshot(), changed: () => this.dispatcher.poke(),
       metrics: this.metrics, clock: this.clock, logger: this.logger.child({ part: 'http' }), hostname: hostname(),
       version: packageVersion(),
     });
@@ -299,18 +310,18 @@ export class Daemon {
    */
   private async onMessage(from: Sender, text: string, via: string): Promise<string | null> {
     const reply = parseReply(text);
-    const by: { phone: string } | { xmpp: string } | null = from.phone ? { phone: from.phone } : from.xmpp ? { xmpp: from.xmpp } : null;
+    const by = from.phone ? { phone: from.phone } : from.sip ? { sip: from.sip } : from.xmpp ? { xmpp: from.xmpp } : null;
     if (!by) {
-      this.logger.info('inbound.ignored', { via, reason: 'sender has no phone number or xmpp address' });
+      this.logger.info('inbound.ignored', { via, reason: 'no sender address' });
       return null;
     }
     if (reply.type === 'other') {
-      const known = 'phone' in by ? await this.stores.users.byPhone(by.phone) : await this.stores.users.byXmpp(by.xmpp);
+      const known = await identify({ users: this.stores.users, sameSip: this.sameSip }, by);
       this.logger.info('inbound.not_a_code', { via, known: Boolean(known) });
       return known ? REPLY_HELP : null;
     }
     const r = await this.act({ action: reply.type, by, via: `${via}-reply`, ...(reply.alertId !== undefined ? { alertId: reply.alertId } : {}) });
-    if (!r.ok && r.message.endsWith('belongs to no user')) return null;
+    if (!r.ok && r.message === 'this number belongs to no user') return null;
     return `Alertline: ${r.ok ? r.detail : r.message}.`;
   }
 

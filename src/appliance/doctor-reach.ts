@@ -19,12 +19,12 @@ export interface Person {
 }
 
 /** The address field each channel needs (the channels' address() rules). */
-const NEEDS: Record<ChannelName, (p: Person) => boolean> = {
+const NEEDS: Partial<Record<ChannelName, (p: Person) => boolean>> = {
   voip: (p) => Boolean(p.sip?.trim()),
+  sipmsg: (p) => Boolean(p.sip?.trim()),
   gsm: (p) => Boolean(p.phone?.trim()),
   sms: (p) => Boolean(p.phone?.trim()),
   mail: (p) => Boolean(p.email),
-  sipmsg: (p) => Boolean(p.sip?.trim()),
   xmpp: (p) => Boolean(p.xmpp?.trim()),
 };
 

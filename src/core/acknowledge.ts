@@ -16,8 +16,8 @@ export const ACK_SIBLINGS: readonly AlertState[] = ['pending', 'notifying', 'una
 /** What "the latest alert sent to me" picks from. */
 export const LATEST_OPEN: readonly AlertState[] = ['pending', 'notifying', 'unacknowledged'];
 
-/** Who acknowledges: a known user (keypress; their e-mail), an address to look up, or an operator by name (CLI). */
-export type Acknowledger = { email: string } | { phone: string } | { xmpp: string } | { operator: string };
+/** Who acknowledges: a known user (keypress; their e-mail), an address to look up (phone, SIP, XMPP), or an operator by name (CLI). */
+export type Acknowledger = { email: string } | { phone: string } | { sip: string } | { xmpp: string } | { operator: string };
 
 export interface AckRequest {
   /** The alert; without it, the latest open alert sent to the person. */
@@ -33,7 +33,9 @@ export type AckResult =
 
 export interface AckDeps {
   alerts: Pick<AlertStore, 'get' | 'acknowledge' | 'latestFor' | 'wasSentTo'>;
-  users: Pick<UserStore, 'byPhone' | 'get'> & Partial<Pick<UserStore, 'byXmpp'>>;
+  users: Pick<UserStore, 'byPhone' | 'get' | 'list'>;
+  /** Two SIP addresses name the same person ("201" and "sip:201@pbx" under the voip domain). */
+  sameSip?: (a: string, b: string) => boolean;
   now: () => number;
   logger: Logger;
   /** Told after a change (the dispatcher stops what is running for those alerts). */
@@ -42,28 +44,13 @@ export interface AckDeps {
 
 export function acknowledger(deps: AckDeps): (req: AckRequest) => Promise<AckResult> {
   return async (req) => {
-    const { alerts, users, logger } = deps;
-    let who: string;
-    let mustBeSent = false;
-    if ('operator' in req.by) who = req.by.operator;
-    else if ('email' in req.by) who = req.by.email;
-    else if ('xmpp' in req.by) {
-      const user = await users.byXmpp?.(req.by.xmpp);
-      if (!user) {
-        logger.warn('ack.unknown_sender', { xmpp: req.by.xmpp, via: req.via });
-        return { ok: false, reason: 'unknown-sender', message: 'this address belongs to no user' };
-      }
-      who = user.email;
-      mustBeSent = true;
-    } else {
-      const user = await users.byPhone(req.by.phone);
-      if (!user) {
-        logger.warn('ack.unknown_sender', { phone: req.by.phone, via: req.via });
-        return { ok: false, reason: 'unknown-sender', message: 'this number belongs to no user' };
-      }
-      who = user.email;
-      mustBeSent = true;
+    const { alerts, logger } = deps;
+    const found = await identify(deps, req.by);
+    if (!found) {
+      logger.warn('ack.unknown_sender', { ...(req.by as Record<string, string>), via: req.via });
+      return { ok: false, reason: 'unknown-sender', message: 'this number belongs to no user' };
     }
+    const { name: who, mustBeSent } = found;
     const id = req.alertId ?? await alerts.latestFor(who, LATEST_OPEN);
     if (id === null) {
       logger.warn('ack.no_match', { user: who, via: req.via });
@@ -84,4 +71,22 @@ export function acknowledger(deps: AckDeps): (req: AckRequest) => Promise<AckRes
     deps.changed?.(acknowledged);
     return { ok: true, alertId: id, by: who, acknowledged };
   };
+}
+
+/**
+ * The person behind an acknowledger: a user looked up by the address they wrote from (who must
+ * then have been sent the alert), or a name taken as given (a keypress's user, an operator).
+ */
+export async function identify(deps: Pick<AckDeps, 'users' | 'sameSip'>, by: Acknowledger): Promise<{ name: string; mustBeSent: boolean } | null> {
+  if ('operator' in by) return { name: by.operator, mustBeSent: false };
+  if ('email' in by) return { name: by.email, mustBeSent: false };
+  if ('phone' in by) {
+    const user = await deps.users.byPhone(by.phone);
+    return user ? { name: user.email, mustBeSent: true } : null;
+  }
+  const all = await deps.users.list();
+  const user = 'sip' in by
+    ? all.find((u) => u.sip && (deps.sameSip ? deps.sameSip(u.sip, by.sip) : u.sip.toLowerCase() === by.sip.toLowerCase()))
+    : all.find((u) => { const x = (u as { xmpp?: string | null }).xmpp; return x ? x.toLowerCase() === by.xmpp.toLowerCase().split('/')[0] : false; });
+  return user ? { name: user.email, mustBeSent: true } : null;
 }

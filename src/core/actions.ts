@@ -8,7 +8,7 @@ import type { AlertStore } from '../store/alerts.js';
 import type { PolicyRunStore } from '../store/policy-runs.js';
 import type { UserStore } from '../store/users.js';
 import type { Logger } from '../util/log.js';
-import { acknowledger, LATEST_OPEN, type Acknowledger, type AckResult } from './acknowledge.js';
+import { acknowledger, identify, LATEST_OPEN, type Acknowledger, type AckResult } from './acknowledge.js';
 import type { AlertState } from './model.js';
 import type { ReplyAction } from './replies.js';
 
@@ -32,7 +32,8 @@ export type ActionResult =
 
 export interface ActionDeps {
   alerts: Pick<AlertStore, 'get' | 'acknowledge' | 'latestFor' | 'wasSentTo' | 'resolveByPerson' | 'snooze' | 'event'>;
-  users: Pick<UserStore, 'byPhone' | 'get'> & Partial<Pick<UserStore, 'byXmpp'>>;
+  users: Pick<UserStore, 'byPhone' | 'get' | 'list'>;
+  sameSip?: (a: string, b: string) => boolean;
   policyRuns: Pick<PolicyRunStore, 'addEvent'>;
   now: () => number;
   logger: Logger;
@@ -48,8 +49,8 @@ export function lifecycle(deps: ActionDeps): (req: ActionRequest) => Promise<Act
         ? { ok: true, action: 'ack', alertId: r.alertId, by: r.by, detail: `alert ${r.alertId} acknowledged` }
         : { ok: false, action: 'ack', message: r.message, ...(r.alertId !== undefined ? { alertId: r.alertId } : {}) };
     }
-    const who = await whoIs(deps, req.by);
-    if (!who) return { ok: false, action: req.action, message: 'xmpp' in req.by ? 'this address belongs to no user' : 'this number belongs to no user' };
+    const who = await identify(deps, req.by);
+    if (!who) return { ok: false, action: req.action, message: 'this number belongs to no user' };
     const id = req.alertId ?? await deps.alerts.latestFor(who.name, LATEST_OPEN);
     if (id === null) return { ok: false, action: req.action, message: 'no open alert was sent to you' };
     if (who.mustBeSent && !(await deps.alerts.wasSentTo(id, who.name))) return { ok: false, action: req.action, alertId: id, message: `alert ${id} was not sent to you` };
@@ -85,11 +86,4 @@ export function lifecycle(deps: ActionDeps): (req: ActionRequest) => Promise<Act
     deps.changed?.([id]);
     return { ok: true, action: req.action, alertId: id, by: who.name, detail };
   };
-}
-
-async function whoIs(deps: ActionDeps, by: Acknowledger): Promise<{ name: string; mustBeSent: boolean } | null> {
-  if ('operator' in by) return { name: by.operator, mustBeSent: false };
-  if ('email' in by) return { name: by.email, mustBeSent: false };
-  const user = 'xmpp' in by ? await deps.users.byXmpp?.(by.xmpp) : await deps.users.byPhone(by.phone);
-  return user ? { name: user.email, mustBeSent: true } : null;
 }

@@ -14,6 +14,7 @@ import type { Stores } from '../store/index.js';
 import type { LiveStatus } from '../store/daemon-status.js';
 import type { AlertState } from '../store/rows.js';
 import type { AckRequest, AckResult } from '../core/acknowledge.js';
+import type { ActionRequest, ActionResult } from '../core/actions.js';
 import { statesMovableTo } from '../core/model.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -38,6 +39,8 @@ export interface HttpDeps {
   ingest: WebhookIngest;
   heartbeats: HeartbeatMonitor;
   acknowledge: (req: AckRequest) => Promise<AckResult>;
+  /** The core's other actions (escalate, snooze). */
+  act?: (req: ActionRequest) => Promise<ActionResult>;
   snapshot: () => Promise<LiveStatus>;
   /** Told after an alert changed by hand (the dispatcher stops what runs for it). */
   changed: () => void;
@@ -341,6 +344,26 @@ export class HttpServer {
       this.d.logger.info('alert.resolved_by_hand', { alert: a.id, by: `api:${req.token!.name}` });
       this.d.changed();
       return { resolved: [a.id] };
+    });
+
+    app.post<{ Params: { id: string } }>('/api/v1/alerts/:id/escalate', write, async (req) => {
+      const a = await this.alertOr404(req.params.id);
+      if (!this.d.act) throw new HttpError(501, 'escalation is not available');
+      const r = await this.d.act({ action: 'escalate', alertId: a.id, by: { operator: `api:${req.token!.name}` }, via: 'api' });
+      if (!r.ok) throw new HttpError(409, r.message);
+      return { escalated: a.id, detail: r.detail };
+    });
+    app.post<{ Params: { id: string }; Querystring: { for?: string } }>('/api/v1/alerts/:id/snooze', write, async (req) => {
+      const a = await this.alertOr404(req.params.id);
+      if (!this.d.act) throw new HttpError(501, 'snooze is not available');
+      let forMs = 30 * 60_000;
+      if (req.query.for !== undefined) {
+        try { forMs = parseDuration(String(req.query.for).slice(0, 20)); } catch { throw new HttpError(400, `for: not a duration: ${JSON.stringify(String(req.query.for).slice(0, 20))} (write 30m, 2h)`, { field: 'for' }); }
+        if (forMs <= 0 || forMs > 7 * 86_400_000) throw new HttpError(400, 'for: between 1s and 7d', { field: 'for' });
+      }
+      const r = await this.d.act({ action: 'snooze', alertId: a.id, by: { operator: `api:${req.token!.name}` }, via: 'api', forMs });
+      if (!r.ok) throw new HttpError(409, r.message);
+      return { snoozed: a.id, until: this.d.clock.now() + forMs };
     });
 
     app.get('/api/v1/users', read, async () => ({ users: (await s.users.list()).map(userView) }));

@@ -34,6 +34,8 @@ export interface ReceiverDeps {
   maxPending: () => number;
   /** Whether an address that is no user or group is a route's (noc@ → an escalation policy). */
   routes?: (address: string) => Promise<boolean>;
+  /** Heartbeats by mail: a message to heartbeat+<name>@… is a ping of that dead-man's switch. */
+  heartbeat?: { known(name: string): Promise<boolean>; ping(name: string): Promise<unknown> };
   /** Room on the data disk (store.minFreeSpace); when not ok, new mail gets 452 at MAIL FROM. */
   diskSpace?: () => Promise<{ ok: boolean; free: number; min: number }>;
   clock: Clock;
@@ -63,6 +65,8 @@ export class SmtpReceiver {
    * a new envelope object (at RSET, HELO/EHLO, STARTTLS, AUTH and after DATA), so a map keyed by
    * the envelope can never carry recipients from an abandoned transaction into the next one.
    */
+  /** Heartbeats named by this transaction's recipients (heartbeat+<name>@…). */
+  private readonly beats = new WeakMap<SMTPServerSession['envelope'], Set<string>>();
   private readonly resolved = new WeakMap<SMTPServerSession['envelope'], Map<string, User[]>>();
   private closing = false;
   private accepted = 0;
@@ -277,6 +281,24 @@ export class SmtpReceiver {
 
   private onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const address = addr.address.trim();
+    const beat = heartbeatName(address);
+    if (beat !== null && this.d.heartbeat) {
+      this.d.heartbeat.known(beat).then((known) => {
+        if (!known) {
+          this.d.logger.info('smtp.unknown_recipient', { client: session.remoteAddress, rcpt: address, heartbeat: beat });
+          return cb(smtpError(550, `5.1.1 <${address}>: no heartbeat ${beat} here`));
+        }
+        this.resolvedFor(session).set(address.toLowerCase(), []);
+        let set = this.beats.get(session.envelope);
+        if (!set) this.beats.set(session.envelope, (set = new Set()));
+        set.add(beat);
+        cb();
+      }, (e: Error) => {
+        this.d.logger.error('smtp.store_error', { error: e });
+        cb(smtpError(451, '4.3.0 Temporary lookup failure, try later'));
+      });
+      return;
+    }
     this.d.users.resolveRecipient(address).then((users) => this.recipientFound(address, users, session, cb), (e: Error) => {
       this.d.logger.error('smtp.store_error', { error: e });
       cb(smtpError(451, '4.3.0 Temporary lookup failure, try later'));
@@ -364,6 +386,14 @@ export class SmtpReceiver {
       log.warn('smtp.loop', { client: session.remoteAddress });
       throw smtpError(554, '5.4.6 Mail loop: this message was relayed by this appliance');
     }
+    const beats = [...(this.beats.get(envelope) ?? [])];
+    for (const name of beats) await this.d.heartbeat!.ping(name);
+    const onlyBeats = beats.length > 0 && envelope.rcptTo.every((r) => heartbeatName(r.address.trim()) !== null);
+    if (onlyBeats) {
+      this.accepted++;
+      log.info('heartbeat.mail', { client: session.remoteAddress, heartbeats: beats.join(',') });
+      return `2.0.0 Heartbeat ${beats.join(', ')} received`;
+    }
     // Recipients accepted at RCPT: users, groups' members, or route addresses (people come from the policy).
     if (!recipients.length && !this.resolved.get(envelope)?.size) throw smtpError(554, '5.5.1 No valid recipients');
     let parsed;
@@ -403,4 +433,13 @@ function timingSafeEqualStr(a: string, b: string): boolean {
   let diff = ab.length ^ bb.length;
   for (let i = 0; i < Math.max(ab.length, bb.length); i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
   return diff === 0;
+}
+
+/** "heartbeat+zabbix@alerts.example" → "zabbix"; null for any other address. */
+export function heartbeatName(address: string): string | null {
+  const at = address.lastIndexOf('@');
+  const local = (at >= 0 ? address.slice(0, at) : address).toLowerCase();
+  if (!local.startsWith('heartbeat+')) return null;
+  const name = local.slice('heartbeat+'.length);
+  return name.length > 0 && name.length <= 64 ? name : null;
 }

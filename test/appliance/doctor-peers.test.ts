@@ -1,6 +1,6 @@
 /**
  * doctor's modem and SIP lines against real peers: the SIM900 simulator behind a pseudo-terminal
- * (test/gsm) and sipp as the registrar (test/voip). Pass when the peer is there, and fail with
+ * (test/channels/gsm) and sipp as the registrar (test/channels/voip). Pass when the peer is there, and fail with
  * the right line when it is not.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runDoctor, type CheckResult, type DoctorReport } from '../../src/appliance/doctor-checks.js';
 import { modemChecks, modemProbe, sipProbe } from '../../src/appliance/doctor-channel-probes.js';
-import { Sim900Simulator } from '../gsm/sim900-simulator.js';
-import { freePort, startSipp, type SippRun } from '../voip/sipp/helpers.js';
+import { Sim900Simulator } from '../channels/gsm/sim900-simulator.js';
+import { freePort, startSipp, type SippRun } from '../channels/voip/sipp/helpers.js';
 import { tempDir } from '../helpers/env.js';
 
 const noTts = async () => [{ name: 'tts', status: 'skip' as const, detail: 'not under test here' }];

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { cli, freePort as freeTcpPort, spawnDaemon, waitForPort } from '../helpers/cli.js';
 import { fixture, tempDir, waitFor } from '../helpers/env.js';
 import { sendRaw } from '../helpers/smtp-client.js';
-import { freePort, startSipp } from '../voip/sipp/helpers.js';
+import { freePort, startSipp } from '../channels/voip/sipp/helpers.js';
 
 describe('SIGTERM during a call', () => {
   it('the message finishes, BYE is sent, the attempt is recorded, exit 0', async () => {

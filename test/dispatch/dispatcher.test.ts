@@ -17,7 +17,7 @@ let tmp: ReturnType<typeof tempDir>;
 let s: Stores;
 let clock: ManualClock;
 let disp: Dispatcher | null;
-let channels: Record<ChannelName, FakeChannel>;
+let channels: Partial<Record<ChannelName, FakeChannel>> & Record<"voip" | "gsm" | "sms" | "mail", FakeChannel>;
 let cfg: Config;
 
 const o = (kind: Outcome['kind'], retryable = false): Outcome => ({ kind, reason: kind, retryable });

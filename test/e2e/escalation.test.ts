@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { fixture, startDaemon, startSink, waitFor } from '../helpers/env.js';
 import { sendRaw } from '../helpers/smtp-client.js';
-import { freePort, startSipp } from '../voip/sipp/helpers.js';
+import { freePort, startSipp } from '../channels/voip/sipp/helpers.js';
 import { memoryLogger } from '../../src/util/log.js';
 
 const HERE = import.meta.dirname;

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { Daemon } from '../../src/daemon.js';
 import { fixture, startSink, tempDir, testConfig, waitFor } from '../helpers/env.js';
 import { sendRaw } from '../helpers/smtp-client.js';
-import { Sim900Simulator } from '../gsm/sim900-simulator.js';
-import { PLAY_SCRIPT } from '../gsm/helpers.js';
+import { Sim900Simulator } from '../channels/gsm/sim900-simulator.js';
+import { PLAY_SCRIPT } from '../channels/gsm/helpers.js';
 import { openStores } from '../../src/store/index.js';
-import { freePort, startSipp } from '../voip/sipp/helpers.js';
+import { freePort, startSipp } from '../channels/voip/sipp/helpers.js';
 import { memoryLogger } from '../../src/util/log.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

@@ -9,8 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { cli } from '../helpers/cli.js';
 import { fixture, startDaemon, waitFor } from '../helpers/env.js';
 import { sendRaw } from '../helpers/smtp-client.js';
-import { Sim900Simulator } from '../gsm/sim900-simulator.js';
-import { PLAY_SCRIPT } from '../gsm/helpers.js';
+import { Sim900Simulator } from '../channels/gsm/sim900-simulator.js';
+import { PLAY_SCRIPT } from '../channels/gsm/helpers.js';
 import { memoryLogger } from '../../src/util/log.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

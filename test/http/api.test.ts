@@ -222,6 +222,22 @@ describe('read and act', () => {
     expect((await d.req('POST', `/api/v1/alerts/${id}/resolve`, { token: 'write' })).status).toBe(409);
   });
 
+  it('escalate and snooze go through the core: refused for an alert that is not open, bad durations are 400', async () => {
+    // No channel is enabled in this daemon: the alert ends failed at once, with nothing left to hold.
+    const t = await d.req('POST', '/api/v1/alerts', { token: 'ingest', json: { summary: 'api snooze test', dedupKey: 'snooze-1', action: 'trigger', to: ['oncall@alerts.example'] } });
+    const id = t.json.accepted[0].id;
+    expect((await d.req('POST', `/api/v1/alerts/${id}/snooze?for=soon`, { token: 'write' })).json.field).toBe('for');
+    expect((await d.req('POST', `/api/v1/alerts/${id}/snooze`, { token: 'read' })).status).toBe(403);
+    const end = Date.now() + 10_000;
+    while (Date.now() < end && committed(d.dbPath, (db) => (db.prepare('SELECT state FROM alerts WHERE id = ?').get(id) as { state: string }).state) !== 'failed') await new Promise((r) => setTimeout(r, 50));
+    const sn = await d.req('POST', `/api/v1/alerts/${id}/snooze?for=2h`, { token: 'write' });
+    expect(sn.status).toBe(409);
+    expect(sn.json.error).toMatch(/is failed: nothing to snooze/);
+    const esc = await d.req('POST', `/api/v1/alerts/${id}/escalate`, { token: 'write' });
+    expect(esc.status).toBe(409);
+    expect((await d.req('POST', '/api/v1/alerts/999999/escalate', { token: 'write' })).status).toBe(404);
+  });
+
   it('users, groups, status, openapi', async () => {
     const users = await d.req('GET', '/api/v1/users', { token: 'read' });
     expect(users.json.users.map((u: { email: string }) => u.email)).toEqual(['guardia@alerts.example', 'oncall@alerts.example', 'second@alerts.example']);

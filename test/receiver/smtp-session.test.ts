@@ -293,3 +293,18 @@ describe('SMTP receiver', () => {
     d = null;
   });
 });
+
+describe('heartbeats by mail', () => {
+  it('a mail to heartbeat+<name>@ is a ping: 250, last seen set, no alert stored; an unknown heartbeat is 550', async () => {
+    d = await startDaemon();
+    await d.daemon.stores.heartbeats.add('zabbix', { everyMs: 300_000, graceMs: 120_000 });
+    const before = alertCount();
+    const r = await sendRaw(d.port, { to: ['heartbeat+zabbix@alerts.example'], data: 'Subject: Watchdog\r\n\r\nalive\r\n' });
+    expect(r.final!.code).toBe(250);
+    expect(r.final!.text).toMatch(/Heartbeat zabbix received/);
+    expect((await d.daemon.stores.heartbeats.get('zabbix'))!.lastSeenAt).not.toBeNull();
+    expect(alertCount()).toBe(before);
+    const bad = await sendRaw(d.port, { to: ['heartbeat+nope@alerts.example'], data: 'Subject: x\r\n\r\ny\r\n' });
+    expect(bad.rcpt[0]!.code).toBe(550);
+  });
+});

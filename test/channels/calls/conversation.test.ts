@@ -12,10 +12,13 @@ async function talk(leg: FakeLegOptions, over: Partial<ConversationOptions> = {}
 }
 
 describe('the call keys', () => {
-  it('1 acknowledges (confirmed by the spoken "acknowledged"), 2 repeats; nothing else does anything yet', () => {
+  it('1 acknowledges, 2 repeats, 3 escalates, 5 snoozes, 9 resolves, each confirmed by a spoken sentence; other keys do nothing', () => {
     expect(CALL_KEYS).toEqual({
       '1': { action: 'acknowledge', effect: 'end', outcome: 'acknowledged', confirm: 'acknowledged' },
       '2': { action: 'repeat', effect: 'replay' },
+      '3': { action: 'escalate', effect: 'end', outcome: 'answered', confirm: 'escalated' },
+      '5': { action: 'snooze', effect: 'end', outcome: 'answered', confirm: 'snoozed' },
+      '9': { action: 'resolve', effect: 'end', outcome: 'answered', confirm: 'resolved' },
     });
   });
 

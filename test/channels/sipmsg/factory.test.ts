@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { channelFactories } from '../../../src/channels/factories.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { memoryLogger } from '../../../src/util/log.js';
-import { FakePromptAudio } from '../../voip/sipp/helpers.js';
+import { FakePromptAudio } from '../voip/sipp/helpers.js';
 
 describe('sipmsg shares the voip channel\'s SIP line', () => {
   it('down without voip, up through voip\'s server while it runs, down after it stops', async () => {

@@ -10,7 +10,7 @@ import { sipmsgSchema } from '../../../src/config/schema.js';
 import type { InboundSink, Sender } from '../../../src/channels/channel.js';
 import { SipMessageChannel } from '../../../src/channels/sipmsg/sipmsg-channel.js';
 import { SipLine } from '../../../src/channels/voip/sip-line.js';
-import { freePort, job, makeChannel, startSipp } from '../../voip/sipp/helpers.js';
+import { freePort, job, makeChannel, startSipp } from '../voip/sipp/helpers.js';
 import { scenarioCopy as copyScenario, sippClient } from './sipp.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
