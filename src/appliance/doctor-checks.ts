@@ -162,7 +162,7 @@ export async function checkDataDir(config: Config): Promise<{ results: CheckResu
       const list = await stores.users.list();
       const users = list.length;
       people = [];
-      for (const u of list) people.push({ email: u.email, phone: u.phone, sip: u.sip, group: u.group, order: await stores.users.effectiveOrder(u) });
+      for (const u of list) people.push({ email: u.email, phone: u.phone, sip: u.sip, xmpp: u.xmpp, group: u.group, order: await stores.users.effectiveOrder(u) });
       effective = await stores.settings.effective(config);
       const snap = await stores.daemonStatus.read();
       if (snap && Date.now() - snap.updatedAt < STALE_MS && pidAlive(snap.pid)) daemon = { pid: snap.pid, status: snap.status };
@@ -365,6 +365,13 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     const probe = opts.probes?.sip;
     checks.push(...(probe ? await guarded('sip', () => probe(denv)) : [fail('sip', 'no SIP check available in this build', 'report this: the SIP probe is not wired in')]));
   } else checks.push(skip('sip', 'skipped (disabled)'));
+  if (c.xmpp.enabled) {
+    const live = denv.daemon ? { pid: denv.daemon.pid, ...((denv.daemon.status.channels as Record<string, object | undefined>).xmpp ?? {}) } : null;
+    checks.push(...(await guarded('xmpp', async () => {
+      const r = await (await import('../channels/xmpp/doctor.js')).checkXmpp(c.xmpp, live);
+      return [r.status === 'pass' ? pass('xmpp', r.detail) : fail('xmpp', r.detail, r.hint ?? '')];
+    })));
+  } else checks.push(skip('xmpp', 'skipped (disabled)'));
   return { ok: !checks.some((x) => x.status === 'fail'), configPath: loaded.path, checks };
 }
 

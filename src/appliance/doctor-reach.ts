@@ -12,6 +12,7 @@ export interface Person {
   email: string;
   phone: string | null;
   sip: string | null;
+  xmpp?: string | null;
   group: string | null;
   /** The order their deliveries walk: their own, else their group's; null: the global one. */
   order: ChannelName[] | null;
@@ -24,6 +25,7 @@ const NEEDS: Partial<Record<ChannelName, (p: Person) => boolean>> = {
   gsm: (p) => Boolean(p.phone?.trim()),
   sms: (p) => Boolean(p.phone?.trim()),
   mail: (p) => Boolean(p.email),
+  xmpp: (p) => Boolean(p.xmpp?.trim()),
 };
 
 /** The enabled channels in a person's order that have an address for them. */

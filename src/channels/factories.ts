@@ -14,6 +14,7 @@ import { GsmCallChannel, SharedModem, Sim900Modem, SmsChannel } from './gsm/inde
 import { VoipChannel } from './voip/voip-channel.js';
 import { SipLine } from './voip/sip-line.js';
 import { SipMessageChannel } from './sipmsg/sipmsg-channel.js';
+import { XmppChannel } from './xmpp/xmpp-channel.js';
 
 export interface FactoryDeps {
   logger: Logger;
@@ -59,5 +60,9 @@ export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName,
     },
     sipmsg: async (cfg) =>
       new SipMessageChannel({ config: cfg.channels.sipmsg, line: sipLine, logger: deps.logger, ...(deps.inbound ? { inbound: deps.inbound } : {}) }),
+    xmpp: async (cfg) => new XmppChannel({
+      config: cfg.channels.xmpp, logger: deps.logger.child({ channel: 'xmpp' }),
+      inbound: deps.inbound ?? { message: async () => null, callBack: async () => null },
+    }),
   };
 }

@@ -3,13 +3,14 @@ import { withStores, printJson, table, CliError, type GlobalOpts } from './conte
 import type { User, UserFields } from '../store/users.js';
 import { contactFlags, contactLines, contactPatch, contactSummary, contactView, type ContactFlags } from './contact-flags.js';
 
-interface UserFlags extends ContactFlags { name?: string; phone?: string; sip?: string; group?: string; lang?: string; order?: string; email?: string; json?: boolean }
+interface UserFlags extends ContactFlags { name?: string; phone?: string; sip?: string; xmpp?: string; group?: string; lang?: string; order?: string; email?: string; json?: boolean }
 
 function fields(f: UserFlags): UserFields {
   const out: UserFields = {};
   if (f.name !== undefined) out.name = f.name;
   if (f.phone !== undefined) out.phone = f.phone;
   if (f.sip !== undefined) out.sip = f.sip;
+  if (f.xmpp !== undefined) out.xmpp = f.xmpp;
   if (f.group !== undefined) out.group = f.group;
   if (f.lang !== undefined) out.lang = f.lang;
   if (f.order !== undefined) out.channelOrder = f.order;
@@ -29,6 +30,7 @@ function userFlags(c: Command): Command {
     .option('--name <name>', 'display name')
     .option('--phone <e164>', 'phone number in E.164 form (+34600123456), for gsm and sms; "" clears')
     .option('--sip <ext|uri>', 'SIP extension or URI, for voip; "" clears')
+    .option('--xmpp <jid>', 'XMPP address (bare JID, alice@example.org), for xmpp; "" clears')
     .option('--group <group>', 'group: mail to <group>@... reaches every member; "" clears')
     .option('--lang <lang>', 'language for speech and texts (en, es, ...)')
     .option('--order <c1,c2>', 'this user\'s own channel order, e.g. gsm,sms; "" uses the global order'));
@@ -53,13 +55,13 @@ export function registerUsers(program: Command, g: () => GlobalOpts): void {
     const list = await withStores(g(), ({ stores }) => stores.users.list());
     if (f.json) return printJson(list.map(userJson));
     if (!list.length) return console.log('no users (add one with: alertline users add <email> --phone +E164)');
-    console.log(table(list.map((u) => [u.email, u.name, u.phone, u.sip, u.group, u.lang, u.channelOrder?.join(','), u.contactRules?.zone, contactSummary(u.contactRules)]), ['EMAIL', 'NAME', 'PHONE', 'SIP', 'GROUP', 'LANG', 'ORDER', 'TZ', 'CONTACT RULES']));
+    console.log(table(list.map((u) => [u.email, u.name, u.phone, u.sip, u.xmpp, u.group, u.lang, u.channelOrder?.join(','), u.contactRules?.zone, contactSummary(u.contactRules)]), ['EMAIL', 'NAME', 'PHONE', 'SIP', 'XMPP', 'GROUP', 'LANG', 'ORDER', 'TZ', 'CONTACT RULES']));
   });
   users.command('show <email>').description('one user, with their contact rules').option('--json', 'machine-readable output').action(async (email: string, f: { json?: boolean }) => {
     const u = await withStores(g(), ({ stores }) => stores.users.get(email));
     if (!u) throw new CliError(`no user ${email}`, 1);
     if (f.json) return printJson(userJson(u));
-    const rows: [string, string][] = [['email', u.email], ['name', u.name ?? ''], ['phone', u.phone ?? ''], ['sip', u.sip ?? ''], ['group', u.group ?? ''], ['lang', u.lang ?? ''],
+    const rows: [string, string][] = [['email', u.email], ['name', u.name ?? ''], ['phone', u.phone ?? ''], ['sip', u.sip ?? ''], ['xmpp', u.xmpp ?? ''], ['group', u.group ?? ''], ['lang', u.lang ?? ''],
       ['order', u.channelOrder?.join(',') ?? '(group or global order)'], ...contactLines(u.contactRules)];
     console.log(rows.map(([k, v]) => `${k.padEnd(18)}${v}`.trimEnd()).join('\n'));
   });

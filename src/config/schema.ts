@@ -203,6 +203,33 @@ export const mailChannelSchema = z
   })
   .strict();
 
+export const xmppSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** The appliance's own account (bare JID). */
+    jid: z.string().default('alertline@example.org'),
+    password: z.string().default(''),
+    /** host:port of the server's client port; empty: the JID's domain, port 5222 (no SRV lookup). */
+    server: z.string().default(''),
+    /** Verify the server's certificate (always against the JID's domain). false only in a lab. */
+    tlsRejectUnauthorized: z.boolean().default(true),
+    /** A PEM file with the CA(s) that signed the server's certificate, instead of the system's. */
+    ca: z.string().optional(),
+    resource: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (at most 64)').default('alertline'),
+    /** A page not delivered by then is dropped by servers that honour expiry (XEP-0079) and never sent later by us. */
+    expireAfter: duration.default('30m'),
+    /** First reconnect wait; doubles per failed try up to reconnectMax, with jitter. */
+    reconnectMin: duration.default('1s'),
+    reconnectMax: duration.default('60s'),
+    /** One connection attempt (TCP, STARTTLS, SASL, bind) must finish this soon. */
+    connectTimeout: duration.default('20s'),
+    /** XEP-0199 ping this often to notice a dead connection; 0s turns it off. */
+    pingInterval: duration.default('60s'),
+    retries: z.number().int().min(0).max(20).default(3),
+    retryBackoff: duration.default('10s'),
+  })
+  .strict();
+
 export const escalationSchema = z
   .object({
     mode: z.enum(['until-acknowledged', 'all']).default('until-acknowledged'),
@@ -292,6 +319,7 @@ export const configSchema = z
         sms: smsSchema.default({}),
         mail: mailChannelSchema.default({}),
         sipmsg: sipmsgSchema.default({}),
+        xmpp: xmppSchema.default({}),
       })
       .strict()
       .default({}),
@@ -312,6 +340,7 @@ export type GsmConfig = Config['channels']['gsm'];
 export type SmsConfig = Config['channels']['sms'];
 export type MailChannelConfig = Config['channels']['mail'];
 export type SipmsgConfig = Config['channels']['sipmsg'];
+export type XmppConfig = Config['channels']['xmpp'];
 export type EscalationConfig = Config['escalation'];
 export type RetentionConfig = Config['retention'];
 export type HttpConfig = Config['http'];

@@ -222,4 +222,8 @@ export const MIGRATIONS: string[] = [
 
   CREATE INDEX alerts_updated ON alerts(updated_at);
   `,
+  /* 10: the xmpp channel's address */ `
+  ALTER TABLE users ADD COLUMN xmpp TEXT;         -- bare JID, lower-cased
+  CREATE INDEX users_xmpp ON users(xmpp);
+  `,
 ];

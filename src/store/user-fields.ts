@@ -63,3 +63,24 @@ export function validateChannelOrder(v: string | string[]): ChannelName[] {
   if (dup) throw new ValidationError(`channel ${dup} is listed twice`);
   return out;
 }
+
+/** Characters RFC 7622 forbids in a localpart (plus whitespace and controls). */
+const JID_LOCAL = /^[^\s"&'/:<>@\u0000-\u001f\u007f]{1,64}$/u;
+const JID_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
+
+/**
+ * A bare XMPP address (RFC 7622): localpart@domain, no resource. Lower-cased (nodeprep and the
+ * domain are case-insensitive), so the address a reply comes from compares equal to the stored one.
+ */
+export function validateXmpp(v: string): string {
+  const s = v.trim();
+  const bad = () => new ValidationError(`invalid XMPP address ${JSON.stringify(v.slice(0, 80))}: give a bare JID, e.g. alice@example.org`);
+  if (s.length > 3071 || s.includes('/')) throw bad();
+  const at = s.indexOf('@');
+  if (at <= 0 || s.indexOf('@', at + 1) !== -1) throw bad();
+  const local = s.slice(0, at);
+  const domain = s.slice(at + 1).replace(/\.$/, '');
+  if (!JID_LOCAL.test(local) || domain.length < 1 || domain.length > 253) throw bad();
+  if (!domain.split('.').every((l) => JID_LABEL.test(l))) throw bad();
+  return `${local}@${domain}`.toLowerCase();
+}

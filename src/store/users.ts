@@ -3,7 +3,7 @@ import type { Db } from './database.js';
 import { prep } from './database.js';
 import type { ChannelName } from '../config/channel-names.js';
 import {
-  ValidationError, validateChannelOrder, validateEmail, validateGroup, validateLang, validatePhone, validateSip,
+  ValidationError, validateChannelOrder, validateEmail, validateGroup, validateLang, validatePhone, validateSip, validateXmpp,
 } from './user-fields.js';
 import { contactRulesFromColumn, patchContactRules, type ContactRulesPatch, type ContactRulesRecord } from './contact-rules.js';
 
@@ -13,6 +13,8 @@ export interface User {
   name: string | null;
   phone: string | null;
   sip: string | null;
+  /** Bare XMPP address (the xmpp channel). */
+  xmpp: string | null;
   group: string | null;
   lang: string | null;
   channelOrder: ChannelName[] | null;
@@ -25,6 +27,7 @@ export interface UserFields {
   name?: string | null;
   phone?: string | null;
   sip?: string | null;
+  xmpp?: string | null;
   group?: string | null;
   lang?: string | null;
   channelOrder?: ChannelName[] | string | null;
@@ -34,14 +37,14 @@ export interface UserFields {
 }
 
 interface Row {
-  id: number; email: string; name: string | null; phone: string | null; sip: string | null;
+  id: number; email: string; name: string | null; phone: string | null; sip: string | null; xmpp?: string | null;
   grp: string | null; lang: string | null; channel_order: string | null; created_at: number;
   contact_rules: string | null;
 }
 
 function fromRow(r: Row): User {
   return {
-    id: r.id, email: r.email, name: r.name, phone: r.phone, sip: r.sip, group: r.grp, lang: r.lang,
+    id: r.id, email: r.email, name: r.name, phone: r.phone, sip: r.sip, xmpp: r.xmpp ?? null, group: r.grp, lang: r.lang,
     channelOrder: r.channel_order ? (JSON.parse(r.channel_order) as ChannelName[]) : null,
     contactRules: contactRulesFromColumn(r.contact_rules), createdAt: r.created_at,
   };
@@ -55,6 +58,7 @@ function clean(fields: UserFields, current: ContactRulesRecord | null = null): R
   set('name', opt(fields.name, (s) => { if (s.length > 100) throw new ValidationError('name too long'); return s.trim(); }));
   set('phone', opt(fields.phone, validatePhone));
   set('sip', opt(fields.sip, validateSip));
+  set('xmpp', opt(fields.xmpp, validateXmpp));
   set('grp', opt(fields.group, validateGroup));
   set('lang', opt(fields.lang, validateLang));
   set('channel_order', opt(fields.channelOrder, (v) => JSON.stringify(validateChannelOrder(v as string | string[]))));
@@ -73,9 +77,9 @@ export class UserStore {
     const e = validateEmail(email);
     if (await this.get(e)) throw new ValidationError(`user ${e} already exists`);
     const c = clean(fields);
-    prep(this.db, `INSERT INTO users (email, name, phone, sip, grp, lang, channel_order, contact_rules, created_at)
-                VALUES (@email, @name, @phone, @sip, @grp, @lang, @channel_order, @contact_rules, @created_at)`)
-      .run({ name: null, phone: null, sip: null, grp: null, lang: null, channel_order: null, contact_rules: null, ...c, email: e, created_at: this.now() });
+    prep(this.db, `INSERT INTO users (email, name, phone, sip, xmpp, grp, lang, channel_order, contact_rules, created_at)
+                VALUES (@email, @name, @phone, @sip, @xmpp, @grp, @lang, @channel_order, @contact_rules, @created_at)`)
+      .run({ name: null, phone: null, sip: null, xmpp: null, grp: null, lang: null, channel_order: null, contact_rules: null, ...c, email: e, created_at: this.now() });
     return (await this.get(e))!;
   }
 
@@ -102,6 +106,18 @@ export class UserStore {
 
   async byPhone(phone: string): Promise<User | null> {
     const r = prep(this.db, 'SELECT * FROM users WHERE phone = ?').get(phone) as Row | undefined;
+    return r ? fromRow(r) : null;
+  }
+
+  /** The user whose xmpp address this is (compared bare and lower-cased), or null. */
+  async byXmpp(jid: string): Promise<User | null> {
+    let bare: string;
+    try {
+      bare = validateXmpp(jid.split('/')[0]!);
+    } catch {
+      return null;
+    }
+    const r = prep(this.db, 'SELECT * FROM users WHERE xmpp = ?').get(bare) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
