@@ -3,7 +3,6 @@
  * --severity-channels) and how `users list|show` print the rules. The spellings are parsed by the
  * core (src/core/oncall/contact.ts); a bad one is a usage error (exit 2) that names the input.
  */
-import type { Command } from 'commander';
 import { SEVERITY_LEVELS } from '../core/model.js';
 import {
   OncallInputError, WEEKDAY_NAMES, formatQuietWindow, parseChannelSelector, parseLevel, parseQuietWindow, parseZone, type QuietWindow,
@@ -12,24 +11,9 @@ import { DEFAULT_QUIET_BELOW, DEFAULT_QUIET_CALLS_FROM, type ChannelSelectorReco
 import { ValidationError } from '../store/user-fields.js';
 import { machineZone } from '../dispatch/contact-plan.js';
 
-export interface ContactFlags {
-  tz?: string;
-  quiet?: string[];
-  quietCallsFrom?: string;
-  quietBelow?: string;
-  severityChannels?: string[];
-}
+export type { ContactFlags } from './contact-options.js';
+import type { ContactFlags } from './contact-options.js';
 
-const more = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
-export function contactFlags(c: Command): Command {
-  return c
-    .option('--tz <zone>', 'the user\'s time zone for quiet hours (IANA, e.g. Europe/Madrid); default and "": the machine\'s')
-    .option('--quiet <window>', 'quiet hours in the user\'s zone, e.g. "mon-fri 22:00-07:00" or "22:00-07:00" (repeatable; replaces the windows; "" clears)', more)
-    .option('--quiet-calls-from <severity>', `during quiet hours, alerts at or above this still call (${SEVERITY_LEVELS.join('|')}; default ${DEFAULT_QUIET_CALLS_FROM})`)
-    .option('--quiet-below <text|hold>', `during quiet hours, alerts below it: text channels only, or hold until the quiet hours end (default ${DEFAULT_QUIET_BELOW})`)
-    .option('--severity-channels <level=channels>', 'channels for one severity, by name or kind, e.g. "warning=sms,mail", "high=voice" (repeatable; replaces the list; "" clears)', more);
-}
 
 function usage<T>(fn: () => T): T {
   try {

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
-import { withStores, printJson, table, CliError, type GlobalOpts } from './context.js';
+import { withStores, printJson, printText, table, CliError, type GlobalOpts } from './context.js';
+import { termSafe } from '../util/terminal.js';
 import type { User, UserFields } from '../store/users.js';
-import { contactFlags, contactLines, contactPatch, contactSummary, contactView, type ContactFlags } from './contact-flags.js';
+import { contactFlags, type ContactFlags } from './contact-options.js';
+
+/** The contact-rule parsers and printers (and the time-zone library), loaded when a command needs them. */
+const contact = () => import('./contact-flags.js');
 
 interface UserFlags extends ContactFlags { name?: string; phone?: string; sip?: string; xmpp?: string; group?: string; lang?: string; order?: string; email?: string; json?: boolean }
 
-function fields(f: UserFlags): UserFields {
+async function fields(f: UserFlags): Promise<UserFields> {
   const out: UserFields = {};
   if (f.name !== undefined) out.name = f.name;
   if (f.phone !== undefined) out.phone = f.phone;
@@ -15,14 +19,16 @@ function fields(f: UserFlags): UserFields {
   if (f.lang !== undefined) out.lang = f.lang;
   if (f.order !== undefined) out.channelOrder = f.order;
   if (f.email !== undefined) out.email = f.email;
-  const contact = contactPatch(f);
-  if (contact) out.contact = contact;
+  if (f.tz !== undefined || f.quiet !== undefined || f.quietCallsFrom !== undefined || f.quietBelow !== undefined || f.severityChannels !== undefined) {
+    const patch = (await contact()).contactPatch(f);
+    if (patch) out.contact = patch;
+  }
   return out;
 }
 
 /** A user for --json: the contact rules spelled as the flags write them. */
-function userJson({ contactRules, ...u }: User) {
-  return { ...u, contact: contactView(contactRules) };
+async function userJson({ contactRules, ...u }: User) {
+  return { ...u, contact: (await contact()).contactView(contactRules) };
 }
 
 function userFlags(c: Command): Command {
@@ -39,11 +45,13 @@ function userFlags(c: Command): Command {
 export function registerUsers(program: Command, g: () => GlobalOpts): void {
   const users = program.command('users').description('manage the people Alertline notifies');
   userFlags(users.command('add <email>').description('add a user (the address monitors send alerts to)')).action(async (email: string, f: UserFlags) => {
-    const u = await withStores(g(), ({ stores }) => stores.users.add(email, fields(f)));
+    const given = await fields(f);
+    const u = await withStores(g(), ({ stores }) => stores.users.add(email, given));
     console.log(`added ${u.email}`);
   });
   userFlags(users.command('update <email>').description('change a user')).option('--email <new>', 'new e-mail address').action(async (email: string, f: UserFlags) => {
-    const u = await withStores(g(), ({ stores }) => stores.users.update(email, fields(f)));
+    const given = await fields(f);
+    const u = await withStores(g(), ({ stores }) => stores.users.update(email, given));
     console.log(`updated ${u.email}`);
   });
   users.command('remove <email>').description('remove a user').action(async (email: string) => {
@@ -53,17 +61,18 @@ export function registerUsers(program: Command, g: () => GlobalOpts): void {
   });
   users.command('list').description('list users').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
     const list = await withStores(g(), ({ stores }) => stores.users.list());
-    if (f.json) return printJson(list.map(userJson));
+    if (f.json) return printJson(await Promise.all(list.map(userJson)));
     if (!list.length) return console.log('no users (add one with: alertline users add <email> --phone +E164)');
-    console.log(table(list.map((u) => [u.email, u.name, u.phone, u.sip, u.xmpp, u.group, u.lang, u.channelOrder?.join(','), u.contactRules?.zone, contactSummary(u.contactRules)]), ['EMAIL', 'NAME', 'PHONE', 'SIP', 'XMPP', 'GROUP', 'LANG', 'ORDER', 'TZ', 'CONTACT RULES']));
+    const summary = list.some((u) => u.contactRules) ? (await contact()).contactSummary : () => '';
+    console.log(table(list.map((u) => [u.email, u.name, u.phone, u.sip, u.xmpp, u.group, u.lang, u.channelOrder?.join(','), u.contactRules?.zone, summary(u.contactRules)]), ['EMAIL', 'NAME', 'PHONE', 'SIP', 'XMPP', 'GROUP', 'LANG', 'ORDER', 'TZ', 'CONTACT RULES']));
   });
   users.command('show <email>').description('one user, with their contact rules').option('--json', 'machine-readable output').action(async (email: string, f: { json?: boolean }) => {
     const u = await withStores(g(), ({ stores }) => stores.users.get(email));
     if (!u) throw new CliError(`no user ${email}`, 1);
-    if (f.json) return printJson(userJson(u));
+    if (f.json) return printJson(await userJson(u));
     const rows: [string, string][] = [['email', u.email], ['name', u.name ?? ''], ['phone', u.phone ?? ''], ['sip', u.sip ?? ''], ['xmpp', u.xmpp ?? ''], ['group', u.group ?? ''], ['lang', u.lang ?? ''],
-      ['order', u.channelOrder?.join(',') ?? '(group or global order)'], ...contactLines(u.contactRules)];
-    console.log(rows.map(([k, v]) => `${k.padEnd(18)}${v}`.trimEnd()).join('\n'));
+      ['order', u.channelOrder?.join(',') ?? '(group or global order)'], ...(await contact()).contactLines(u.contactRules)];
+    printText(rows.map(([k, v]) => `${k.padEnd(18)}${termSafe(v)}`.trimEnd()).join('\n'));
   });
 }
 

@@ -13,8 +13,11 @@ import type { AlertState } from './model.js';
 export const ACKABLE: readonly AlertState[] = ['pending', 'notifying', 'unacknowledged', 'delivered', 'failed'];
 /** Other alerts of the same problem acknowledged along: those still being (or left) unanswered. */
 export const ACK_SIBLINGS: readonly AlertState[] = ['pending', 'notifying', 'unacknowledged'];
-/** What "the latest alert sent to me" picks from. */
-export const LATEST_OPEN: readonly AlertState[] = ['pending', 'notifying', 'unacknowledged'];
+/**
+ * What "the latest alert sent to me" picks from: still being notified, or ended without anyone
+ * acknowledging (a text-only plan ends delivered; the person's "1" is still their answer).
+ */
+export const LATEST_OPEN: readonly AlertState[] = ['pending', 'notifying', 'unacknowledged', 'delivered'];
 
 /** Who acknowledges: a known user (keypress; their e-mail), an address to look up (phone, SIP, XMPP), or an operator by name (CLI). */
 export type Acknowledger = { email: string } | { phone: string } | { sip: string } | { xmpp: string } | { operator: string };

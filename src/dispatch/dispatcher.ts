@@ -258,6 +258,7 @@ export class Dispatcher {
       ...(user.name ? { name: user.name } : {}),
       ...(user.phone ? { phone: user.phone } : {}),
       ...(user.sip ? { sip: user.sip } : {}),
+      ...(user.xmpp ? { xmpp: user.xmpp } : {}),
     };
   }
 

@@ -89,7 +89,7 @@ describe('doctor: SIP registration (sipp registrar)', () => {
   });
 
   it('passes when the registrar accepts our digest, and unregisters afterwards', async () => {
-    sipp = await startSipp('../../appliance/fixtures/registrar.xml');
+    sipp = await startSipp('../../../appliance/fixtures/registrar.xml');
     const file = config({ channels: { voip: voip(sipp.port, 's3cret') } });
     const r = await runDoctor({ configPath: file, env: {}, probes: { tts: noTts, sip: sipProbe() } });
     const [sip] = lines(r, 'sip');
@@ -100,7 +100,7 @@ describe('doctor: SIP registration (sipp registrar)', () => {
   }, 60_000);
 
   it('fails with the registrar\'s answer when it refuses the password', async () => {
-    sipp = await startSipp('../../appliance/fixtures/registrar.xml');
+    sipp = await startSipp('../../../appliance/fixtures/registrar.xml');
     const file = config({ channels: { voip: voip(sipp.port, 'wrong') } });
     const r = await runDoctor({ configPath: file, env: {}, probes: { tts: noTts, sip: sipProbe() } });
     const [sip] = lines(r, 'sip');

@@ -28,7 +28,7 @@ describe('acknowledgement by XMPP reply, through the daemon', () => {
     const d = await startDaemon({
       filter: { dedupeWindow: '0s' },
       channels: {
-        order: ['mail'],
+        order: ['xmpp', 'mail'],
         mail: { enabled: true, host: '127.0.0.1', port: sink.port, requireTLS: false },
         xmpp: { enabled: true, jid: `alertline@${DOMAIN}`, password: 'alert-pw-9f3', server: `127.0.0.1:${server.port}`, ca: server.certs!.ca },
       },
@@ -38,9 +38,13 @@ describe('acknowledgement by XMPP reply, through the daemon', () => {
     await waitFor(() => d.daemon.channels.channels.xmpp?.health().healthy, 20_000);
     expect((await d.daemon.snapshot()).channels.xmpp).toMatchObject({ enabled: true, running: true, healthy: true, kind: 'text' });
 
+    const ana = await Person.login(server, 'ana', 'ana-pw');
+    cleanups.push(() => ana.logout());
     const r = await sendRaw(d.port, { to: ['ana@alerts.example'], data: fixture('zabbix-problem.eml') });
     const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
     await waitFor(() => sink.messages.length === 1, 15_000);
+    // The page came to Ana's JID first (order xmpp, mail) as a chat message naming the alert.
+    await waitFor(() => ana.bodies().some((b) => b.includes(`#${id}`)), 15_000);
 
     const mallory = await Person.login(server, 'mallory', 'mal-pw');
     cleanups.push(() => mallory.logout());
@@ -48,10 +52,8 @@ describe('acknowledgement by XMPP reply, through the daemon', () => {
     await waitFor(() => logger.lines.some((l) => l.includes(`ack.unknown_sender xmpp=mallory@${DOMAIN}`)), 10_000);
     expect((await d.daemon.stores.alerts.get(id))!.state).not.toBe('acknowledged');
 
-    const ana = await Person.login(server, 'ana', 'ana-pw');
-    cleanups.push(() => ana.logout());
-    // Mail alone leaves the alert 'delivered', which "1" (the latest open alert) does not pick: name it.
-    await ana.say(`alertline@${DOMAIN}`, `ack ${id}`);
+    // Text channels only leave the alert 'delivered': "1" still picks it (the latest alert sent to her).
+    await ana.say(`alertline@${DOMAIN}`, '1');
     await waitFor(async () => (await d.daemon.stores.alerts.get(id))!.state === 'acknowledged', 15_000);
     expect(await d.daemon.stores.alerts.get(id)).toMatchObject({ ack_by: 'ana@alerts.example', ack_via: 'xmpp-reply' });
     await waitFor(() => ana.bodies().includes(`Alertline: alert ${id} acknowledged.`), 10_000);
