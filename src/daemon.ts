@@ -388,7 +388,33 @@ export class Daemon {
   private housekeeping(): void {
     this.config().then((cfg) => this.channels.sync(cfg)).catch((e) => this.logger.error('channel.sync_failed', { error: e as Error }));
     if (!this.stopped) void this.selfAlarms.evaluate();
+    if (!this.stopped) void this.remindAcknowledgers(this.clock.now()).catch((e: Error) => this.logger.warn('ack_reminder.failed', { error: e }));
     void this.writeStatus();
+  }
+
+  /**
+   * People acknowledge and forget: an alert acknowledged but not resolved after
+   * escalation.ackTimeout notifies the acknowledger again (once), as an alert of its own.
+   * Returns how many reminders went out.
+   */
+  async remindAcknowledgers(now: number): Promise<number> {
+    const cfg = await this.config();
+    if (cfg.escalation.ackTimeout <= 0) return 0;
+    let n = 0;
+    for (const a of await this.stores.alerts.ackTimedOut(now - cfg.escalation.ackTimeout)) {
+      const who = a.ack_by ? await this.stores.users.get(a.ack_by) : null;
+      await this.stores.alerts.event(a.id, now, 'ack-reminder', who ? `acknowledged by ${who.email} ${Math.round((now - a.ack_at!) / 60_000)} min ago and still not resolved: reminding them` : `acknowledged by ${a.ack_by ?? '?'} (not a user: nobody to remind)`);
+      if (!who) continue;
+      const subject = `Still not resolved (you acknowledged it): ${cleanSubject(a.subject)}`.slice(0, 300);
+      const raw = Buffer.from(`From: Alertline <alertline@${cfg.smtp.hostname}>\r\nSubject: ${subject.replace(/[\r\n]/g, ' ')}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n${subject}\r\n`);
+      await this.writer.submit({
+        parsed: { kind: 'update', subject, text: subject, problemKey: `reminder:${a.id}`, monitor: 'alertline', ...(a.host ? { host: a.host } : {}), ...(a.level ? { level: a.level as NonNullable<NewAlert['parsed']['level']> } : {}) },
+        raw, rcpt: [who.email], recipients: [{ email: who.email }], receivedAt: now, client: 'alertline',
+      });
+      this.logger.info('alert.ack_reminder', { alert: a.id, to: who.email });
+      n++;
+    }
+    return n;
   }
 
   /** The enabled channels, running or not, as the self-alarms see them. */

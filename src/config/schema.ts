@@ -244,7 +244,7 @@ export const escalationSchema = z
      * waits for one to come back, this long at most (then the round goes on and may fail).
      */
     maxWait: duration.default('30m'),
-    /** An alert acknowledged but not resolved after this long notifies the acknowledger again (0: never). */
+    /** An alert acknowledged but not resolved after this long notifies the acknowledger again, once (0: never). */
     ackTimeout: duration.default('1h'),
     /** Tell the people already paged, by text, when someone acknowledges or resolves. */
     ackNotice: z.boolean().default(true),

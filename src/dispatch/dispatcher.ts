@@ -202,7 +202,8 @@ export class Dispatcher {
     try {
       await this.abortStale();
       if (this.policies) {
-        const r = await this.policies.run(now, cfg.escalation.ackTimeout);
+        // The acknowledger's reminder after escalation.ackTimeout is the daemon's (for every alert, policy or not).
+        const r = await this.policies.run(now, 0);
         for (const id of r.ended) await this.settleAlert(id, now);
       }
       const released = await this.releaseSilenced(now);

@@ -183,6 +183,12 @@ export class AlertStore {
         AND d.state IN ('queued','running')`).get(email, alertId) as { n: number }).n;
   }
 
+  /** Alerts acknowledged at or before `before`, still not resolved, whose acknowledger was not reminded yet. */
+  async ackTimedOut(before: number, limit = 50): Promise<AlertRow[]> {
+    return prep(this.db, `SELECT ${ALERT_COLS} FROM alerts a WHERE state = 'acknowledged' AND ack_at IS NOT NULL AND ack_at <= ?
+      AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.id AND e.kind = 'ack-reminder') ORDER BY id LIMIT ?`).all(before, limit) as AlertRow[];
+  }
+
   /** Alerts held by a silence that ended by `now`, still silenced. */
   async silenceEnded(now: number, limit = 100): Promise<AlertRow[]> {
     return prep(this.db, `SELECT ${ALERT_COLS} FROM alerts WHERE state = 'silenced' AND silenced_until IS NOT NULL AND silenced_until <= ? ORDER BY id LIMIT ?`).all(now, limit) as AlertRow[];

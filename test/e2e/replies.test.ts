@@ -53,3 +53,21 @@ describe('replies through the daemon', () => {
     expect(await d.daemon.inbound.callBack({ phone: '+34999000111' }, 'call-back')).toBeNull();
   });
 });
+
+describe('acknowledged and forgotten', () => {
+  it('an alert acknowledged but not resolved after escalation.ackTimeout notifies the acknowledger again, once', async () => {
+    d = await startDaemon({ ...mailOk, escalation: { ackTimeout: '1h' } }, { ...factories(), users: [['ana@alerts.example', { phone: '+34600111222' }], ['ben@alerts.example', {}]] });
+    const id = await alertFor('ana@alerts.example');
+    await waitFor(async () => (await d!.daemon.stores.alerts.get(id))!.state === 'delivered');
+    expect((await d.daemon.acknowledge({ alertId: id, by: { phone: '+34600111222' }, via: 'sms-reply' })).ok).toBe(true);
+    const now = Date.now();
+    expect(await d.daemon.remindAcknowledgers(now + 59 * 60_000)).toBe(0); // not yet
+    expect(await d.daemon.remindAcknowledgers(now + 61 * 60_000)).toBe(1);
+    expect(await d.daemon.remindAcknowledgers(now + 120 * 60_000)).toBe(0); // once
+    const rows = await d.daemon.stores.alerts.list(10);
+    const reminder = rows.find((a) => a.subject.startsWith('Still not resolved'))!;
+    expect(reminder.subject).toContain('you acknowledged it');
+    expect((await d.daemon.stores.alerts.deliveries(reminder.id)).map((x) => x.user_email)).toEqual(['ana@alerts.example']);
+    expect((await d.daemon.stores.alerts.events(id)).map((e) => e.kind)).toContain('ack-reminder');
+  });
+});
