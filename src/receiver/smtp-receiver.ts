@@ -395,7 +395,7 @@ export class SmtpReceiver {
       return `2.0.0 Heartbeat ${beats.join(', ')} received`;
     }
     // Recipients accepted at RCPT: users, groups' members, or route addresses (people come from the policy).
-    if (!recipients.length && !this.resolved.get(envelope)?.size) throw smtpError(554, '5.5.1 No valid recipients');
+    if (!recipients.length && !envelope.rcptTo.length) throw smtpError(554, '5.5.1 No valid recipients');
     let parsed;
     try {
       parsed = await parseAlertMail(raw);
