@@ -74,7 +74,7 @@ async function stop(child: ChildProcess) {
 }
 
 async function main() {
-  const message = readFileSync(join(ROOT, '../shared/fixtures/mail/zabbix-problem.eml'));
+  const message = readFileSync(join(ROOT, 'test/fixtures/mail/zabbix-problem.eml'));
   const dir = mkdtempSync(join(tmpdir(), 'alertline-bench-'));
   try {
     // Bare sink (ceiling).
