@@ -129,10 +129,16 @@ export class Daemon {
       if (r.ok) void this.tellOthers(r.alertId, `Acknowledged by ${r.by}`, r.by).catch((e: Error) => this.logger.warn('notice.failed', { error: e }));
       return r;
     };
-    this.act = lifecycle({
+    const act = lifecycle({
       alerts: this.stores.alerts, users: this.stores.users, sameSip: this.sameSip, policyRuns: this.stores.policyRuns, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
     });
+    this.act = async (req) => {
+      const r = await act(req);
+      // Those the alert reached hear it was resolved, like an acknowledgement (escalation.ackNotice).
+      if (r.ok && r.action === 'resolve') void this.tellOthers(r.alertId, `Resolved by ${r.by}`, r.by).catch((e: Error) => this.logger.warn('notice.failed', { error: e }));
+      return r;
+    };
     this.inbound = {
       message: (from, text, via) => this.onMessage(from, text, via),
       callBack: (from, via) => this.onCallBack(from, via),

@@ -248,6 +248,8 @@ export const escalationSchema = z
     ackTimeout: duration.default('1h'),
     /** Tell the people already paged, by text, when someone acknowledges or resolves. */
     ackNotice: z.boolean().default(true),
+    /** When a silence ends, deliver the problems it held that are still open (false: they stay held, as cancelled). */
+    deliverAfterSilence: z.boolean().default(true),
   })
   .strict();
 

@@ -54,7 +54,7 @@ export const ALERT_TRANSITIONS: Readonly<Record<AlertState, readonly AlertState[
   delivered: ['acknowledged', 'resolved'],
   failed: ['acknowledged', 'resolved', 'notifying'],
   acknowledged: ['resolved'],
-  silenced: ['resolved', 'pending'],
+  silenced: ['resolved', 'pending', 'cancelled'],
   resolved: [],
   ignored: [],
   suppressed: [],

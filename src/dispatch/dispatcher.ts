@@ -206,7 +206,7 @@ export class Dispatcher {
         const r = await this.policies.run(now, 0);
         for (const id of r.ended) await this.settleAlert(id, now);
       }
-      const released = await this.releaseSilenced(now);
+      const released = await this.releaseSilenced(now, cfg.escalation.deliverAfterSilence);
       if (released) logger.info('dispatch.unsilenced', { alerts: released });
       const users = new Map<string, User | null>();
       for (const d of await this.d.deliveries.due(now)) {
@@ -494,9 +494,15 @@ export class Dispatcher {
   }
 
   /** Alerts whose silence ended: still open ones are delivered now (the store resolves the others). */
-  private async releaseSilenced(now: number): Promise<number> {
+  private async releaseSilenced(now: number, deliver: boolean): Promise<number> {
     let n = 0;
     for (const a of await this.d.alerts.silenceEnded(now)) {
+      if (!deliver) {
+        if (await this.d.alerts.setState(a.id, 'cancelled', now, ['silenced'])) {
+          await this.d.alerts.event(a.id, now, 'cancelled', 'the silence ended; escalation.deliverAfterSilence is off');
+        }
+        continue;
+      }
       if ((await this.d.alerts.releaseSilenced(a.id, now)) === 'released') n++;
     }
     return n;

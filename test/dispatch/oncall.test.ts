@@ -161,6 +161,17 @@ describe('escalation policies through the engine', () => {
     expect((await s.alerts.events(r.id)).map((e) => e.kind)).toContain('unsilenced');
   });
 
+  it('with escalation.deliverAfterSilence off, what a silence held stays held when it ends', async () => {
+    cfg.escalation.deliverAfterSilence = false;
+    const now = clock.now();
+    await s.oncall.addSilence({ host: 'db-.*', from: now, until: now + 10 * MIN, comment: 'planned' });
+    start();
+    const r = await receive('Problem: db down', 'noc@x.example', 'db-01');
+    await advance(11 * MIN);
+    expect(called()).toEqual([]);
+    expect((await s.alerts.get(r.id))!.state).toBe('cancelled');
+  });
+
   it('a user address keeps working as before (implicit one-step policy)', async () => {
     channels.voip.script = () => o('answered');
     start();

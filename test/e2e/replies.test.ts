@@ -44,6 +44,16 @@ describe('replies through the daemon', () => {
     expect((await d.daemon.stores.alerts.events(id)).map((e) => e.detail ?? '').join(' ')).toMatch(/by ana@alerts.example via sms-reply/);
   });
 
+  it('a resolution by a person tells the others the alert reached ("Resolved by …"), on text channels', async () => {
+    d = await startDaemon(mailOk, { ...factories(), users: [['ana@alerts.example', { phone: '+34600111222', group: 'noc' }], ['ben@alerts.example', { group: 'noc' }]] });
+    const id = await alertFor('noc@alerts.example');
+    await waitFor(async () => (await d!.daemon.stores.alerts.get(id))!.state === 'delivered');
+    expect((await d.daemon.inbound.message({ phone: '+34600111222' }, `${id}r`, 'sms'))).toBe(`Alertline: alert ${id} resolved.`);
+    const notice = await waitFor(async () => (await d!.daemon.stores.alerts.list(5)).find((a) => a.subject.startsWith('Resolved by ana@alerts.example')));
+    const ds = await d.daemon.stores.alerts.deliveries(notice.id);
+    expect(ds.map((x) => [x.user_email, x.text_only])).toEqual([['ben@alerts.example', 1]]);
+  });
+
   it('a call-back from a user\'s number acknowledges their latest alert and is confirmed by SMS text', async () => {
     d = await startDaemon(mailOk, { ...factories(), users: [['ana@alerts.example', { phone: '+34600111222' }]] });
     const id = await alertFor('ana@alerts.example');
