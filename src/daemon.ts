@@ -108,6 +108,8 @@ export class Daemon {
   private readonly configPath: string | null;
   private stopped = false;
   private speech: Promise<SpeechService> | null = null;
+  /** The speech service once it runs (for metrics). */
+  private speechNow: SpeechService | null = null;
   private speechError: string | null = null;
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
   channelsReady: Promise<void> = Promise.resolve();
@@ -199,6 +201,7 @@ export class Daemon {
       alertCounts: () => this.stores.changes.alertCounts(), attemptCounts: () => this.stores.changes.attemptCounts(),
       oldestDue: () => this.stores.changes.oldestDue(), heartbeats: () => this.stores.heartbeats.list(), snapshot: () => this.snapshot(),
       now: () => this.clock.now(),
+      ttsCache: () => this.speechNow?.cacheLookups() ?? null,
     });
     this.http = new HttpServer({
       config: opts.config.http, stores: this.stores,
@@ -285,7 +288,7 @@ export class Daemon {
       const cfg = this.fileConfig;
       this.speech = import('./audio/speech-service.js').then(({ SpeechService }) =>
         SpeechService.create({ voice: cfg.voice, cacheDir: cfg.audioCacheDir, logger: this.logger.child({ part: 'speech' }) }));
-      this.speech.then(() => { this.speechError = null; }, (e: Error) => { this.speech = null; this.speechError = e.message; });
+      this.speech.then((sp) => { this.speechError = null; this.speechNow = sp; }, (e: Error) => { this.speech = null; this.speechNow = null; this.speechError = e.message; });
     }
     return this.speech;
   }

@@ -97,7 +97,17 @@ export class AudioCache {
   }
 
   /** The entry, or undefined when missing or damaged (a damaged file is removed). */
+  /** Lookups since start: found (in memory or on disk) or not (synthesized then). */
+  readonly lookups = { hits: 0, misses: 0 };
+
   async get(key: string): Promise<CacheEntry | undefined> {
+    const found = await this.lookup(key);
+    if (found) this.lookups.hits++;
+    else this.lookups.misses++;
+    return found;
+  }
+
+  private async lookup(key: string): Promise<CacheEntry | undefined> {
     const path = this.pathOf(key);
     const kept = this.memory.get(key);
     if (kept) {

@@ -115,6 +115,11 @@ export class SpeechService implements PromptAudio {
     }
   }
 
+  /** Prompt cache lookups since start (hits: spoken without synthesis). */
+  cacheLookups(): { hits: number; misses: number } {
+    return { ...this.cache.lookups };
+  }
+
   async callFrames(message: string, lang: string, codec: G711Codec): Promise<Buffer[]> {
     const l = this.usableLang(lang);
     const fmt: Format = codec === 'PCMU' ? 'pcmu' : 'pcma';

@@ -15,6 +15,8 @@ export interface MetricsSources {
   heartbeats(): Promise<Heartbeat[]>;
   snapshot(): Promise<LiveStatus>;
   now(): number;
+  /** Prompt cache lookups since start, when the speech service runs. */
+  ttsCache?(): { hits: number; misses: number } | null;
 }
 
 /**
@@ -57,6 +59,7 @@ export class Metrics {
   private readonly channelState: Gauge<'channel' | 'field' | 'state'>;
   private readonly hbLastSeen: Gauge<'name'>;
   private readonly hbQuiet: Gauge<'name'>;
+  private readonly ttsLookups: Gauge<'result'>;
   private sources: MetricsSources | null = null;
 
   constructor() {
@@ -81,6 +84,7 @@ export class Metrics {
     this.channelState = new Gauge({ name: 'alertline_channel_status_state', help: 'States a channel reports (modem state, SIP registration.state): 1 for the current one.', labelNames: ['channel', 'field', 'state'], registers });
     this.smtpAccepted = new Gauge({ name: 'alertline_smtp_accepted_messages', help: 'Messages the SMTP receiver accepted since the daemon started.', registers });
     this.hbLastSeen = new Gauge({ name: 'alertline_heartbeat_last_seen_timestamp_seconds', help: 'Last ping of each heartbeat (0: never).', labelNames: ['name'], registers });
+    this.ttsLookups = new Gauge({ name: 'alertline_tts_cache_lookups', help: 'Prompt cache lookups since the daemon started, by result (hit: spoken without synthesis).', labelNames: ['result'], registers });
     this.hbQuiet = new Gauge({ name: 'alertline_heartbeat_quiet', help: 'Heartbeat is quiet (its alert raised: 1) or not (0).', labelNames: ['name'], registers });
   }
 
@@ -118,6 +122,12 @@ export class Metrics {
           if (typeof v === 'string') this.channelState.set({ channel: name, field, state: v }, 1);
           else this.channelStatus.set({ channel: name, field }, typeof v === 'boolean' ? (v ? 1 : 0) : v);
         }
+      }
+      const tts = s.ttsCache?.() ?? null;
+      this.ttsLookups.reset();
+      if (tts) {
+        this.ttsLookups.set({ result: 'hit' }, tts.hits);
+        this.ttsLookups.set({ result: 'miss' }, tts.misses);
       }
       this.hbLastSeen.reset();
       this.hbQuiet.reset();

@@ -1,7 +1,7 @@
 /** GET /api/v1/openapi.json: the API description, the request bodies generated from the same zod schemas that validate them. */
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import type { ZodTypeAny } from 'zod';
-import { alertmanagerPayloadSchema, genericAlertSchema, grafanaPayloadSchema, heartbeatAddSchema } from '../receiver/http/payloads.js';
+import { alertmanagerPayloadSchema, genericAlertSchema, grafanaPayloadSchema, groupOrderSchema, heartbeatAddSchema, silenceAddSchema, userAddSchema, userUpdateSchema } from '../receiver/http/payloads.js';
 
 function schema(s: ZodTypeAny): object {
   const { $schema: _s, ...rest } = zodToJsonSchema(s, { target: 'openApi3', $refStrategy: 'none' }) as Record<string, unknown>;
@@ -22,6 +22,7 @@ const ingestResponses = {
 };
 const readResponses = { 401: err('no token or an invalid one'), 403: err('scope does not allow this') };
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }];
+const emailParam = [{ name: 'email', in: 'path', required: true, schema: { type: 'string' } }];
 const toParam = { name: 'to', in: 'query', required: false, description: 'recipients where an alert names none (label alertline_to): e-mails, group@domain or group names, comma separated', schema: { type: 'string' } };
 
 export function openApiDocument(version: string): object {
@@ -63,8 +64,22 @@ export function openApiDocument(version: string): object {
         post: { summary: 'Add a heartbeat (scope write)', security: [{ bearer: [] }], requestBody: { required: true, content: { 'application/json': { schema: schema(heartbeatAddSchema) } } }, responses: { 201: { description: 'added' }, 400: err('not valid'), 409: err('exists'), ...readResponses } },
       },
       '/api/v1/heartbeats/{name}': { delete: { summary: 'Remove a heartbeat (scope write)', security: [{ bearer: [] }], parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'removed' }, 404: err('no such heartbeat'), ...readResponses } }, post: { summary: 'A heartbeat ping (scope ingest); any body (an Alertmanager Watchdog notification will do)', security: [{ bearer: [] }], parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'recorded' }, 404: err('no such heartbeat'), ...readResponses } } },
-      '/api/v1/users': { get: { summary: 'Users (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'users' }, ...readResponses } } },
+      '/api/v1/users': {
+        get: { summary: 'Users (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'users' }, ...readResponses } },
+        post: { summary: 'Add a user (scope write): the same checks as alertline users add', security: [{ bearer: [] }], requestBody: { required: true, content: { 'application/json': { schema: schema(userAddSchema) } } }, responses: { 201: { description: 'added' }, 400: err('not valid'), 409: err('exists'), ...readResponses } },
+      },
+      '/api/v1/users/{email}': {
+        get: { summary: 'One user (scope read)', security: [{ bearer: [] }], parameters: emailParam, responses: { 200: { description: 'the user' }, 404: err('no such user'), ...readResponses } },
+        patch: { summary: 'Change a user (scope write); "" or null clears a field', security: [{ bearer: [] }], parameters: emailParam, requestBody: { required: true, content: { 'application/json': { schema: schema(userUpdateSchema) } } }, responses: { 200: { description: 'changed' }, 400: err('not valid'), 404: err('no such user'), ...readResponses } },
+        delete: { summary: 'Remove a user (scope write)', security: [{ bearer: [] }], parameters: emailParam, responses: { 200: { description: 'removed' }, 404: err('no such user'), ...readResponses } },
+      },
       '/api/v1/groups': { get: { summary: 'Groups (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'groups' }, ...readResponses } } },
+      '/api/v1/groups/{name}': { patch: { summary: 'A group\'s channel order (scope write); null: the global order', security: [{ bearer: [] }], parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: true, content: { 'application/json': { schema: schema(groupOrderSchema) } } }, responses: { 200: { description: 'set' }, 400: err('not valid'), ...readResponses } } },
+      '/api/v1/silences': {
+        get: { summary: 'Silences not over yet (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'silences' }, ...readResponses } },
+        post: { summary: 'Add a silence (scope write): matching alerts are stored silenced, delivered when it ends', security: [{ bearer: [] }], requestBody: { required: true, content: { 'application/json': { schema: schema(silenceAddSchema) } } }, responses: { 201: { description: 'added' }, 400: err('not valid'), ...readResponses } },
+      },
+      '/api/v1/silences/{id}': { delete: { summary: 'End a silence now (scope write)', security: [{ bearer: [] }], parameters: idParam, responses: { 200: { description: 'ended' }, 404: err('no such silence'), ...readResponses } } },
       '/api/v1/status': { get: { summary: 'The daemon\'s live status (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'receiver, queue, channels' }, ...readResponses } } },
       '/api/v1/events': { get: { summary: 'Server-Sent Events: `alert` and `attempt` changes (scope read)', security: [{ bearer: [] }], responses: { 200: { description: 'text/event-stream' }, ...readResponses } } },
       '/api/v1/openapi.json': { get: { summary: 'This document (no token needed)', responses: { 200: { description: 'OpenAPI 3' } } } },

@@ -19,7 +19,8 @@ import { statesMovableTo } from '../core/model.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { safeTimeout } from '../util/timers.js';
-import { alertmanagerPayloadSchema, firstIssue, genericAlertSchema, grafanaPayloadSchema, heartbeatAddSchema } from '../receiver/http/payloads.js';
+import { alertmanagerPayloadSchema, firstIssue, genericAlertSchema, grafanaPayloadSchema, groupOrderSchema, heartbeatAddSchema, silenceAddSchema, userAddSchema, userUpdateSchema } from '../receiver/http/payloads.js';
+import { silenceFromOptions } from '../core/oncall/index.js';
 import { parseDuration } from '../config/units.js';
 import { ValidationError } from '../store/user-fields.js';
 import { fromAlertmanager, fromGeneric, fromGrafana, type ConvertContext } from '../receiver/http/convert.js';
@@ -35,7 +36,7 @@ import type { TokenInfo } from '../store/tokens.js';
 
 export interface HttpDeps {
   config: HttpConfig;
-  stores: Pick<Stores, 'alerts' | 'users' | 'tokens' | 'heartbeats' | 'changes'>;
+  stores: Pick<Stores, 'alerts' | 'users' | 'tokens' | 'heartbeats' | 'changes' | 'oncall'>;
   ingest: WebhookIngest;
   heartbeats: HeartbeatMonitor;
   acknowledge: (req: AckRequest) => Promise<AckResult>;
@@ -373,6 +374,60 @@ export class HttpServer {
       return { user: userView(u) };
     });
     app.get('/api/v1/groups', read, async () => ({ groups: await s.users.groups() }));
+
+    /** A store's refusal of bad input is the client's 400 (409 when it names a conflict); the message names the field. */
+    const storeCall = async <T>(fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (e) {
+        if (e instanceof ValidationError) throw new HttpError(/already exists/.test(e.message) ? 409 : /^no user /.test(e.message) ? 404 : 400, e.message);
+        throw e;
+      }
+    };
+    const userFields = (b: Record<string, unknown>) => {
+      const { channelOrder, ...rest } = b;
+      return { ...rest, ...(channelOrder !== undefined ? { channelOrder: channelOrder === null ? null : (channelOrder as string[]).join(',') } : {}) };
+    };
+    app.post('/api/v1/users', write, async (req, reply) => {
+      const { email, ...b } = this.body(req, userAddSchema);
+      const u = await storeCall(() => s.users.add(email, userFields(b)));
+      return reply.code(201).send({ user: userView(u) });
+    });
+    app.patch<{ Params: { email: string } }>('/api/v1/users/:email', write, async (req) => {
+      const b = this.body(req, userUpdateSchema);
+      return { user: userView(await storeCall(() => s.users.update(req.params.email.slice(0, 320), userFields(b)))) };
+    });
+    app.delete<{ Params: { email: string } }>('/api/v1/users/:email', write, async (req) => {
+      const email = req.params.email.slice(0, 320);
+      if (!(await s.users.remove(email))) throw new HttpError(404, `no user ${email}`);
+      return { removed: email };
+    });
+    app.patch<{ Params: { name: string } }>('/api/v1/groups/:name', write, async (req) => {
+      const b = this.body(req, groupOrderSchema);
+      await storeCall(() => s.users.setGroupOrder(req.params.name.slice(0, 64), b.channelOrder === null ? null : b.channelOrder.join(',')));
+      return { group: req.params.name.slice(0, 64), channelOrder: b.channelOrder };
+    });
+
+    app.get('/api/v1/silences', read, async () => ({ silences: await s.oncall.listSilences({ endingAfter: this.d.clock.now() }) }));
+    app.post('/api/v1/silences', write, async (req, reply) => {
+      const b = this.body(req, silenceAddSchema);
+      let sil;
+      try {
+        sil = silenceFromOptions({ ...b, ...(b.for !== undefined ? { for: b.for } : {}) }, this.d.clock.now(), 'UTC');
+      } catch (e) {
+        const field = (e as { field?: string }).field;
+        throw new HttpError(400, (e as Error).message, field ? { field } : {});
+      }
+      const rec = await storeCall(() => s.oncall.addSilence({ ...sil, createdBy: `api:${req.token!.name}` }));
+      this.d.changed();
+      return reply.code(201).send({ silence: rec });
+    });
+    app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', write, async (req) => {
+      const id = Number(req.params.id);
+      if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(400, 'id: a positive whole number', { field: 'id' });
+      if (!(await storeCall(() => s.oncall.removeSilence(id)))) throw new HttpError(404, `no silence ${id}`);
+      return { removed: id };
+    });
     app.get('/api/v1/status', read, async () => {
       const a = this.address();
       return { status: await this.d.snapshot(), http: { listening: Boolean(a), ...(a ? { address: a.address, port: a.port } : {}), tls: Boolean(this.d.config.tls), eventClients: this.events.size } };

@@ -27,7 +27,7 @@ export function alertDetail(a: AlertRow, deliveries: DeliveryRow[], attempts: At
 }
 
 export function userView(u: User) {
-  return { email: u.email, name: u.name, phone: u.phone, sip: u.sip, group: u.group, lang: u.lang, channelOrder: u.channelOrder, createdAt: u.createdAt };
+  return { email: u.email, name: u.name, phone: u.phone, sip: u.sip, xmpp: u.xmpp, group: u.group, lang: u.lang, channelOrder: u.channelOrder, createdAt: u.createdAt };
 }
 
 export function heartbeatView(h: Heartbeat, deadline: number) {

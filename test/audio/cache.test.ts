@@ -39,6 +39,15 @@ describe('audio cache', () => {
     expect(c2.entryCount).toBe(1);
   });
 
+  it('counts its lookups (the tts cache metric): found or not', async () => {
+    const c = await AudioCache.open({ dir, maxBytes: 1e6 });
+    expect(await c.get(key('missing'))).toBeUndefined();
+    await c.put(key('b'), wavOf(50));
+    await c.get(key('b'));
+    await c.get(key('b'));
+    expect(c.lookups).toEqual({ hits: 2, misses: 1 });
+  });
+
   it('ignores a temp file left by a crash and re-creates the entry', async () => {
     const c = await AudioCache.open({ dir, maxBytes: 1e6 });
     const k = key('crash');

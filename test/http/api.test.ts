@@ -238,6 +238,34 @@ describe('read and act', () => {
     expect((await d.req('POST', '/api/v1/alerts/999999/escalate', { token: 'write' })).status).toBe(404);
   });
 
+  it('users, group order and silences can be changed through the API, with the CLI\'s checks', async () => {
+    const add = await d.req('POST', '/api/v1/users', { token: 'write', json: { email: 'Nuevo@Alerts.example', phone: '+34 600 999 888', group: 'noc' } });
+    expect(add.status).toBe(201);
+    expect(add.json.user).toMatchObject({ email: 'nuevo@alerts.example', phone: '+34600999888', group: 'noc' });
+    expect((await d.req('POST', '/api/v1/users', { token: 'write', json: { email: 'nuevo@alerts.example' } })).status).toBe(409);
+    const bad = await d.req('POST', '/api/v1/users', { token: 'write', json: { email: 'x@y.example', phone: '600' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/E\.164/);
+    expect((await d.req('POST', '/api/v1/users', { token: 'read', json: { email: 'z@y.example' } })).status).toBe(403);
+    const upd = await d.req('PATCH', '/api/v1/users/nuevo@alerts.example', { token: 'write', json: { sip: '209', channelOrder: ['voip', 'mail'] } });
+    expect(upd.json.user).toMatchObject({ sip: '209', channelOrder: ['voip', 'mail'] });
+    expect((await d.req('PATCH', '/api/v1/users/nobody@x.example', { token: 'write', json: { sip: '1' } })).status).toBe(404);
+    expect((await d.req('PATCH', '/api/v1/groups/noc', { token: 'write', json: { channelOrder: ['sms'] } })).status).toBe(200);
+    expect((await d.req('GET', '/api/v1/groups', { token: 'read' })).json.groups.find((g: { name: string }) => g.name === 'noc').order).toEqual(['sms']);
+    expect((await d.req('PATCH', '/api/v1/groups/noc', { token: 'write', json: { channelOrder: null } })).status).toBe(200);
+    expect((await d.req('DELETE', '/api/v1/users/nuevo@alerts.example', { token: 'write' })).status).toBe(200);
+    expect((await d.req('DELETE', '/api/v1/users/nuevo@alerts.example', { token: 'write' })).status).toBe(404);
+
+    const sil = await d.req('POST', '/api/v1/silences', { token: 'write', json: { host: 'db-.*', for: '2h', comment: 'kernel upgrade' } });
+    expect(sil.status).toBe(201);
+    expect(sil.json.silence).toMatchObject({ host: 'db-.*', comment: 'kernel upgrade', createdBy: 'api:t-write' });
+    expect((await d.req('POST', '/api/v1/silences', { token: 'write', json: { comment: 'no matcher', for: '1h' } })).status).toBe(400);
+    expect((await d.req('POST', '/api/v1/silences', { token: 'write', json: { host: 'x', comment: 'no end' } })).status).toBe(400);
+    expect((await d.req('GET', '/api/v1/silences', { token: 'read' })).json.silences.map((x: { id: number }) => x.id)).toContain(sil.json.silence.id);
+    expect((await d.req('DELETE', `/api/v1/silences/${sil.json.silence.id}`, { token: 'write' })).status).toBe(200);
+    expect((await d.req('DELETE', '/api/v1/silences/99999', { token: 'write' })).status).toBe(404);
+  });
+
   it('users, groups, status, openapi', async () => {
     const users = await d.req('GET', '/api/v1/users', { token: 'read' });
     expect(users.json.users.map((u: { email: string }) => u.email)).toEqual(['guardia@alerts.example', 'oncall@alerts.example', 'second@alerts.example']);

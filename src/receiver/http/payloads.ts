@@ -79,6 +79,30 @@ export const heartbeatAddSchema = z.object({
   group: z.string().max(64).optional().describe('who is told when it goes quiet (default: http.defaultTo)'),
 }).strict();
 
+const nullableText = (max: number) => z.string().max(max).nullable().optional();
+
+/** A user as the API adds or changes one (the same fields as `alertline users add|update`; "" or null clears). */
+export const userFieldsSchema = z.object({
+  name: nullableText(100),
+  phone: nullableText(32).describe('E.164, e.g. +34600123456'),
+  sip: nullableText(200).describe('SIP extension or URI'),
+  xmpp: nullableText(320).describe('bare JID'),
+  group: nullableText(64),
+  lang: nullableText(16),
+  channelOrder: z.array(z.string().max(16)).max(16).nullable().optional(),
+}).strict();
+export const userAddSchema = userFieldsSchema.extend({ email: z.string().min(3).max(254) }).strict();
+export const userUpdateSchema = userFieldsSchema.extend({ email: z.string().min(3).max(254).optional().describe('a new address') }).strict();
+export const groupOrderSchema = z.object({ channelOrder: z.array(z.string().max(16)).max(16).nullable() }).strict();
+export const silenceAddSchema = z.object({
+  host: z.string().min(1).max(200).optional().describe('regular expression, whole host name'),
+  subject: z.string().min(1).max(200).optional().describe('regular expression, anywhere in the subject'),
+  severity: z.enum(['info', 'warning', 'average', 'high', 'critical']).optional().describe('this level and below'),
+  for: z.string().max(32).optional().describe('e.g. 2h'),
+  until: z.string().max(40).optional().describe('ISO instant'),
+  comment: z.string().min(1).max(500),
+}).strict();
+
 export type AlertmanagerPayload = z.infer<typeof alertmanagerPayloadSchema>;
 export type GrafanaPayload = z.infer<typeof grafanaPayloadSchema>;
 export type GenericAlert = z.infer<typeof genericAlertSchema>;
