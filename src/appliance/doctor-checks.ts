@@ -12,7 +12,7 @@ import { createServer, connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import type { LiveStatus } from '../store/daemon-status.js';
+import { snapshotIsLive, type LiveStatus } from '../store/daemon-status.js';
 import type { Config } from '../config/schema.js';
 import { openStores } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -68,7 +68,6 @@ export interface DoctorOptions {
   };
 }
 
-const STALE_MS = 30_000;
 
 export function pass(name: string, detail: string): CheckResult {
   return { name, status: 'pass', detail };
@@ -165,7 +164,7 @@ export async function checkDataDir(config: Config): Promise<{ results: CheckResu
       for (const u of list) people.push({ email: u.email, phone: u.phone, sip: u.sip, xmpp: u.xmpp, group: u.group, order: await stores.users.effectiveOrder(u) });
       effective = await stores.settings.effective(config);
       const snap = await stores.daemonStatus.read();
-      if (snap && Date.now() - snap.updatedAt < STALE_MS && pidAlive(snap.pid)) daemon = { pid: snap.pid, status: snap.status };
+      if (snapshotIsLive(snap, Date.now())) daemon = { pid: snap.pid, status: snap.status };
       results.push(pass('data-dir', `${dir} writable; database open, ${users} user${users === 1 ? '' : 's'}${owner}`));
       if (users === 0) results.push(warn('users', 'no users yet: an alert would reach nobody', 'alertline users add <email> --phone +E164 (see alertline users --help)'));
     } finally {
@@ -175,15 +174,6 @@ export async function checkDataDir(config: Config): Promise<{ results: CheckResu
     results.push(fail('data-dir', `${dir} is writable but the database does not open: ${errText(e)}`, 'check the file alertline.db there (permissions, disk space; restore a backup if it is corrupt)'));
   }
   return { results, effective, daemon, people };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errCode(e) === 'EPERM';
-  }
 }
 
 export function checkAudioCache(config: Config): CheckResult {

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { withStores, printJson, line, CliError, fmtTime, type GlobalOpts } from './context.js';
 import { diskFree } from '../util/disk.js';
-import type { LiveStatus } from '../store/daemon-status.js';
+import { snapshotIsLive, type LiveStatus } from '../store/daemon-status.js';
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
-const STALE_MS = 30_000;
 
 interface ModemView { state: string; port: string; registered: boolean; registration?: { text: string }; signal?: { rssi: number; dbm: number | null }; operator?: string; lastError?: string }
 interface SipView { server: string; transport: string; registration: { state: string; reason?: string; expiresAt?: number } }
@@ -22,21 +21,13 @@ export function sipLine(s: SipView, now = Date.now()): string {
   return `${r.state} at ${s.server} (${s.transport})${r.reason && r.state !== 'registered' ? `: ${r.reason}` : ''}${exp}`;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function registerStatus(program: Command, g: () => GlobalOpts): void {
   program.command('status').description('live state of the running daemon').option('--json', 'machine-readable output').action(async (f: { json?: boolean }) => {
     const r = await withStores(g(), async ({ stores, loaded }) => {
       const snap = await stores.daemonStatus.read();
       const now = Date.now();
-      const running = Boolean(snap && now - snap.updatedAt < STALE_MS && pidAlive(snap.pid));
+      const running = snapshotIsLive(snap, now);
       const midnight = new Date();
       midnight.setHours(0, 0, 0, 0);
       return {

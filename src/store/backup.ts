@@ -13,6 +13,7 @@
  * at the next open.
  */
 import Database from 'better-sqlite3';
+import { pidAlive } from './daemon-status.js';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
@@ -167,14 +168,6 @@ function samePath(a: string, b: string): boolean {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** How recently a daemon must have written its status for a live pid to count as that daemon. */
 const STATUS_FRESH_MS = 60_000;

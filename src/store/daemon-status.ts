@@ -50,6 +50,24 @@ export interface StatusSnapshot {
   status: LiveStatus;
 }
 
+/** How old a snapshot may be for its daemon to count as running (it writes every few seconds). */
+export const STATUS_STALE_MS = 30_000;
+
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether the snapshot comes from a daemon running now: written recently, by a live process. */
+export function snapshotIsLive(snap: StatusSnapshot | null, now: number): snap is StatusSnapshot {
+  return Boolean(snap && now - snap.updatedAt < STATUS_STALE_MS && pidAlive(snap.pid));
+}
+
 export class DaemonStatusStore {
   constructor(private readonly db: Db) {}
 
