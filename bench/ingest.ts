@@ -5,13 +5,14 @@
  * Prints throughput, the ratio, accept latency p50/p99, and daemon RSS before/after.
  * Usage: node dist/bench/ingest.js [messages=4000] [connections=32]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import Database from 'better-sqlite3';
 import { runLoad, percentile, type LoadResult } from './lib/smtp-load.js';
+import { freePort, stop, waitPort } from './lib/ports.js';
 
 /** What fsync allows on this disk: single-row commits per second with WAL + synchronous=FULL, as the store uses. */
 function fsyncCommitsPerSecond(dir: string): number {
@@ -41,26 +42,7 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
-      c.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} did not open`);
-}
 
 function report(name: string, r: LoadResult) {
   const rate = (r.ok / r.durationMs) * 1000;
@@ -68,10 +50,6 @@ function report(name: string, r: LoadResult) {
   return rate;
 }
 
-async function stop(child: ChildProcess) {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
 
 async function main() {
   const message = readFileSync(join(ROOT, 'test/fixtures/mail/zabbix-problem.eml'));

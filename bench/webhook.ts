@@ -8,13 +8,14 @@
  * Prints requests/s, the ratio, and latency p50/p99.
  * Usage: node dist/bench/webhook.js [requests=4000] [connections=32]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import Fastify from 'fastify';
+import { freePort, stop, waitPort } from './lib/ports.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -70,31 +71,8 @@ async function load(port: number, path: string, token: string, n: number, c: num
   return { ok, failed, durationMs, latenciesMs: latencies };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
-      c.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} did not open`);
-}
 
-async function stop(child: ChildProcess) {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
 
 function report(name: string, r: Load): number {
   const rate = (r.ok / r.durationMs) * 1000;
