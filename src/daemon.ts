@@ -10,6 +10,7 @@ import { openStores, type Stores } from './store/index.js';
 import type { ChannelSnapshot, LiveStatus } from './store/daemon-status.js';
 import type { AdmitDecide } from './store/rows.js';
 import { AlertWriter } from './receiver/alert-writer.js';
+import { syntheticMail } from './receiver/http/synthetic-mail.js';
 import { SmtpReceiver } from './receiver/smtp-receiver.js';
 import { admissionRules, compileIgnore } from './core/admission.js';
 import { acknowledger, identify, type AckRequest, type AckResult } from './core/acknowledge.js';
@@ -293,6 +294,11 @@ export class Daemon {
     return this.speech;
   }
 
+  /** The "original message" of a notice the appliance writes itself (the mail channel relays it). */
+  private noticeMail(cfg: Config, subject: string, id: string): Buffer {
+    return syntheticMail({ from: `Alertline <alertline@${cfg.smtp.hostname}>`, subject, text: subject, date: this.clock.now(), messageId: `${id}@${cfg.smtp.hostname}` });
+  }
+
   /**
    * "Acknowledged by Ana" (or resolved): a short text notice to the others the alert reached, so
    * nobody keeps working on what someone took (escalation.ackNotice).
@@ -305,7 +311,7 @@ export class Daemon {
     const others = (await this.stores.alerts.informedOf(alertId)).filter((e) => e.toLowerCase() !== by.toLowerCase());
     if (!others.length) return;
     const subject = `${what}: ${cleanSubject(a.subject)}`.slice(0, 300);
-    const raw = Buffer.from(`From: Alertline <alertline@${cfg.smtp.hostname}>\r\nSubject: ${subject.replace(/[\r\n]/g, ' ')}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n${subject}\r\n`);
+    const raw = this.noticeMail(cfg, subject, `notice-${alertId}-${this.clock.now()}`);
     await this.writer.submit({
       parsed: { kind: 'update', subject, text: subject, problemKey: `notice:${alertId}`, monitor: 'alertline', ...(a.host ? { host: a.host } : {}) },
       raw, rcpt: others, recipients: others.map((email) => ({ email })), receivedAt: this.clock.now(), client: 'alertline', textOnly: true,
@@ -415,7 +421,7 @@ export class Daemon {
       await this.stores.alerts.event(a.id, now, 'ack-reminder', who ? `acknowledged by ${who.email} ${Math.round((now - a.ack_at!) / 60_000)} min ago and still not resolved: reminding them` : `acknowledged by ${a.ack_by ?? '?'} (not a user: nobody to remind)`);
       if (!who) continue;
       const subject = `Still not resolved (you acknowledged it): ${cleanSubject(a.subject)}`.slice(0, 300);
-      const raw = Buffer.from(`From: Alertline <alertline@${cfg.smtp.hostname}>\r\nSubject: ${subject.replace(/[\r\n]/g, ' ')}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n${subject}\r\n`);
+      const raw = this.noticeMail(cfg, subject, `reminder-${a.id}-${now}`);
       await this.writer.submit({
         parsed: { kind: 'update', subject, text: subject, problemKey: `reminder:${a.id}`, monitor: 'alertline', ...(a.host ? { host: a.host } : {}), ...(a.level ? { level: a.level as NonNullable<NewAlert['parsed']['level']> } : {}) },
         raw, rcpt: [who.email], recipients: [{ email: who.email }], receivedAt: now, client: 'alertline',
