@@ -50,6 +50,8 @@ describe('escalation end to end', () => {
     const first = await phone1.done;
     expect(first.code, first.output).toBe(0); // sipp saw INVITE, ACK, our BYE
     await waitFor(async () => sink.messages.length === 1, 15_000);
+    // The relay has the mail; the attempt is recorded a moment later.
+    await waitFor(async () => (await steps(d, id)).at(-1) === '1:mail:delivered', 10_000);
     expect((await steps(d, id))).toEqual(['1:voip:answered', '1:mail:delivered']);
     expect((await d.daemon.stores.alerts.get(id))!.state).toBe('notifying');
 
