@@ -21,12 +21,17 @@ writeFileSync(conf, `dataDir: ${join(tmp.dir, 'data')}\naudioCacheDir: ${join(tm
 const TRACE = join(import.meta.dirname, 'fixtures/trace-imports.mjs');
 const HEAVY = ['better-sqlite3', 'mailparser', 'espeak-ng', 'serialport', 'smtp-server', 'nodemailer', 'html-to-text', 'luxon'];
 
-/** Runs the CLI and returns what it printed and every module it resolved (package names and our own files). */
-function traced(args: string[]): { code: number | null; stdout: string; packages: Set<string>; own: Set<string> } {
+/**
+ * Runs the CLI and returns what it printed and every module it resolved (package names and our own
+ * files). By default the dist/src tree runs (ALERTLINE_NO_BUNDLE), where each of our modules is a
+ * file the trace sees; `bundle` runs dist/cli/alertline.cjs as bin does, where only the packages
+ * left outside the bundle show.
+ */
+function traced(args: string[], opts: { bundle?: boolean } = {}): { code: number | null; stdout: string; packages: Set<string>; own: Set<string> } {
   const out = join(tmp.dir, `trace-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(out, '');
   const r = spawnSync(process.execPath, ['--import', TRACE, BIN, ...args], {
-    encoding: 'utf8', env: { ...process.env, ALERTLINE_CONFIG: '', ALERTLINE_TRACE_IMPORTS: out }, timeout: 60_000,
+    encoding: 'utf8', env: { ...process.env, ALERTLINE_CONFIG: '', ALERTLINE_TRACE_IMPORTS: out, ALERTLINE_NO_BUNDLE: opts.bundle ? '' : '1' }, timeout: 60_000,
   });
   const packages = new Set<string>();
   const own = new Set<string>();
@@ -66,6 +71,18 @@ describe('lazy command modules', () => {
     expect(r.stdout).toContain(`Usage: alertline ${name}`);
     for (const h of HEAVY.filter((x) => x !== 'better-sqlite3')) expect(r.packages, h).not.toContain(h);
     expect(r.own).not.toContain('src/daemon.js');
+  });
+
+  it('the bundle keeps it so: --help requires no package, users list only better-sqlite3 of the heavy ones', () => {
+    const help = traced(['--help'], { bundle: true });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: alertline');
+    for (const h of HEAVY) expect(help.packages, h).not.toContain(h);
+    expect(help.own.size).toBe(0); // our code came from the bundle, not dist/src
+    const list = traced(['--config', conf, 'users', 'list'], { bundle: true });
+    expect(list.stdout).toContain('lazy@example.com');
+    expect(list.packages).toContain('better-sqlite3');
+    for (const h of HEAVY.filter((x) => x !== 'better-sqlite3')) expect(list.packages, h).not.toContain(h);
   });
 
   it('a command that runs loads only its own module (users.js for users, not alerts.js or run.js)', () => {
