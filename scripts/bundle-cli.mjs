@@ -1,18 +1,18 @@
 // Build step after tsc: the command line as one CommonJS file, dist/cli/alertline.cjs, that
 // bin/alertline.js runs through a V8 code cache. Loading ~100 small modules (yaml alone is 84
 // files) and compiling them at every command cost more than the command's own work; one file
-// with cached bytecode starts in a fraction of that. dist/src stays as tsc wrote it (tests and
-// the fallback when the bundle is missing use it).
+// with cached bytecode starts in a fraction of that. dist/src stays as tsc wrote it (the
+// fallback when the bundle is missing or older, and the files modules look up beside themselves).
 //
 // What is bundled: our own dist/src code and the pure-JS packages that are slow to load. Native
-// addons, WASM and packages with their own worker files stay in node_modules (required at run
-// time). Worker-thread entry files (dist/src/**/*-worker.js) are bundled beside alertline.cjs
-// under their own names, because the code finds them with new URL('./x-worker.js', import.meta.url).
+// addons, WASM and everything else stay in node_modules (required at run time). Inside the bundle
+// each of our modules keeps the import.meta.url it has in dist/src, so what it finds beside itself
+// (the RTP media worker, assets) is found there: dist/src stays as tsc wrote it and is needed.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'dist/cli');
@@ -30,33 +30,34 @@ const externals = {
   },
 };
 
-function workerEntries(dir, found = []) {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) workerEntries(p, found);
-    else if (name.endsWith('-worker.js')) found.push(p);
-  }
-  return found;
-}
-
-const workers = workerEntries(join(ROOT, 'dist/src'));
-const names = new Map();
-for (const w of workers) {
-  const n = basename(w);
-  if (names.has(n)) throw new Error(`two worker files named ${n}: ${relative(ROOT, names.get(n))} and ${relative(ROOT, w)}`);
-  names.set(n, w);
-}
+// import.meta in a module of dist/src → what it would be in dist/src, computed from the bundle's
+// own location at run time (so a moved or installed tree still agrees with itself).
+const ownFiles = {
+  name: 'own-import-meta',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/]src[\\/].*\.js$/ }, (a) => {
+      const rel = JSON.stringify(relative(OUT, a.path).split(sep).join('/'));
+      const url = `new URL(${rel}, __alertlineFileUrl).href`;
+      const contents = readFileSync(a.path, 'utf8')
+        .replace(/\bimport\.meta\.url\b/g, url)
+        .replace(/\bimport\.meta\.dirname\b/g, `require('node:path').dirname(require('node:url').fileURLToPath(${url}))`)
+        .replace(/\bimport\.meta\.filename\b/g, `require('node:url').fileURLToPath(${url})`);
+      return { contents, loader: 'js' };
+    });
+  },
+};
 
 rmSync(OUT, { recursive: true, force: true });
-const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', plugins: [externals], legalComments: 'none' };
 await build({
-  ...common,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  legalComments: 'none',
+  plugins: [externals, ownFiles],
   entryPoints: [join(ROOT, 'dist/src/cli/main.js')],
   outfile: join(OUT, 'alertline.cjs'),
   format: 'cjs',
-  // import.meta does not exist in CommonJS: the file's own URL and folder stand in for it, so
-  // createRequire(import.meta.url) and new URL('./media-worker.js', import.meta.url) still work.
-  define: { 'import.meta.url': '__alertlineFileUrl', 'import.meta.dirname': '__dirname' },
   banner: { js: "const __alertlineFileUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 // An import() left in the bundle loads a package file at run time (the espeak-ng module). Code
@@ -65,10 +66,6 @@ await build({
 const bundleFile = join(OUT, 'alertline.cjs');
 const code = readFileSync(bundleFile, 'utf8');
 writeFileSync(bundleFile, code.replace(/(?<![\w$.])import\(/g, 'globalThis.__alertlineImport('));
-
-if (workers.length) {
-  await build({ ...common, entryPoints: workers, outdir: OUT, entryNames: '[name]', format: 'esm' });
-}
 
 // Warm the code cache with the commands people type most, against a throwaway config and data
 // dir, so an install whose files are read-only at run time (scripts/install.sh) starts fast too.
