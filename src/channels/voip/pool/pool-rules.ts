@@ -42,7 +42,7 @@ export interface PoolState {
 /** How a request to one server ended, in the words the rules need. */
 export type RequestResult =
   | { kind: 'answered'; status: number; reason: string; retryAfterS?: number }
-  | { kind: 'timeout' }
+  | { kind: 'timeout'; /** What went unanswered, e.g. "no response to INVITE within 5 s". */ detail?: string }
   | { kind: 'transport-error'; message: string };
 
 /** Whether the result says the server itself is down (fail over), not the request or the callee. */
@@ -53,7 +53,7 @@ export function serverFailed(r: RequestResult): boolean {
 export function describeResult(r: RequestResult): string {
   switch (r.kind) {
     case 'timeout':
-      return 'no answer (transaction timeout)';
+      return r.detail ?? 'no answer (transaction timeout)';
     case 'transport-error':
       return `transport error: ${r.message}`;
     case 'answered':

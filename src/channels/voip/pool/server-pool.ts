@@ -84,7 +84,7 @@ export function resultOfInvite(r: InviteResult): RequestResult {
   switch (r.kind) {
     case 'timeout':
       // Timer B after a provisional answer: the server is alive, what lies behind it is not.
-      return r.silent === false ? { kind: 'answered', status: 408, reason: r.reason } : { kind: 'timeout' };
+      return r.silent === false ? { kind: 'answered', status: 408, reason: r.reason } : { kind: 'timeout', detail: r.reason };
     case 'failed':
       return r.transport ? { kind: 'transport-error', message: r.reason.replace(/^transport error: /, '') } : { kind: 'answered', status: 200, reason: 'answered' };
     case 'rejected': {
