@@ -193,6 +193,13 @@ export class ServerPool {
     };
   }
 
+  /** Probes every server but the active one once, now, and waits for the answers and any move they cause (doctor). */
+  async probeOthers(): Promise<void> {
+    const active = this.placed;
+    await Promise.all(this.state.servers.map((_, i) => (i === active || this.probing.has(i) ? undefined : this.probe(i))));
+    await this.idle();
+  }
+
   /** Waits until no move is pending (tests and start). */
   async idle(): Promise<void> {
     let c: Promise<void>;
