@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { job, makeChannel, rtpSink, startSipp, type SippRun } from './helpers.js';
 import type { VoipChannel, VoipStatus } from '../../../../src/channels/voip/voip-channel.js';
+import { statusLeaves } from '../../../../src/http/metrics.js';
 
 let cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -27,16 +28,17 @@ function within<T>(p: Promise<T>, ms = 20_000): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms).unref())]);
 }
 
-async function poolServer(rtpport: number, port?: number): Promise<SippRun> {
-  const s = await startSipp('pool-server.xml', { maxCalls: 200, timeoutS: 60, vars: { rtpport }, ...(port ? { port } : {}) });
+async function poolServer(rtpport: number, port?: number, scenario = 'pool-server.xml'): Promise<SippRun> {
+  // only the callee scenario points media somewhere
+  const s = await startSipp(scenario, { maxCalls: 200, timeoutS: 60, ...(scenario === 'pool-server.xml' ? { vars: { rtpport } } : {}), ...(port ? { port } : {}) });
   cleanup.push(() => s.kill());
   return s;
 }
 
-async function setup(failback: boolean) {
+async function setup(failback: boolean, first = 'pool-server.xml') {
   const sink = await rtpSink();
   cleanup.push(() => sink.close());
-  const a = await poolServer(sink.port);
+  const a = await poolServer(sink.port, undefined, first);
   const b = await poolServer(sink.port);
   const A = `127.0.0.1:${a.port}`;
   const B = `127.0.0.1:${b.port}`;
@@ -81,6 +83,8 @@ describe('voip.servers: two sipp registrars', () => {
     expect(pool(channel).counts).toMatchObject({ servers: 2, down: 1, activeIndex: 1, failovers: 1, failbacks: 0 });
     expect(channel.health()).toEqual({ healthy: true, detail: `registered to ${B}; down: ${A} (no response to INVITE within 0.5 s)` });
     expect(events(logger.lines, 'voip.failover')).toHaveLength(1);
+    // /metrics exports the pool's numbers from the channel status as it is
+    expect(statusLeaves(channel.status())).toEqual(expect.arrayContaining([['pool.counts.failovers', 1], ['pool.counts.down', 1], ['pool.counts.activeIndex', 1], ['registration.state', 'registered']]));
 
     // A second call goes straight to B.
     const again = await within(channel.deliver(job('201'), new AbortController().signal));
@@ -120,5 +124,23 @@ describe('voip.servers: two sipp registrars', () => {
     expect(events(logger.lines, 'voip.failback')).toHaveLength(0);
     expect(events(logger.lines, 'voip.server_up').join('\n')).toContain(A);
     await a2.kill();
+  }, 40_000);
+
+  it('the first server answers the INVITE 503 (Retry-After 30) → ACKed, the same attempt calls through the second; the first is down and not probed for 30 s', async () => {
+    const { a, A, B, channel, logger } = await setup(true, 'pool-503.xml');
+    expect(channel.status()).toMatchObject({ server: A, registration: { state: 'registered' } });
+    const out = await within(channel.deliver(job('201'), new AbortController().signal));
+    expect(out.kind).toBe('answered');
+    expect(out.detail).toMatchObject({ server: B, failedOver: [A] });
+    await until('registered at B', () => channel.status().server === B && registered(channel.status()));
+    expect(pool(channel).servers[0]).toMatchObject({ server: A, state: 'down', reason: '503 Service Unavailable (Retry-After 30 s)' });
+    // probes run every second, but Retry-After holds them off: A sees no OPTIONS
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(events(logger.lines, 'voip.probe')).toEqual([]);
+    await channel.stop();
+    await a.kill();
+    const atA = (await a.done).output;
+    expect(atA).toMatch(/ACK sip:201@alertline\.test/);
+    expect(atA).not.toMatch(/OPTIONS sip:/);
   }, 40_000);
 });
