@@ -143,4 +143,25 @@ describe('voip.servers: two sipp registrars', () => {
     expect(atA).toMatch(/ACK sip:201@alertline\.test/);
     expect(atA).not.toMatch(/OPTIONS sip:/);
   }, 40_000);
+
+  it('a server name that does not resolve counts as down: start registers at the next one; none resolving fails start naming each', async () => {
+    const sink = await rtpSink();
+    cleanup.push(() => sink.close());
+    const b = await poolServer(sink.port);
+    const B = `127.0.0.1:${b.port}`;
+    const resolver = async (host: string) => {
+      if (host === 'pbx-gone.test') throw new Error('getaddrinfo ENOTFOUND pbx-gone.test');
+      return host;
+    };
+    const made = makeChannel(0, { servers: ['pbx-gone.test:5060', B], register: true, probeInterval: '1s' }, { timers: { T1: 50 }, resolver });
+    onTestFailed(() => console.log(made.logger.lines.join('\n')));
+    await made.channel.start();
+    cleanup.push(() => made.channel.stop());
+    expect(made.channel.status()).toMatchObject({ server: B, registration: { state: 'registered' } });
+    expect(pool(made.channel).servers[0]).toMatchObject({ server: 'pbx-gone.test:5060', state: 'down', reason: 'transport error: cannot resolve pbx-gone.test:5060: getaddrinfo ENOTFOUND pbx-gone.test' });
+    expect(events(made.logger.lines, 'voip.failover').join('\n')).toContain(`from=pbx-gone.test:5060 to=${B}`);
+
+    const none = makeChannel(0, { servers: ['pbx-gone.test:5060', 'pbx-gone.test:5070'] }, { resolver });
+    await expect(none.channel.start()).rejects.toThrow('no server of voip.servers resolves: pbx-gone.test:5060: getaddrinfo ENOTFOUND pbx-gone.test; pbx-gone.test:5070: getaddrinfo ENOTFOUND pbx-gone.test');
+  }, 30_000);
 });
