@@ -144,7 +144,7 @@ export class ServerPool {
     this.stopped = false;
     const now = this.opts.clock.now();
     this.opts.members.forEach((m, i) => {
-      if (!m.endpoint) this.apply(i, { kind: 'transport-error', message: `cannot resolve ${m.name}: ${m.error ?? 'no address'}` }, now, false);
+      if (!m.endpoint) this.apply(i, { kind: 'transport-error', message: `cannot resolve ${m.name}: ${m.error ?? 'no address'}` }, now);
     });
     this.enqueue(() => this.place());
     await this.idle();
@@ -172,7 +172,7 @@ export class ServerPool {
   /** How an INVITE to server `index` ended; returns whether the server counts as down now. */
   reportCall(index: number, r: InviteResult): boolean {
     const result = resultOfInvite(r);
-    this.apply(index, result, this.opts.clock.now(), true);
+    this.apply(index, result, this.opts.clock.now());
     return serverFailed(result);
   }
 
@@ -211,21 +211,19 @@ export class ServerPool {
 
   // ---- internals -------------------------------------------------------------------------------
 
-  private apply(index: number, result: RequestResult, now: number, logHealth: boolean): void {
+  private apply(index: number, result: RequestResult, now: number): void {
     if (this.stopped) return;
     const before = this.state.servers[index]?.health;
     const d = step(this.state, { type: 'result', index, result, now });
     this.state = d.state;
     const after = this.state.servers[index]?.health;
     const name = this.state.servers[index]?.name;
-    if (logHealth && before !== after) {
+    if (before !== after) {
       if (after === 'down') this.log.warn('voip.server_down', { server: name, reason: describeResult(result) });
       else if (before === 'down') this.log.info('voip.server_up', { server: name, reason: describeResult(result) });
     }
     if (d.move) this.logMove(d.move, describeResult(result));
     if (d.move || this.placed !== this.state.active) this.enqueue(() => this.place());
-    // The active registrar answers again while its registration waits out a backoff: try now.
-    if (index === this.placed && !serverFailed(result) && this.registration?.status().state === 'failed') this.registration.retryNow();
   }
 
   private logMove(m: Move, reason: string): void {
@@ -269,7 +267,7 @@ export class ServerPool {
         ...(this.opts.retryMinMs !== undefined ? { retryMinMs: this.opts.retryMinMs } : {}),
         ...(this.opts.retryMaxMs !== undefined ? { retryMaxMs: this.opts.retryMaxMs } : {}),
         onResult: (r) => {
-          if (this.registration === reg) this.apply(to, resultOfFinal(r), this.opts.clock.now(), true);
+          if (this.registration === reg) this.apply(to, resultOfFinal(r), this.opts.clock.now());
         },
       });
       this.registration = reg;
@@ -302,14 +300,18 @@ export class ServerPool {
           ep = await this.opts.resolve(name);
           this.endpoints[i] = ep;
         } catch (e) {
-          this.apply(i, { kind: 'transport-error', message: `cannot resolve ${name}: ${(e as Error).message}` }, this.opts.clock.now(), true);
+          this.apply(i, { kind: 'transport-error', message: `cannot resolve ${name}: ${(e as Error).message}` }, this.opts.clock.now());
           return;
         }
       }
       const r = await this.options(ep, name);
       if (this.stopped) return;
-      this.log.debug('voip.probe', { server: name, result: describeResult(resultOfFinal(r)) });
-      this.apply(i, resultOfFinal(r), this.opts.clock.now(), true);
+      const result = resultOfFinal(r);
+      this.log.debug('voip.probe', { server: name, result: describeResult(result) });
+      this.apply(i, result, this.opts.clock.now());
+      // Every server was down and the one we stayed on answers again: register now rather than
+      // at the end of the registration's backoff.
+      if (i === this.placed && !serverFailed(result)) this.registration?.retryNow();
     } finally {
       this.probing.delete(i);
     }

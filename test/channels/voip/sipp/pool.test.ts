@@ -164,4 +164,17 @@ describe('voip.servers: two sipp registrars', () => {
     const none = makeChannel(0, { servers: ['pbx-gone.test:5060', 'pbx-gone.test:5070'] }, { resolver });
     await expect(none.channel.start()).rejects.toThrow('no server of voip.servers resolves: pbx-gone.test:5060: getaddrinfo ENOTFOUND pbx-gone.test; pbx-gone.test:5070: getaddrinfo ENOTFOUND pbx-gone.test');
   }, 30_000);
+
+  it('both servers killed → stays (retrying) with both shown down; the first started again → recovers to it', async () => {
+    const { a, b, A, B, channel, logger, sink } = await setup(true);
+    await a.kill();
+    await b.kill();
+    await until('both down', () => pool(channel).counts.down === 2, 25_000);
+    expect(channel.health().healthy).toBe(false);
+    expect(channel.health().detail).toMatch(new RegExp(`^failed at ${B.replace(/\./g, '\\.')}: no answer from registrar \\(timeout\\); down: ${A.replace(/\./g, '\\.')}`));
+    const a2 = await poolServer(sink.port, a.port);
+    await until('recovered to A', () => channel.status().server === A && registered(channel.status()), 20_000);
+    expect(events(logger.lines, 'voip.recover').join('\n')).toContain(`from=${B} to=${A}`);
+    await a2.kill();
+  }, 60_000);
 });
