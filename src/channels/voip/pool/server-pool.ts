@@ -230,7 +230,7 @@ export class ServerPool {
     const from = this.state.servers[m.from]!.name;
     const to = this.state.servers[m.to]!.name;
     if (m.why === 'failover') this.log.warn('voip.failover', { from, to, reason });
-    else if (m.why === 'failback') this.log.info('voip.failback', { from, to, reason: `${from} is preferred and answers again (${reason})` });
+    else if (m.why === 'failback') this.log.info('voip.failback', { from, to, reason: `${to} is preferred and answers again (${reason})` });
     else this.log.info('voip.recover', { from, to, reason: `${from} is down; ${to} answers again (${reason})` });
   }
 
