@@ -178,8 +178,9 @@ export const voipSchema = z
   })
   .strict()
   .superRefine((v, ctx) => {
-    if (v.server !== undefined && v.servers !== undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['servers'], message: 'voip.server and voip.servers are both set: list every server in voip.servers (voip.server is the one-server form)' });
+    // Both set is accepted only as the parsed form writes them (server = the first of servers).
+    if (v.server !== undefined && v.servers !== undefined && v.server.toLowerCase() !== v.servers[0]?.toLowerCase()) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['servers'], message: `voip.server (${JSON.stringify(v.server)}) and voip.servers are both set: list every server in voip.servers (voip.server is the one-server form)` });
     }
     const seen = new Map<string, number>();
     (v.servers ?? []).forEach((name, i) => {

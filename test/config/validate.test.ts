@@ -43,7 +43,7 @@ describe('parseConfig: accepted and refused values, each refusal naming its key'
     ['channels: { voip: { servers: ["pbx1:99999"] } }', 'channels.voip.servers.0', /is not host\[:port\]/],
     ['channels: { voip: { servers: ["[2001:db8::zz]:5060"] } }', 'channels.voip.servers.0', /is not host\[:port\]/],
     ['channels: { voip: { servers: ["pbx1:5060", "PBX1:5060"] } }', 'channels.voip.servers.1', /"PBX1:5060" is listed twice \(also at 0\)/],
-    ['channels: { voip: { server: pbx1, servers: [pbx2] } }', 'channels.voip.servers', /voip.server and voip.servers are both set/],
+    ['channels: { voip: { server: pbx1, servers: [pbx2] } }', 'channels.voip.servers', /voip.server \("pbx1"\) and voip.servers are both set/],
     ['channels: { voip: { servers: [a, b, c, d, e, f, g, h, i] } }', 'channels.voip.servers', /at most 8 servers/],
     ['channels: { voip: { server: "pbx:5060;transport=tcp" } }', 'channels.voip.server', /is not host\[:port\]/],
     ['channels: { voip: { probeInterval: 100ms } }', 'channels.voip.probeInterval', /at least 1s/],
@@ -71,6 +71,8 @@ describe('parseConfig: accepted and refused values, each refusal naming its key'
     ['channels: { voip: { server: " pbx.lan:5070 " } }', (c) => [c.channels.voip.server, c.channels.voip.servers], ['pbx.lan:5070', ['pbx.lan:5070']]],
     ['channels: { voip: { servers: [pbx1.lan, "192.0.2.7:5070", "[2001:db8::7]:5060"], failback: false } }', (c) => [c.channels.voip.server, c.channels.voip.servers, c.channels.voip.failback], ['pbx1.lan', ['pbx1.lan', '192.0.2.7:5070', '[2001:db8::7]:5060'], false]],
     ['channels: { voip: { probeInterval: 5s, serverTimeout: 2s } }', (c) => [c.channels.voip.probeInterval, c.channels.voip.serverTimeout], [5000, 2000]],
+    // the parsed form (server = first of servers) reads back the same
+    ['channels: { voip: { server: pbx1, servers: [pbx1, pbx2] } }', (c) => [c.channels.voip.server, c.channels.voip.servers], ['pbx1', ['pbx1', 'pbx2']]],
   ];
   it.each(accepted)('%s → accepted', (yaml, pick, want) => {
     expect(pick(parseConfig(yaml, 'test.yaml'))).toEqual(want);
