@@ -87,7 +87,7 @@ const noAudio: PromptAudio = {
 export function sipProbe(extra: Partial<Omit<VoipChannelOptions, 'config' | 'voice' | 'audio' | 'logger'>> = {}): ChannelProbe {
   return async (env) => {
     const v = env.config.channels.voip;
-    const hint = 'check voip.server, username, authUsername and password against the PBX extension; a firewall must let SIP (and RTP) through';
+    const hint = 'check voip.server(s), username, authUsername and password against the PBX extension; a firewall must let SIP (and RTP) through';
     if (env.daemon) return [fromDaemon(env, 'sip', 'voip', hint)];
     const { VoipChannel } = await import('../channels/voip/voip-channel.js');
     const ch = new VoipChannel({ config: v, voice: env.config.voice, audio: noAudio, logger: silentLogger, ...extra });
@@ -99,11 +99,24 @@ export function sipProbe(extra: Partial<Omit<VoipChannelOptions, 'config' | 'voi
         if (/EADDRINUSE/.test(m)) return [fail('sip', `cannot bind local SIP port ${v.localPort}: in use`, 'another SIP program (or a running Alertline) holds it: stop it or set voip.localPort')];
         return [fail('sip', `cannot reach ${v.server}: ${m}`, 'check voip.server (host:port) resolves and this machine has a route to it')];
       }
+      // A pool: ask the other servers too (OPTIONS), so a dead standby shows before it is needed.
+      await ch.serverPool?.probeOthers();
       const s = ch.status();
       const r = s.registration;
-      if (r.state === 'disabled') return [pass('sip', `registration disabled (voip.register false); calls go to ${v.server}`)];
-      if (r.state === 'registered') return [pass('sip', `registered ${v.username}@${v.domain} at ${v.server}${r.grantedExpires ? ` for ${r.grantedExpires} s` : ''}`)];
-      return [fail('sip', `registration at ${v.server} ${r.state}: ${r.reason}`, hint)];
+      const at = s.server;
+      const pool = s.pool && s.pool.servers.length > 1 ? s.pool.servers : [];
+      const down = pool.filter((x) => x.state === 'down');
+      const downText = down.map((x) => `${x.server} (${x.reason ?? 'down'})`).join(', ');
+      const poolHint = 'a server of voip.servers does not answer: calls and the registration use the others until it does (Alertline probes it and fails back)';
+      if (r.state === 'disabled') {
+        const text = `registration disabled (voip.register false); calls go to ${at}`;
+        return [down.length ? warn('sip', `${text}; down: ${downText}`, poolHint) : pass('sip', text)];
+      }
+      if (r.state === 'registered') {
+        const text = `registered ${v.username}@${v.domain} at ${at}${r.grantedExpires ? ` for ${r.grantedExpires} s` : ''}`;
+        return [down.length ? warn('sip', `${text}; down: ${downText}`, poolHint) : pass('sip', text)];
+      }
+      return [fail('sip', `registration at ${at} ${r.state}: ${r.reason}${down.length && down.some((x) => x.server !== at) ? `; also down: ${down.filter((x) => x.server !== at).map((x) => `${x.server} (${x.reason ?? 'down'})`).join(', ')}` : ''}`, hint)];
     } finally {
       await ch.stop().catch(() => {});
     }

@@ -7,7 +7,12 @@ const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
 
 interface ModemView { state: string; port: string; registered: boolean; registration?: { text: string }; signal?: { rssi: number; dbm: number | null }; operator?: string; lastError?: string }
-interface SipView { server: string; transport: string; registration: { state: string; reason?: string; expiresAt?: number } }
+interface SipView {
+  server: string;
+  transport: string;
+  registration: { state: string; reason?: string; expiresAt?: number };
+  pool?: { servers: { server: string; state: string; active: boolean; reason?: string; since?: number }[]; counts?: { failovers: number; failbacks: number } };
+}
 
 export function modemLine(m: ModemView): string {
   const signal = m.signal ? `signal ${m.signal.rssi}${m.signal.dbm !== null ? ` (${m.signal.dbm} dBm)` : ' (unknown)'}` : 'signal unknown';
@@ -18,7 +23,15 @@ export function modemLine(m: ModemView): string {
 export function sipLine(s: SipView, now = Date.now()): string {
   const r = s.registration;
   const exp = r.expiresAt ? `, expires in ${Math.max(0, Math.round((r.expiresAt - now) / 1000))} s` : '';
-  return `${r.state} at ${s.server} (${s.transport})${r.reason && r.state !== 'registered' ? `: ${r.reason}` : ''}${exp}`;
+  const head = `${r.state} at ${s.server} (${s.transport})${r.reason && r.state !== 'registered' ? `: ${r.reason}` : ''}${exp}`;
+  const servers = s.pool?.servers ?? [];
+  if (servers.length < 2) return head;
+  const each = servers.map((x) => {
+    const since = x.since !== undefined && x.state === 'down' ? ` for ${Math.max(0, Math.round((now - x.since) / 1000))} s` : '';
+    return `${x.server} ${x.active ? 'active' : x.state}${x.state === 'down' ? `${since}${x.reason ? ` (${x.reason})` : ''}` : ''}`;
+  });
+  const c = s.pool?.counts;
+  return `${head}; servers: ${each.join(', ')}${c && (c.failovers || c.failbacks) ? `; ${c.failovers} failover(s), ${c.failbacks} failback(s)` : ''}`;
 }
 
 

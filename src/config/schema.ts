@@ -111,11 +111,44 @@ export const voiceSchema = z
   })
   .strict();
 
+/** A SIP server as host[:port]: a name, an IPv4 address or a [bracketed] IPv6 one. */
+const sipServer = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(v);
+    const port = m?.[2] !== undefined ? Number(m[2]) : undefined;
+    const v6 = m?.[1]?.startsWith('[') ? m[1].slice(1, -1) : undefined;
+    if (!m || (port !== undefined && (port < 1 || port > 65535)) || (v6 !== undefined && isIP(v6) !== 6)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(v)} is not host[:port] (e.g. pbx1.example.com:5060, 192.0.2.7, [2001:db8::7]:5070)` });
+    }
+  });
+
+const DEFAULT_SIP_SERVER = 'pbx.example.com:5060';
+/** More servers than any sensible pool: each down one costs a timeout before a call reaches the next. */
+const MAX_SIP_SERVERS = 8;
+
 export const voipSchema = z
   .object({
     enabled: z.boolean().default(false),
-    server: z.string().default('pbx.example.com:5060'),
-    /** tls: SIP over TLS (RFC 3261 §26) to `server` (port 5061 when none is written). */
+    /** One registrar / outbound proxy: the same as `servers: [server]`. */
+    server: sipServer.optional(),
+    /**
+     * The pool: registrars / outbound proxies in order of preference. Alertline registers to the
+     * first healthy one, fails over on timeout / transport error / 5xx, and (failback) returns.
+     */
+    servers: z
+      .array(sipServer)
+      .min(1, 'an empty list leaves no server to register to: list at least one host:port')
+      .max(MAX_SIP_SERVERS, `at most ${MAX_SIP_SERVERS} servers (each one down costs a call a serverTimeout before the next)`)
+      .optional(),
+    /** Move back to a more preferred server once its probes are answered again. */
+    failback: z.boolean().default(true),
+    /** How often servers that are down are probed (OPTIONS). */
+    probeInterval: duration.refine((ms) => ms >= 1000, 'at least 1s (probes are OPTIONS requests to every server that is down)').default('30s'),
+    /** An INVITE the server answers nothing at all to (not even 100 Trying) for this long: the server is down, the call goes to the next one. */
+    serverTimeout: duration.refine((ms) => ms >= 200, 'at least 200ms (a live server answers an INVITE with 100 Trying within a round trip)').default('5s'),
+    /** tls: SIP over TLS (RFC 3261 §26) to the servers (port 5061 when none is written). */
     transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
     /** For transport tls: file paths; the server certificate is verified unless rejectUnauthorized is false. */
     tls: z
@@ -143,7 +176,25 @@ export const voipSchema = z
     codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1).default(['PCMU', 'PCMA']),
     srtp: z.enum(['off', 'optional', 'required']).default('off'),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    // Both set is accepted only as the parsed form writes them (server = the first of servers).
+    if (v.server !== undefined && v.servers !== undefined && v.server.toLowerCase() !== v.servers[0]?.toLowerCase()) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['servers'], message: `voip.server (${JSON.stringify(v.server)}) and voip.servers are both set: list every server in voip.servers (voip.server is the one-server form)` });
+    }
+    const seen = new Map<string, number>();
+    (v.servers ?? []).forEach((name, i) => {
+      const key = name.toLowerCase();
+      const first = seen.get(key);
+      if (first !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['servers', i], message: `${JSON.stringify(name)} is listed twice (also at ${first})` });
+      else seen.set(key, i);
+    });
+  })
+  .transform(({ server, servers, ...rest }) => {
+    const pool = servers ?? [server ?? DEFAULT_SIP_SERVER];
+    /** `server` is the preferred (first) server of the pool. */
+    return { ...rest, servers: pool, server: pool[0]! };
+  });
 
 /** SIP MESSAGE (RFC 3428) text to people's SIP addresses, through the voip channel's registration. */
 export const sipmsgSchema = z

@@ -116,4 +116,20 @@ describe('doctor: SIP registration (sipp registrar)', () => {
     const [sip] = lines(r, 'sip');
     expect(sip).toMatchObject({ status: 'fail', detail: `registration at 127.0.0.1:${port} failed: no answer from registrar (timeout)` });
   }, 60_000);
+
+  it('voip.servers: the first server silent → registered at the second, and a WARN names the one that is down', async () => {
+    const dead = await freePort();
+    sipp = await startSipp('../../../appliance/fixtures/registrar.xml');
+    const { server: _one, ...rest } = voip(sipp.port, 's3cret');
+    const file = config({ channels: { voip: { ...rest, servers: [`127.0.0.1:${dead}`, `127.0.0.1:${sipp.port}`] } } });
+    const r = await runDoctor({ configPath: file, env: {}, probes: { tts: noTts, sip: sipProbe({ timers: { T1: 50, T2: 400, T4: 500 } }) } });
+    const [sip] = lines(r, 'sip');
+    expect(sip).toMatchObject({
+      status: 'warn',
+      detail: `registered 200@alertline.test at 127.0.0.1:${sipp.port} for 60 s; down: 127.0.0.1:${dead} (no answer (transaction timeout))`,
+      hint: expect.stringMatching(/fails back/),
+    });
+    const done = await sipp.done;
+    expect(done.code, done.output).toBe(0);
+  }, 60_000);
 });

@@ -38,6 +38,17 @@ describe('parseConfig: accepted and refused values, each refusal naming its key'
     ['smtp: { tls: { key: /k.pem } }', 'smtp.tls.cert', /Required/],
     ['bogus: 1', '(top level)', /unknown key\(s\) bogus/],
     ['filter: { ignoreSubjects: ["("] }', 'filter.ignoreSubjects', /invalid regular expression/],
+    ['channels: { voip: { servers: [] } }', 'channels.voip.servers', /empty list leaves no server to register to/],
+    ['channels: { voip: { servers: ["pbx1:5060", "pbx 2"] } }', 'channels.voip.servers.1', /"pbx 2" is not host\[:port\]/],
+    ['channels: { voip: { servers: ["pbx1:99999"] } }', 'channels.voip.servers.0', /is not host\[:port\]/],
+    ['channels: { voip: { servers: ["[2001:db8::zz]:5060"] } }', 'channels.voip.servers.0', /is not host\[:port\]/],
+    ['channels: { voip: { servers: ["pbx1:5060", "PBX1:5060"] } }', 'channels.voip.servers.1', /"PBX1:5060" is listed twice \(also at 0\)/],
+    ['channels: { voip: { server: pbx1, servers: [pbx2] } }', 'channels.voip.servers', /voip.server \("pbx1"\) and voip.servers are both set/],
+    ['channels: { voip: { servers: [a, b, c, d, e, f, g, h, i] } }', 'channels.voip.servers', /at most 8 servers/],
+    ['channels: { voip: { server: "pbx:5060;transport=tcp" } }', 'channels.voip.server', /is not host\[:port\]/],
+    ['channels: { voip: { probeInterval: 100ms } }', 'channels.voip.probeInterval', /at least 1s/],
+    ['channels: { voip: { serverTimeout: 0 } }', 'channels.voip.serverTimeout', /at least 200ms/],
+    ['channels: { voip: { failback: maybe } }', 'channels.voip.failback', /boolean/],
   ];
   it.each(refused)('%s → refused, naming %s', (yaml, key, msg) => {
     const r = refusal(yaml);
@@ -55,6 +66,13 @@ describe('parseConfig: accepted and refused values, each refusal naming its key'
     ['smtp: { allowFrom: ["10.0.0.5"] }', (c) => c.smtp.allowFrom, ['10.0.0.5']],
     ['smtp: { allowFrom: ["0.0.0.0/0", "::/0", "192.0.2.0/24", "fe80::/10"] }', (c) => c.smtp.allowFrom.length, 4],
     ['dataDir: /var/lib/alertline', (c) => c.dataDir, '/var/lib/alertline'],
+    // voip.server (the one-server form) is a pool of one; voip.servers lists the pool in order
+    ['', (c) => [c.channels.voip.server, c.channels.voip.servers, c.channels.voip.failback], ['pbx.example.com:5060', ['pbx.example.com:5060'], true]],
+    ['channels: { voip: { server: " pbx.lan:5070 " } }', (c) => [c.channels.voip.server, c.channels.voip.servers], ['pbx.lan:5070', ['pbx.lan:5070']]],
+    ['channels: { voip: { servers: [pbx1.lan, "192.0.2.7:5070", "[2001:db8::7]:5060"], failback: false } }', (c) => [c.channels.voip.server, c.channels.voip.servers, c.channels.voip.failback], ['pbx1.lan', ['pbx1.lan', '192.0.2.7:5070', '[2001:db8::7]:5060'], false]],
+    ['channels: { voip: { probeInterval: 5s, serverTimeout: 2s } }', (c) => [c.channels.voip.probeInterval, c.channels.voip.serverTimeout], [5000, 2000]],
+    // the parsed form (server = first of servers) reads back the same
+    ['channels: { voip: { server: pbx1, servers: [pbx1, pbx2] } }', (c) => [c.channels.voip.server, c.channels.voip.servers], ['pbx1', ['pbx1', 'pbx2']]],
   ];
   it.each(accepted)('%s → accepted', (yaml, pick, want) => {
     expect(pick(parseConfig(yaml, 'test.yaml'))).toEqual(want);

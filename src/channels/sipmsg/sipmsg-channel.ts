@@ -70,13 +70,13 @@ export class SipMessageChannel implements Channel {
     const line = this.opts.line.current;
     if (!line) return { healthy: false, detail: 'voip channel not running (sipmsg sends through its SIP registration)' };
     const reg = line.registration?.status();
-    if (reg && reg.state !== 'registered') return { healthy: false, detail: `voip ${reg.state} at ${line.config.server}: ${reg.reason}` };
-    return { healthy: true, detail: `through ${line.config.server}` };
+    if (reg && reg.state !== 'registered') return { healthy: false, detail: `voip ${reg.state} at ${line.serverName}: ${reg.reason}` };
+    return { healthy: true, detail: `through ${line.serverName}` };
   }
 
   status(): SipmsgStatus {
     const line = this.opts.line.current;
-    return { line: line ? 'up' : 'down', ...(line ? { server: line.config.server } : {}), sent: this.sent, received: this.received };
+    return { line: line ? 'up' : 'down', ...(line ? { server: line.serverName } : {}), sent: this.sent, received: this.received };
   }
 
   async deliver(job: DeliveryJob, signal: AbortSignal): Promise<Outcome> {
@@ -141,7 +141,7 @@ export class SipMessageChannel implements Channel {
     const line = this.opts.line.current;
     const req = m.request;
     if (!line) return { status: 480, reason: 'Temporarily Unavailable' };
-    if (!this.opts.config.acceptDirect && !sameHost(m.source.address, line.server.address)) {
+    if (!this.opts.config.acceptDirect && !line.peers.some((p) => sameHost(m.source.address, p.address))) {
       this.log.warn('sipmsg.refused', { from: m.source.address, reason: 'not from the voip server (sipmsg.acceptDirect is false)' });
       return { status: 403, reason: 'Forbidden' };
     }

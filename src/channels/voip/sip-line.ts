@@ -12,8 +12,12 @@ import type { MessageHandler, SipUserAgent } from './sip/ua/user-agent.js';
 
 export interface SipLineState {
   ua: SipUserAgent;
-  /** The registrar / outbound proxy. */
+  /** The registrar / outbound proxy in use (the active server of the voip pool). */
   server: Endpoint;
+  /** Its name as configured ("pbx2.example.com:5060"). */
+  serverName: string;
+  /** Every server of the pool that resolved: MESSAGEs from any of them come "through the voip server". */
+  peers: readonly Endpoint[];
   config: Pick<VoipConfig, 'server' | 'domain' | 'transport' | 'register'>;
   registration?: Registration;
 }
@@ -28,6 +32,7 @@ export class SipLine {
     return this.state;
   }
 
+  /** Called when the voip channel starts and again whenever its server pool moves to another server. */
   attach(state: SipLineState): void {
     this.uninstall?.();
     this.state = state;

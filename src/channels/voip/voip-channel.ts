@@ -23,8 +23,9 @@ import type { TimerValues } from './sip/transaction/timers.js';
 import { defaultServerPort, openSipTransport } from './sip/transport/open.js';
 import { StreamTransport } from './sip/transport/stream-transport.js';
 import type { SipLine } from './sip-line.js';
-import { OutboundCall } from './sip/ua/outbound-call.js';
-import { Registration, type RegistrationStatus } from './sip/ua/registration.js';
+import { OutboundCall, type InviteResult } from './sip/ua/outbound-call.js';
+import type { RegistrationStatus } from './sip/ua/registration.js';
+import { ServerPool, type PoolMember, type PoolStatus } from './pool/server-pool.js';
 import { resolveServer, dnsResolver, type Resolver } from './sip/ua/resolve.js';
 import { SipUserAgent } from './sip/ua/user-agent.js';
 
@@ -50,15 +51,20 @@ export interface VoipChannelOptions {
   line?: SipLine;
   /** TLS: double-CRLF keep-alive interval on our connections (default 30 s; 0 = none). */
   keepAliveMs?: number;
+  /** Registration retry backoff after a failure (tests shorten it): first delay and cap, ms. */
+  registrationRetry?: { retryMinMs?: number; retryMaxMs?: number };
 }
 
 export interface VoipStatus {
+  /** The active server of the pool (the preferred one until a failover). */
   server: string;
   transport: string;
   /** Our SIP address (after start). */
   local?: string;
   registration: RegistrationStatus | { state: 'disabled'; reason: string };
   activeCalls: number;
+  /** voip.servers: which server is active, which are down and why, failover/failback counts. */
+  pool?: PoolStatus;
 }
 
 export class VoipChannel implements Channel {
@@ -70,7 +76,7 @@ export class VoipChannel implements Channel {
   private readonly logger: Logger;
   private readonly slots: Slots;
   private ua: SipUserAgent | undefined;
-  private registration: Registration | undefined;
+  private pool: ServerPool | undefined;
   private readonly calls = new Set<{ abort: () => void; done: Promise<unknown> }>();
   private readonly timings: Partial<CallTimings>;
 
@@ -87,12 +93,31 @@ export class VoipChannel implements Channel {
     return typeof recipient.sip === 'string' && recipient.sip.trim() !== '' ? recipient.sip : null;
   }
 
-  /** Binds the SIP transport and registers (when voip.register). Registration failures are retried in the background. */
+  /**
+   * Binds the SIP transport and registers (when voip.register) to the first healthy server of
+   * `voip.servers`, moving on to the next while one fails. Later failures are retried (and the
+   * pool probed) in the background.
+   */
   async start(): Promise<void> {
     if (this.ua) return;
     const resolver = this.opts.resolver ?? dnsResolver;
-    const server = await resolveServer(this.cfg.server, resolver, defaultServerPort(this.cfg.transport));
-    const bindAddress = this.cfg.localAddress ?? (server.address.includes(':') ? '::' : '0.0.0.0');
+    const port = defaultServerPort(this.cfg.transport);
+    const names = this.cfg.servers?.length ? this.cfg.servers : [this.cfg.server];
+    const members: (PoolMember & { cause?: Error })[] = await Promise.all(
+      names.map(async (name) => {
+        try {
+          return { name, endpoint: await resolveServer(name, resolver, port) };
+        } catch (e) {
+          return { name, error: (e as Error).message, cause: e as Error };
+        }
+      }),
+    );
+    const first = members.find((m) => m.endpoint)?.endpoint;
+    if (!first) {
+      if (members.length === 1 && members[0]!.cause) throw members[0]!.cause;
+      throw new Error(`no server of voip.servers resolves: ${members.map((m) => `${m.name}: ${m.error}`).join('; ')}`);
+    }
+    const bindAddress = this.cfg.localAddress ?? (first.address.includes(':') ? '::' : '0.0.0.0');
     const open = { address: bindAddress, port: this.cfg.localPort, logger: this.logger };
     const transport = await openSipTransport(this.cfg, { ...open, ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}) });
     const ua = new SipUserAgent({
@@ -104,31 +129,43 @@ export class VoipChannel implements Channel {
       displayName: this.cfg.displayName,
       authUsername: this.cfg.authUsername,
       password: this.cfg.password,
-      outboundProxy: server,
+      outboundProxy: first,
       timers: this.opts.timers,
     });
     if (transport.local.address === '0.0.0.0' || transport.local.address === '::') {
-      ua.learnPublicAddress({ address: await localAddressToward(server), port: transport.local.port });
+      ua.learnPublicAddress({ address: await localAddressToward(first), port: transport.local.port });
     }
     this.ua = ua;
     const srtp = this.cfg.srtp ?? 'off';
     if (srtp !== 'off' && this.cfg.transport !== 'tls') {
       this.logger.warn('voip.srtp_keys_in_clear', { srtp, transport: this.cfg.transport, hint: 'SDES keys travel in the SIP body: use transport tls' });
     }
-    this.logger.info('voip.started', { server: this.cfg.server, transport: transport.protocol, local: `${transport.local.address}:${transport.local.port}` });
-    if (this.cfg.register) {
-      const registration = new Registration(ua, { expires: Math.max(1, Math.round(this.cfg.registerExpires / 1000)), registrar: server });
-      this.registration = registration;
-      // TLS: the registrar reaches us only over the connection we registered on; when it drops,
-      // register again at once over a new one.
-      if (transport.protocol === 'TLS' && transport instanceof StreamTransport) {
-        transport.onConnectionClosed((remote) => {
-          if (remote.address === server.address && remote.port === server.port && this.registration === registration) registration.reconnected();
-        });
-      }
+    this.logger.info('voip.started', { server: names.length === 1 ? names[0] : names.join(', '), transport: transport.protocol, local: `${transport.local.address}:${transport.local.port}` });
+    const pool = new ServerPool({
+      ua,
+      members: members.map(({ name, endpoint, error }) => ({ name, ...(endpoint ? { endpoint } : {}), ...(error ? { error } : {}) })),
+      resolve: (name) => resolveServer(name, resolver, port),
+      register: this.cfg.register,
+      expires: Math.max(1, Math.round(this.cfg.registerExpires / 1000)),
+      ...this.opts.registrationRetry,
+      failback: this.cfg.failback ?? true,
+      probeIntervalMs: this.cfg.probeInterval ?? 30_000,
+      clock: this.clock,
+      logger: this.logger,
+      onActive: (a) =>
+        this.opts.line?.attach({ ua, server: a.endpoint, serverName: a.name, peers: pool.endpointsKnown(), config: this.cfg, ...(a.registration ? { registration: a.registration } : {}) }),
+    });
+    this.pool = pool;
+    // TLS: the registrar reaches us only over the connection we registered on; when it drops,
+    // register again at once over a new one.
+    if (transport.protocol === 'TLS' && transport instanceof StreamTransport) {
+      transport.onConnectionClosed((remote) => {
+        if (this.pool !== pool) return;
+        const a = pool.active();
+        if (remote.address === a.endpoint.address && remote.port === a.endpoint.port) a.registration?.reconnected();
+      });
     }
-    this.opts.line?.attach({ ua, server, config: this.cfg, ...(this.registration ? { registration: this.registration } : {}) });
-    await this.registration?.start();
+    await pool.start();
   }
 
   /** Hangs up calls in progress, unregisters (Expires: 0) and closes the transport. */
@@ -138,32 +175,42 @@ export class VoipChannel implements Channel {
     this.opts.line?.detach(ua);
     for (const c of this.calls) c.abort();
     await Promise.allSettled([...this.calls].map((c) => c.done));
-    await this.registration?.stop().catch(() => {});
-    this.registration = undefined;
+    await this.pool?.stop().catch(() => {});
+    this.pool = undefined;
     ua.close();
     await ua.transport.close();
     this.ua = undefined;
     this.logger.info('voip.stopped');
   }
 
+  /** The server pool while running (tests wait on its moves). */
+  get serverPool(): ServerPool | undefined {
+    return this.pool;
+  }
+
   health(): ChannelHealth {
-    if (!this.ua) return { healthy: false, detail: 'not started' };
-    if (!this.cfg.register) return { healthy: true, detail: `registration disabled; calls go to ${this.cfg.server}` };
-    const s = this.registration?.status();
-    if (s?.state === 'registered') return { healthy: true, detail: `registered to ${this.cfg.server}` };
-    return { healthy: false, detail: `${s?.state ?? 'unregistered'} at ${this.cfg.server}: ${s?.reason ?? ''}`.trim() };
+    if (!this.ua || !this.pool) return { healthy: false, detail: 'not started' };
+    const p = this.pool.status();
+    const down = p.servers.filter((x) => x.state === 'down');
+    const others = down.length && p.servers.length > 1 ? `; down: ${down.map((x) => `${x.server} (${x.reason ?? 'down'})`).join(', ')}` : '';
+    if (!this.cfg.register) return { healthy: true, detail: `registration disabled; calls go to ${p.active}${others}` };
+    const s = this.pool.registrationStatus();
+    if (s?.state === 'registered') return { healthy: true, detail: `registered to ${p.active}${others}` };
+    return { healthy: false, detail: `${s?.state ?? 'unregistered'} at ${p.active}: ${s?.reason ?? ''}${others}`.trim() };
   }
 
   status(): VoipStatus {
     const local = this.ua ? this.ua.contactUri() : undefined;
+    const pool = this.pool?.status();
     return {
-      server: this.cfg.server,
+      server: pool?.active ?? this.cfg.server,
       transport: this.cfg.transport,
       ...(local ? { local } : {}),
       registration: this.cfg.register
-        ? (this.registration?.status() ?? { state: 'unregistered', reason: 'not started', failures: 0, contact: '' })
+        ? (this.pool?.registrationStatus() ?? { state: 'unregistered', reason: 'not started', failures: 0, contact: '' })
         : { state: 'disabled', reason: 'voip.register is false' },
       activeCalls: this.slots.inUse,
+      ...(pool ? { pool } : {}),
     };
   }
 
@@ -234,26 +281,47 @@ export class VoipChannel implements Channel {
         srtp: srtp.mode,
         crypto: srtp.crypto,
       });
-      call = new OutboundCall(ua, target, sdp, this.opts.resolver);
-      const c = call;
-      const log = this.logger.child({ callId: c.callId, attempt: job.attemptId });
-      const detail: Record<string, unknown> = { callId: c.callId, target };
-      log.info('voip.dialing', { target });
-      log.debug('voip.sdp_offer', { sdp: maskSdp(sdp) });
-
+      // One attempt tries the pool's servers in turn while they fail as servers do (no answer,
+      // no connection, 5xx): the person still gets called when the first PBX is gone.
+      const pool = this.pool!;
+      const route = pool.callRoute();
+      const tried: string[] = [];
+      let log = this.logger;
+      let detail: Record<string, unknown> = {};
       let ringTimedOut = false;
-      const stopRing = this.clock.setTimer(() => {
-        ringTimedOut = true;
-        log.info('voip.ring_timeout', { ms: cfg.ringTimeout });
-        c.cancel();
-      }, cfg.ringTimeout);
-      const onAbortRinging = () => c.cancel();
-      signal.addEventListener('abort', onAbortRinging, { once: true });
-      if (signal.aborted) c.cancel();
-      c.on('progress', (status, reason) => log.info('voip.progress', { status, reason }));
-      const result = await c.start();
-      stopRing();
-      signal.removeEventListener('abort', onAbortRinging);
+      let result: InviteResult | undefined;
+      for (let k = 0; k < route.length; k++) {
+        const hop = route[k]!;
+        call?.finish();
+        call = new OutboundCall(ua, target, sdp, { ...(this.opts.resolver ? { resolver: this.opts.resolver } : {}), proxy: hop.endpoint, noResponseMs: cfg.serverTimeout ?? 5000 });
+        const c = call;
+        log = this.logger.child({ callId: c.callId, attempt: job.attemptId });
+        detail = { callId: c.callId, target, server: hop.name, ...(tried.length ? { failedOver: [...tried] } : {}) };
+        log.info('voip.dialing', { target, server: hop.name });
+        log.debug('voip.sdp_offer', { sdp: maskSdp(sdp) });
+        ringTimedOut = false;
+        const stopRing = this.clock.setTimer(() => {
+          ringTimedOut = true;
+          log.info('voip.ring_timeout', { ms: cfg.ringTimeout });
+          c.cancel();
+        }, cfg.ringTimeout);
+        const onAbortRinging = () => c.cancel();
+        signal.addEventListener('abort', onAbortRinging, { once: true });
+        if (signal.aborted) c.cancel();
+        const l = log;
+        c.on('progress', (status, reason) => l.info('voip.progress', { status, reason }));
+        result = await c.start();
+        stopRing();
+        signal.removeEventListener('abort', onAbortRinging);
+        const serverDown = pool.reportCall(hop.index, result);
+        const next = route[k + 1];
+        if (!serverDown || !next || signal.aborted || ringTimedOut) break;
+        tried.push(hop.name);
+        log.warn('voip.call_failover', { from: hop.name, to: next.name, reason: 'reason' in result ? result.reason : result.kind });
+      }
+      if (!call || !result) return outcome('failed', 'no SIP server to call through (voip.servers)', true);
+      const c = call;
+      const where = (reason: string) => (route.length > 1 ? `${reason} at ${String(detail.server)}${tried.length ? ` (after ${tried.join(', ')})` : ''}` : reason);
 
       switch (result.kind) {
         case 'rejected':
@@ -264,9 +332,9 @@ export class VoipChannel implements Channel {
           if (ringTimedOut) return outcome('no-answer', `no answer within ${cfg.ringTimeout / 1000} s`, true, detail);
           return outcome('no-answer', result.reason, true, detail);
         case 'timeout':
-          return outcome('failed', result.reason, true, detail);
+          return outcome('failed', where(result.reason), true, detail);
         case 'failed':
-          return outcome('failed', result.reason, true, detail);
+          return outcome('failed', where(result.reason), true, detail);
         case 'answered':
           log.info('voip.answered');
           log.debug('voip.sdp_answer', { sdp: maskSdp(result.sdp) });

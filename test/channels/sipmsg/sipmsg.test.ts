@@ -33,9 +33,9 @@ function recordingSink(answer: string | null = null) {
   return { sink, got };
 }
 
-async function setup(serverPort: number, inbound?: InboundSink, sipmsg: Record<string, unknown> = {}) {
+async function setup(serverPort: number, inbound?: InboundSink, sipmsg: Record<string, unknown> = {}, voip: Record<string, unknown> = {}) {
   const line = new SipLine();
-  const made = makeChannel(serverPort, { domain: 'alertline.test' }, { line });
+  const made = makeChannel(serverPort, { domain: 'alertline.test', ...voip }, { line });
   onTestFailed(() => console.log(made.logger.lines.join('\n')));
   await made.channel.start();
   cleanup.push(() => made.channel.stop());
@@ -154,6 +154,17 @@ describe('sipmsg: MESSAGE back', () => {
     expect(run.code).toBe(0);
     expect(run.output).toContain('SIP/2.0 403 Forbidden');
     expect(got).toHaveLength(0);
+  });
+
+  it('voip.servers: the same MESSAGE from the second server of the pool (not the active one) is read', async () => {
+    const proxyPort = await freePort();
+    const second = await freePort();
+    const { sink, got } = recordingSink();
+    const { localPort, channel } = await setup(proxyPort, sink, {}, { servers: [`127.0.0.1:${proxyPort}`, `127.0.0.2:${second}`] });
+    expect(channel.status()).toMatchObject({ line: 'up', server: `127.0.0.1:${proxyPort}` });
+    const run = await sippClient('message-send.xml', { target: `127.0.0.1:${localPort}`, port: second, ip: '127.0.0.2', dir: scenarioCopy('message-send.xml', { ...PHONE, text: '1', ctype: 'text/plain' }) });
+    expect(run.code).toBe(0);
+    expect(got.map((g) => [g.from.sip, g.text.trim()])).toEqual([['sip:201@alertline.test', '1']]);
   });
 
   it('with sipmsg.acceptDirect the same MESSAGE from another address is read', async () => {

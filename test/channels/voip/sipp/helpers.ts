@@ -46,7 +46,7 @@ export interface SippRun {
 /** Starts sipp as a UAS with scenario `name` (file in this folder). Resolves once it listens. */
 export async function startSipp(
   name: string,
-  opts: { transport?: 'u1' | 't1'; vars?: Record<string, string | number>; mediaPort?: number; timeoutS?: number; port?: number; dir?: string } = {},
+  opts: { transport?: 'u1' | 't1'; vars?: Record<string, string | number>; mediaPort?: number; timeoutS?: number; port?: number; dir?: string; /** Calls (Call-IDs) sipp takes before it exits; 1 by default. */ maxCalls?: number } = {},
 ): Promise<SippRun> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'alertline-sipp-'));
@@ -55,7 +55,7 @@ export async function startSipp(
     '-i', '127.0.0.1',
     '-p', String(port),
     '-t', opts.transport ?? 'u1',
-    '-m', '1',
+    '-m', String(opts.maxCalls ?? 1),
     '-nostdin',
     '-timeout', `${opts.timeoutS ?? 25}s`,
     '-timeout_error',
@@ -156,7 +156,8 @@ export function makeChannel(
   const audio = new FakePromptAudio(extra.seconds ?? 1.5);
   const config = voipSchema.parse({
     enabled: true,
-    server: `127.0.0.1:${sippPort}`,
+    // a test giving voip.servers (a pool) names every server itself
+    server: voip.servers ? undefined : `127.0.0.1:${sippPort}`,
     domain: 'alertline.test',
     username: '200',
     password: 's3cret',

@@ -19,10 +19,20 @@ import type { SipUserAgent } from './user-agent.js';
 
 export type InviteResult =
   | { kind: 'answered'; response: SipResponse; sdp: string }
-  | { kind: 'rejected'; status: number; reason: string }
+  | { kind: 'rejected'; status: number; reason: string; /** The Retry-After field of the final response, as sent. */ retryAfter?: string }
   | { kind: 'cancelled'; status?: number; reason: string }
-  | { kind: 'timeout'; reason: string }
-  | { kind: 'failed'; reason: string };
+  /** No final response (timer B), or no response at all within `noResponseMs`: the server may be down. */
+  | { kind: 'timeout'; reason: string; silent?: boolean }
+  /** `transport`: the request could not be sent (no connection, refused certificate): the server may be down. */
+  | { kind: 'failed'; reason: string; transport?: boolean };
+
+export interface OutboundCallOptions {
+  resolver?: Resolver;
+  /** The server the INVITE (and its CANCEL) goes to; default the UA's outbound proxy. */
+  proxy?: Endpoint;
+  /** Give up when the server sends nothing at all (not even 100 Trying) this long after the INVITE. */
+  noResponseMs?: number;
+}
 
 export type CallState = 'idle' | 'calling' | 'early' | 'confirmed' | 'terminated';
 
@@ -50,14 +60,24 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
   private cancelGuard: (() => void) | undefined;
   private byeSent = false;
   private unwatchStray: (() => void) | undefined;
+  private silenceGuard: (() => void) | undefined;
+  private heard = false;
+  private readonly resolver: Resolver;
+  /** Where the INVITE goes (a server of the voip pool). */
+  readonly proxy: Endpoint;
+  private readonly noResponseMs: number | undefined;
 
   constructor(
     private readonly ua: SipUserAgent,
     readonly target: string,
     private readonly sdpOffer: string,
-    private readonly resolver: Resolver = dnsResolver,
+    opts: Resolver | OutboundCallOptions = {},
   ) {
     super();
+    const o: OutboundCallOptions = typeof opts === 'function' ? { resolver: opts } : opts;
+    this.resolver = o.resolver ?? dnsResolver;
+    this.proxy = o.proxy ?? ua.outboundProxy;
+    this.noResponseMs = o.noResponseMs;
     this.callId = ua.newCallId();
   }
 
@@ -74,18 +94,19 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
       this.settle = (r) => {
         this.settle = undefined;
         this.cancelGuard?.();
+        this.silenceGuard?.();
         if (r.kind !== 'answered' && !this.dialog) this.finish();
         resolve(r);
       };
       // Over TLS the connection to the proxy is opened (and its certificate checked) first, so
       // the INVITE's Via and Contact name it.
-      this.ua.prepare(this.ua.outboundProxy).then(
+      this.ua.prepare(this.proxy).then(
         () => {
           if (!this.settle) return;
           if (this.cancelWanted) return this.settle({ kind: 'cancelled', reason: 'cancelled before the INVITE was sent' });
           this.sendInvite([], this.ua.newChallengeRound());
         },
-        (e: Error) => this.settle?.({ kind: 'failed', reason: `transport error: ${e.message}` }),
+        (e: Error) => this.settle?.({ kind: 'failed', reason: `transport error: ${e.message}`, transport: true }),
       );
     });
   }
@@ -106,15 +127,33 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     });
     this.invite = req;
     this.provisionalSeen = false;
-    this.txn = this.ua.sendInvite(req, {
-      onResponse: (res) => this.inviteResponse(req, res, round),
-      onTimeout: () => this.settle?.({ kind: 'timeout', reason: 'no response to INVITE (timer B)' }),
-      onTransportError: (err) => this.settle?.({ kind: 'failed', reason: `transport error: ${err.message}` }),
-    });
+    this.txn = this.ua.sendInvite(
+      req,
+      {
+        onResponse: (res) => this.inviteResponse(req, res, round),
+        onTimeout: () => this.settle?.({ kind: 'timeout', reason: 'no response to INVITE (timer B)', silent: !this.heard }),
+        onTransportError: (err) => this.settle?.({ kind: 'failed', reason: `transport error: ${err.message}`, transport: true }),
+      },
+      this.proxy,
+    );
+    if (!this.heard && this.noResponseMs !== undefined && !this.silenceGuard) {
+      const ms = this.noResponseMs;
+      this.silenceGuard = this.ua.clock.setTimer(() => {
+        this.silenceGuard = undefined;
+        if (this.heard || !this.settle) return;
+        this.txn?.terminate();
+        this.settle({ kind: 'timeout', reason: `no response to INVITE within ${ms / 1000} s`, silent: true });
+      }, ms);
+    }
   }
 
   private inviteResponse(req: SipRequest, res: SipResponse, round: ChallengeRound): void {
     if (req !== this.invite) return; // an older (challenged) INVITE
+    if (!this.heard) {
+      this.heard = true;
+      this.silenceGuard?.();
+      this.silenceGuard = undefined;
+    }
     const s = res.status;
     if (s < 200) {
       this.provisionalSeen = true;
@@ -140,7 +179,8 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
       this.settle?.({ kind: 'cancelled', status: s, reason: `${s} ${res.reason}` });
       return;
     }
-    this.settle?.({ kind: 'rejected', status: s, reason: `${s} ${res.reason}` });
+    const retryAfter = res.headers.get('Retry-After');
+    this.settle?.({ kind: 'rejected', status: s, reason: `${s} ${res.reason}`, ...(retryAfter !== undefined ? { retryAfter } : {}) });
   }
 
   /** §13.2.2.4: every 2xx (first or retransmitted) gets the ACK. */
@@ -177,7 +217,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
       this.ackDest = await resolveUri(routing.nextHop, this.resolver);
     } catch (e) {
       this.ua.logger.warn('sip.ack_unroutable', { target: routing.nextHop, error: (e as Error).message });
-      this.ackDest = this.ua.outboundProxy;
+      this.ackDest = this.proxy;
     }
     this.sendAck();
     if (this.cancelWanted) {
@@ -223,7 +263,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     const invite = this.invite!;
     this.cancelSent = true;
     const cancel = inviteTransactionRequest(invite, 'CANCEL', invite.headers.get('To')!);
-    void this.ua.sendNonInvite(cancel, this.ua.outboundProxy).then((r) => {
+    void this.ua.sendNonInvite(cancel, this.proxy).then((r) => {
       if (r.kind === 'response' && r.response.status >= 300) {
         this.ua.logger.warn('sip.cancel_refused', { status: r.response.status });
       }
@@ -243,7 +283,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     try {
       dest = await resolveUri(routing.nextHop, this.resolver);
     } catch {
-      dest = this.ua.outboundProxy;
+      dest = this.proxy;
     }
     const result = await this.ua.requestWithAuth(
       (auth) =>

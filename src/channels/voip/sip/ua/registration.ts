@@ -35,6 +35,11 @@ export interface RegistrationOptions {
   /** Backoff after failure: first delay and cap, in ms. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * Each registration attempt's last answer (or timeout / transport error), after the state has
+   * been updated: the server pool reads from it whether the registrar is down.
+   */
+  onResult?: (result: FinalResult, registered: boolean) => void;
 }
 
 export class Registration {
@@ -46,6 +51,7 @@ export class Registration {
   private cancelTimer: (() => void) | undefined;
   private stopped = false;
   private inFlight: Promise<void> | undefined;
+  private last: FinalResult | undefined;
   private readonly listeners = new Set<(s: RegistrationStatus) => void>();
 
   constructor(
@@ -110,6 +116,12 @@ export class Registration {
     this.schedule(1000);
   }
 
+  /** A failed registration tries again now instead of at the end of its backoff (the registrar is known to be back). */
+  retryNow(): void {
+    if (this.stopped || this.inFlight || this.status_.state === 'registered') return;
+    this.schedule(0);
+  }
+
   private attempt(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const p = this.run().finally(() => {
@@ -125,6 +137,7 @@ export class Registration {
     let addressRetries = 0;
     for (;;) {
       const result = await this.send(this.requested);
+      this.last = result;
       if (this.stopped) return;
       if (result.kind !== 'response') {
         return this.fail(result.kind === 'timeout' ? 'no answer from registrar (timeout)' : result.kind === 'auth-failed' ? result.error : `transport error: ${result.error.message}`);
@@ -154,6 +167,7 @@ export class Registration {
         contact: this.ua.contactUri(),
       });
       this.schedule(refreshDelayMs(granted));
+      this.opts.onResult?.(result, true);
       return;
     }
   }
@@ -204,6 +218,7 @@ export class Registration {
     this.ua.logger.warn('sip.register.failed', { reason, failures, retryInMs: delay });
     this.set({ state: 'failed', reason, failures, expiresAt: undefined });
     this.schedule(delay);
+    if (this.last) this.opts.onResult?.(this.last, false);
   }
 
   private schedule(ms: number): void {

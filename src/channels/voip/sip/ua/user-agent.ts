@@ -86,12 +86,16 @@ export class SipUserAgent {
   private readonly dialogs = new Map<string, DialogUser>();
   /** Address peers see us at (learned from received/rport); starts as the bound address. */
   private publicAddr: Endpoint;
+  /** Registrar / outbound proxy in use (the server pool moves it); the one our Contact was learned toward. */
+  private proxy: Endpoint;
+  private learnedToward: Endpoint | undefined;
 
   constructor(opts: UserAgentOptions) {
     this.opts = opts;
     this.layer = new TransactionLayer(opts.transport, opts.clock, opts.logger, opts.timers, opts.maxServerTransactions);
     this.digest = new DigestClient({ username: opts.authUsername ?? opts.username, password: opts.password }, opts.cnonce);
     this.publicAddr = { ...opts.transport.local };
+    this.proxy = { ...opts.outboundProxy };
     this.layer.onRequest((req, txn) => this.handleRequest(req, txn));
     this.layer.onStrayInviteSuccess((res) => this.strayWatchers.get(callIdOf(res))?.(res));
   }
@@ -167,9 +171,11 @@ export class SipUserAgent {
   async prepare(dest: Endpoint): Promise<void> {
     if (!this.transport.prepare) return;
     const { local, fresh } = await this.transport.prepare(dest);
-    const proxy = this.opts.outboundProxy;
+    const proxy = this.proxy;
     if (dest.address !== proxy.address || dest.port !== proxy.port) return;
-    if (fresh || this.publicAddr.port === 0) this.learnPublicAddress(local);
+    const moved = this.learnedToward === undefined || this.learnedToward.address !== proxy.address || this.learnedToward.port !== proxy.port;
+    if (fresh || moved || this.publicAddr.port === 0) this.learnPublicAddress(local);
+    this.learnedToward = { ...proxy };
   }
 
   localParty(tag: string): string {
@@ -190,7 +196,15 @@ export class SipUserAgent {
 
   /** Registrar / outbound proxy: where requests outside a dialog go. */
   get outboundProxy(): Endpoint {
-    return this.opts.outboundProxy;
+    return this.proxy;
+  }
+
+  /**
+   * Moves requests outside a dialog to another server (the voip server pool failing over or
+   * back). Calls already placed keep the server they were sent to.
+   */
+  setOutboundProxy(e: Endpoint): void {
+    this.proxy = { ...e };
   }
 
   /** Request-URI of a REGISTER (§10.2: the domain of the address-of-record). */
@@ -215,9 +229,9 @@ export class SipUserAgent {
     return new ChallengeRound(this.digest);
   }
 
-  /** Starts an INVITE client transaction towards the outbound proxy. */
-  sendInvite(req: SipRequest, tu: ClientTransactionUser): ClientTransaction {
-    return this.layer.sendRequest(req, this.opts.outboundProxy, tu);
+  /** Starts an INVITE client transaction towards `dest` (default: the outbound proxy). */
+  sendInvite(req: SipRequest, tu: ClientTransactionUser, dest: Endpoint = this.proxy): ClientTransaction {
+    return this.layer.sendRequest(req, dest, tu);
   }
 
   /** Sends a message outside any transaction (the ACK for a 2xx). */
