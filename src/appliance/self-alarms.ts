@@ -163,6 +163,7 @@ export class SelfAlarms {
   /** Admins as last read from the store: alarms about the store itself still find them. */
   private adminCache: User[] = [];
   private targetsCache: AdminTarget[] = [];
+  private adminsUnread = false;
   /** Alarms sent without the store, waiting to be written to history. */
   private readonly unstored = new Map<string, { mail: SelfAlarmMail; attempts: SentAttempt[] }>();
   private faultsSeen = 0;
@@ -295,8 +296,11 @@ export class SelfAlarms {
       }
       this.adminCache = admins;
       this.targetsCache = targets;
+      this.adminsUnread = false;
     } catch (e) {
-      this.d.logger.warn('self_alarm.admins_unread', { error: e as Error, using: this.adminCache.length });
+      // Once per outage, not at every evaluation.
+      if (!this.adminsUnread) this.d.logger.warn('self_alarm.admins_unread', { error: e as Error, using: this.adminCache.length });
+      this.adminsUnread = true;
     }
     return this.adminCache;
   }
