@@ -38,6 +38,8 @@ import { WebhookIngest } from './receiver/http/ingest.js';
 import { HeartbeatMonitor } from './receiver/http/heartbeats.js';
 import { createRequire } from 'node:module';
 import { SelfAlarms, type SelfAlarmDeps } from './appliance/self-alarms.js';
+import { StoreHealth, watchStores } from './store/health.js';
+import { sendDirect } from './dispatch/direct.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -86,6 +88,8 @@ export class Daemon {
   readonly metrics: Metrics;
   /** The appliance's own alarms (a dead modem, a failing relay, an alert nobody got) to admins.group. */
   readonly selfAlarms: SelfAlarms;
+  /** Database faults every store call met (I/O errors, corruption, locked, read-only...). */
+  readonly storeHealth: StoreHealth;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private fileConfig: Config;
@@ -122,7 +126,8 @@ export class Daemon {
     this.logger = opts.logger ?? createLogger({ level: opts.config.logLevel });
     this.startedAt = this.clock.now();
     this.configPath = opts.configPath ?? null;
-    this.stores = openStores(opts.config.dataDir, () => this.clock.now());
+    this.storeHealth = new StoreHealth(() => this.clock.now());
+    this.stores = watchStores(openStores(opts.config.dataDir, () => this.clock.now()), this.storeHealth);
     const ack = acknowledger({
       alerts: this.stores.alerts, users: this.stores.users, sameSip: this.sameSip, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
@@ -179,7 +184,10 @@ export class Daemon {
       alerts: this.stores.alerts, deliveries: this.stores.deliveries, users: this.stores.users, writer,
       config: () => this.config(), channels: (cfg) => this.channelStates(cfg), clock: this.clock,
       logger: this.logger.child({ part: 'self-alarm' }), hostname: opts.config.smtp.hostname,
-      ttsError: () => this.speechError, ...opts.selfAlarms,
+      ttsError: () => this.speechError,
+      database: { faults: this.storeHealth, probe: (now) => this.stores.probe(now) },
+      sendDirect: (alert, to) => sendDirect({ channels: () => this.channels.channels, busy: (name) => this.dispatcher.runningCount(name), clock: this.clock }, alert, to),
+      ...opts.selfAlarms,
     });
     this.receiver = new SmtpReceiver({
       config: opts.config.smtp, users: this.stores.users, writer: smtpWriter,
@@ -449,8 +457,15 @@ export class Daemon {
     this.dispatcher.poke();
   }
 
+  private lastSnapshot: LiveStatus | null = null;
+
+  /**
+   * The live state. It must answer while the database fails (that is when it matters): what the
+   * store cannot tell is the last figure read, and `database` says what fails.
+   */
   async snapshot(): Promise<LiveStatus> {
-    const cfg = await this.config();
+    const cfg = await this.config().catch(() => this.lastConfig);
+    const last = this.lastSnapshot;
     const chans: Record<string, ChannelSnapshot> = {};
     const active = this.channels.channels;
     for (const name of CHANNEL_NAMES) {
@@ -470,18 +485,21 @@ export class Daemon {
     const a = this.receiver.address();
     const midnight = new Date(this.clock.now());
     midnight.setHours(0, 0, 0, 0);
-    return {
+    const snap: LiveStatus = {
       hostname: hostname(),
       uptimeSec: Math.round((this.clock.now() - this.startedAt) / 1000),
       configPath: this.configPath,
       receiver: a ? { listening: true, address: a.address, port: a.port, accepted: this.receiver.acceptedCount } : { listening: false },
-      queue: { openDeliveries: await this.stores.deliveries.openCount(), running: this.dispatcher.runningCount() },
-      alertsToday: await this.stores.alerts.countByState(midnight.getTime()),
+      queue: { openDeliveries: await this.stores.deliveries.openCount().catch(() => last?.queue.openDeliveries ?? 0), running: this.dispatcher.runningCount() },
+      alertsToday: await this.stores.alerts.countByState(midnight.getTime()).catch(() => last?.alertsToday ?? {}),
       channels: chans,
       order: cfg.channels.order,
-      storage: await this.storage(),
+      ...await this.storage().then((storage) => ({ storage }), () => (last?.storage ? { storage: last.storage } : {})),
       selfAlarms: this.selfAlarms.status(),
+      database: { ...this.selfAlarms.database(), ...this.storeHealth.state() },
     };
+    this.lastSnapshot = snap;
+    return snap;
   }
 
   private async writeStatus(): Promise<void> {
@@ -509,6 +527,7 @@ export class Daemon {
     await Promise.race([this.channelsReady, new Promise((r) => setTimeout(r, 5000))]);
     await this.retention.stop();
     await this.dispatcher.stop(graceMs);
+    this.selfAlarms.stop();
     await this.selfAlarms.idle();
     await this.channels.stopAll();
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});

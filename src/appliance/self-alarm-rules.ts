@@ -158,12 +158,16 @@ export interface Observations {
   ttsError: string | null;
   /** false: the system clock is not synchronized; null: unknown. */
   clockSynced: boolean | null;
+  /** The database failing now (its last error: "SQLITE_IOERR_WRITE in alerts.admitBatch: disk I/O error"), or null. */
+  databaseError?: string | null;
 }
 
 export interface Thresholds {
   channelDownAfterMs: number;
   queueAgeMaxMs: number;
   minFreeDisk: number;
+  /** Database errors must go on this long before they page (a single busy moment does not). */
+  databaseErrorsAfterMs?: number;
 }
 
 function mb(n: number): string {
@@ -245,6 +249,17 @@ export function conditionsOf(o: Observations, t: Thresholds): Condition[] {
       key: 'self:disk-low',
       summary: `Alertline: disk almost full, ${mb(o.diskFree)} free`,
       detail: `Only ${mb(o.diskFree)} are free under the data directory (admins.minFreeDisk is ${mb(t.minFreeDisk)}). When it is full, new alerts are refused.\nFree space on that file system.`,
+    });
+  }
+  if (o.databaseError) {
+    out.push({
+      key: 'self:database',
+      summary: `Alertline: database errors: ${o.databaseError}`,
+      detail: `The database fails: ${o.databaseError}.\n`
+        + 'New alerts cannot be stored (senders get a temporary failure and retry), and deliveries cannot move on. '
+        + 'This alarm was sent straight through a channel, without the database; it is written to history once the database works again.\n'
+        + 'Check the disk and the file system under dataDir (dmesg, `alertline doctor`); `alertline backup` copies what is readable.',
+      holdMs: t.databaseErrorsAfterMs ?? 0,
     });
   }
   if (o.ttsError) {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withStores, printJson, line, CliError, fmtTime, type GlobalOpts } from './context.js';
 import { diskFree } from '../util/disk.js';
-import { snapshotIsLive, type LiveStatus } from '../store/daemon-status.js';
+import { pidAlive, snapshotIsLive, type LiveStatus } from '../store/daemon-status.js';
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
@@ -40,6 +40,7 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
     const r = await withStores(g(), async ({ stores, loaded }) => {
       const snap = await stores.daemonStatus.read();
       const now = Date.now();
+      const stale = snap && pidAlive(snap.pid) ? { pid: snap.pid, updatedAt: snap.updatedAt } : null;
       const running = snapshotIsLive(snap, now);
       const midnight = new Date();
       midnight.setHours(0, 0, 0, 0);
@@ -53,11 +54,14 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
           return { ...(await stores.stats()), diskFree: free, minFreeSpace: min, diskLow: free !== null && min > 0 && free < min };
         })(),
         ...(running ? { live: snap!.status } : {}),
+        // A live process whose snapshot stopped being written: most likely its database refuses writes.
+        ...(!running && stale ? { stale } : {}),
       };
     });
     if (f.json) printJson(r);
     else {
-      if (!r.daemon.running) line('daemon: NOT RUNNING (start it with: alertline run, or systemctl start alertline)');
+      if (!r.daemon.running && r.stale) line(`daemon: pid ${r.stale.pid} is alive but its status was last written ${fmtTime(r.stale.updatedAt)}: it may be unable to write the database (see its log and /metrics alertline_database_healthy)`);
+      else if (!r.daemon.running) line('daemon: NOT RUNNING (start it with: alertline run, or systemctl start alertline)');
       else {
         const live = r.live as Record<string, any>;
         line(`daemon: running, pid ${r.daemon.pid}, up ${live.uptimeSec}s on ${live.hostname}`);
@@ -71,6 +75,9 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         if (modem) line(`modem: ${modemLine(modem)}`);
         const sip = live.channels.voip?.status as SipView | undefined;
         if (sip) line(`sip: ${sipLine(sip)}`);
+        const db = live.database as LiveStatus['database'];
+        if (db && !db.ok) line(`database: FAILING since ${db.since ?? '?'}: ${db.error ?? ''}`);
+        for (const a of (live.selfAlarms as LiveStatus['selfAlarms'])?.open ?? []) line(`self-alarm: ${a.summary} (since ${a.since})`);
       }
       const st = r.storage;
       const prune = (r.live as { storage?: LiveStatus['storage'] } | undefined)?.storage?.lastPrune;

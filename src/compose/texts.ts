@@ -70,7 +70,8 @@ export function textPieces(alert: AlertView, lang = 'en'): TextPieces {
   const subject = alert.sentence ?? cleanSubject(alert.subject);
   const host = alert.host && !mentionsHost(subject, alert.host) ? alert.host : '';
   return {
-    head: `${kindWord(alert.kind, lang).toUpperCase()} #${alert.id}`,
+    // An alert sent before it could be stored (id 0: the appliance's own alarm while its database fails) has no number yet.
+    head: alert.id > 0 ? `${kindWord(alert.kind, lang).toUpperCase()} #${alert.id}` : kindWord(alert.kind, lang).toUpperCase(),
     subject,
     meta: [host, alert.severity ?? '', hhmm(alert.receivedAt)].filter(Boolean).join(' | '),
   };

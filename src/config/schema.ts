@@ -314,6 +314,8 @@ export const adminsSchema = z
     queueAgeMax: duration.default('10m'),
     /** Free space under dataDir below this raises an alarm. */
     minFreeDisk: size.default('100MB'),
+    /** Database errors (I/O error, corruption, locked, read-only) going on this long raise an alarm, sent without the database. */
+    databaseErrorsAfter: duration.default('10s'),
   })
   .strict();
 

@@ -60,6 +60,8 @@ export class Metrics {
   private readonly hbLastSeen: Gauge<'name'>;
   private readonly hbQuiet: Gauge<'name'>;
   private readonly ttsLookups: Gauge<'result'>;
+  private readonly dbHealthy: Gauge;
+  private readonly dbErrors: Counter<'code'>;
   private sources: MetricsSources | null = null;
 
   constructor() {
@@ -85,6 +87,8 @@ export class Metrics {
     this.smtpAccepted = new Gauge({ name: 'alertline_smtp_accepted_messages', help: 'Messages the SMTP receiver accepted since the daemon started.', registers });
     this.hbLastSeen = new Gauge({ name: 'alertline_heartbeat_last_seen_timestamp_seconds', help: 'Last ping of each heartbeat (0: never).', labelNames: ['name'], registers });
     this.ttsLookups = new Gauge({ name: 'alertline_tts_cache_lookups', help: 'Prompt cache lookups since the daemon started, by result (hit: spoken without synthesis).', labelNames: ['result'], registers });
+    this.dbHealthy = new Gauge({ name: 'alertline_database_healthy', help: 'The database takes reads and writes (1) or fails (0), as the last self-alarm evaluation found it.', registers });
+    this.dbErrors = new Counter({ name: 'alertline_database_errors_total', help: 'Database faults store calls met since the daemon started (I/O error, corrupt, busy, read-only, full...), by SQLite code.', labelNames: ['code'], registers });
     this.hbQuiet = new Gauge({ name: 'alertline_heartbeat_quiet', help: 'Heartbeat is quiet (its alert raised: 1) or not (0).', labelNames: ['name'], registers });
   }
 
@@ -99,13 +103,26 @@ export class Metrics {
   async render(): Promise<string> {
     const s = this.sources;
     if (s) {
-      const [alerts, attempts, due, hbs, snap] = await Promise.all([s.alertCounts(), s.attemptCounts(), s.oldestDue(), s.heartbeats(), s.snapshot()]);
-      this.alerts.reset();
-      for (const r of alerts) this.alerts.set({ state: r.state, kind: r.kind }, r.n);
-      this.attempts.reset();
-      for (const r of attempts) this.attempts.set({ channel: r.channel, outcome: r.outcome }, r.n);
+      // A failing database must not take /metrics down with it: what the store cannot tell keeps its last value.
+      const [alerts, attempts, due, hbs] = await Promise.all([
+        s.alertCounts().catch(() => null), s.attemptCounts().catch(() => null), s.oldestDue().catch(() => undefined), s.heartbeats().catch(() => null),
+      ]);
+      const snap = await s.snapshot();
+      if (alerts) {
+        this.alerts.reset();
+        for (const r of alerts) this.alerts.set({ state: r.state, kind: r.kind }, r.n);
+      }
+      if (attempts) {
+        this.attempts.reset();
+        for (const r of attempts) this.attempts.set({ channel: r.channel, outcome: r.outcome }, r.n);
+      }
       const now = s.now();
-      this.oldestDue.set(due !== null && due < now ? (now - due) / 1000 : 0);
+      if (due !== undefined) this.oldestDue.set(due !== null && due < now ? (now - due) / 1000 : 0);
+      if (snap.database) {
+        this.dbHealthy.set(snap.database.ok ? 1 : 0);
+        this.dbErrors.reset();
+        for (const [code, n] of Object.entries(snap.database.errors)) this.dbErrors.inc({ code }, n);
+      }
       this.openDeliveries.set(snap.queue.openDeliveries);
       this.running.set(snap.queue.running);
       this.smtpAccepted.set(snap.receiver.listening ? snap.receiver.accepted : 0);
@@ -129,9 +146,9 @@ export class Metrics {
         this.ttsLookups.set({ result: 'hit' }, tts.hits);
         this.ttsLookups.set({ result: 'miss' }, tts.misses);
       }
-      this.hbLastSeen.reset();
-      this.hbQuiet.reset();
-      for (const h of hbs) {
+      if (hbs) this.hbLastSeen.reset();
+      if (hbs) this.hbQuiet.reset();
+      for (const h of hbs ?? []) {
         this.hbLastSeen.set({ name: h.name }, h.lastSeenAt ? h.lastSeenAt / 1000 : 0);
         this.hbQuiet.set({ name: h.name }, h.quietSince !== null ? 1 : 0);
       }

@@ -93,6 +93,42 @@ export class AlertStore {
     return run.immediate(batch);
   }
 
+  /**
+   * History for an alert that went out before it could be stored (the appliance's own alarm while
+   * the database failed, sent straight through a channel): its row, one delivery per person and
+   * the attempts as they happened, in one transaction. It is stored open ('delivered' when someone
+   * was reached, else 'failed'), so its resolved notice later finds it like any problem's.
+   */
+  async recordSent(input: AdmitInput, attempts: readonly { email: string; channel: string; target: string; startedAt: number; endedAt: number; outcome: string; reason: string }[], note: string): Promise<number> {
+    const reached = new Set(attempts.filter((t) => ['delivered', 'answered', 'acknowledged'].includes(t.outcome)).map((t) => t.email.toLowerCase()));
+    const run = this.db.transaction(() => {
+      const a = input.alert;
+      const state: AlertState = reached.size ? 'delivered' : 'failed';
+      const end = Math.max(a.receivedAt, ...attempts.map((t) => t.endedAt));
+      const id = Number(prep(this.db, `INSERT INTO alerts (received_at, kind, subject, host, severity, level, sentence, monitor, event_id, problem_key, text, mail_from, rcpt, message_id, client, raw, state, updated_at)
+        VALUES (@received_at, @kind, @subject, @host, @severity, @level, @sentence, @monitor, @event_id, @problem_key, @text, @mail_from, @rcpt, @message_id, @client, @raw, @state, @updated_at)`).run({
+        received_at: a.receivedAt, kind: a.kind, subject: a.subject, host: a.host, severity: a.severity, level: a.level,
+        sentence: a.sentence, monitor: a.monitor, event_id: a.eventId, problem_key: a.problemKey, text: a.text,
+        mail_from: a.mailFrom, rcpt: JSON.stringify(a.rcpt), message_id: a.messageId, client: a.client, raw: a.raw, state, updated_at: end,
+      }).lastInsertRowid);
+      this.eventSync(id, a.receivedAt, 'received', `raised by ${a.client ?? 'the appliance'} for ${a.rcpt.join(', ')}`);
+      this.eventSync(id, a.receivedAt, 'sent-unstored', note);
+      for (const email of input.recipients) {
+        const mine = attempts.filter((t) => t.email.toLowerCase() === email);
+        const ok = reached.has(email);
+        const d = Number(prep(this.db, `INSERT INTO deliveries (alert_id, user_email, dedupe_key, state, next_at, text_only, informed, result, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`)
+          .run(id, email, input.dedupeKey, ok ? 'done' : 'failed', a.receivedAt, ok ? 1 : 0, ok ? 'sent before it could be stored' : 'no channel reached them', a.receivedAt, end).lastInsertRowid);
+        for (const t of mine) {
+          prep(this.db, 'INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at, ended_at, outcome, reason) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)')
+            .run(d, id, t.channel, t.target, t.startedAt, t.endedAt, t.outcome, t.reason.slice(0, 1000));
+        }
+      }
+      this.eventSync(id, end, state, reached.size ? `reached ${[...reached].join(', ')}` : 'reached nobody');
+      return id;
+    });
+    return run.immediate();
+  }
+
   private eventSync(alertId: number, at: number, kind: string, detail?: string): void {
     prep(this.db, 'INSERT INTO alert_events (alert_id, at, kind, detail) VALUES (?, ?, ?, ?)').run(alertId, at, kind, detail || null);
   }

@@ -27,7 +27,9 @@ export interface LiveStatus {
   /** Database size and retention (store.stats(), the last pruning run, free disk). */
   storage?: StorageStatus;
   /** The appliance's own alarms: open ones, ones nobody could be told, and why. */
-  selfAlarms?: { open: { key: string; summary: string; since: string }[]; unsent: string[]; admins: number | null; problem?: string };
+  selfAlarms?: { open: { key: string; summary: string; since: string }[]; unsent: string[]; admins: number | null; problem?: string; unstored?: string[] };
+  /** Whether the database works (its probe and the store calls since), and its faults since start by SQLite code. */
+  database?: { ok: boolean; error: string | null; since: string | null; errors: Record<string, number>; last: { op: string; code: string; message: string; at: number } | null };
 }
 
 export interface StorageStatus {

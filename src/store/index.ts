@@ -2,7 +2,7 @@
  * One handle on the database with every store. Every method is async: this interface is the seam
  * where a second engine (PostgreSQL) plugs in; SQLite (better-sqlite3, WAL) is the embedded one.
  */
-import { openDatabase, databasePath, type Db } from './database.js';
+import { openDatabase, databasePath, prep, type Db } from './database.js';
 import { UserStore } from './users.js';
 import { SettingsStore } from './settings.js';
 import { AlertStore } from './alerts.js';
@@ -35,6 +35,8 @@ export interface Stores {
   changes: ChangeStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
+  /** A read and one small committed write (store_probe): rejects with the database's error when it takes no writes. */
+  probe(now: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,10 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     heartbeats: new HeartbeatStore(db, now),
     changes: new ChangeStore(db),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
+    probe: async (now) => {
+      prep(db, 'SELECT count(*) AS n FROM sqlite_master').get();
+      prep(db, 'INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at').run(now);
+    },
     close: async () => { db.close(); },
   };
 }

@@ -226,4 +226,10 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE users ADD COLUMN xmpp TEXT;         -- bare JID, lower-cased
   CREATE INDEX users_xmpp ON users(xmpp);
   `,
+  /* 11: one row the daemon rewrites to learn whether the database still takes writes (self-alarm "database errors") */ `
+  CREATE TABLE store_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -136,6 +136,20 @@ describe('conditions from observations', () => {
     expect(c.find((x) => x.key === 'self:disk-low')!.summary).toBe('Alertline: disk almost full, 50 MB free');
     expect(conditionsOf({ ...base, oldestDue: T0 - 9 * MIN }, t)).toEqual([]);
   });
+
+  it('database errors: one alarm with the fault, held for databaseErrorsAfter, so a single busy moment does not page', () => {
+    const err = 'SQLITE_IOERR_WRITE in store probe: disk I/O error';
+    const c = conditionsOf({ ...base, databaseError: err }, { ...t, databaseErrorsAfterMs: 10_000 });
+    expect(c).toMatchObject([{ key: 'self:database', summary: `Alertline: database errors: ${err}`, holdMs: 10_000 }]);
+    expect(conditionsOf({ ...base, databaseError: null }, t)).toEqual([]);
+    const db = c[0]!;
+    // Seen at one evaluation only (a lock held past the busy timeout once): nothing.
+    expect(run([{ at: T0, conds: [db] }, { at: T0 + 5000, conds: [] }, { at: T0 + 15_000, conds: [] }]).raised).toEqual([]);
+    // Going on: raised after 10 s, resolved when the store works again.
+    const r = run([0, 5, 10, 15].map((s) => ({ at: T0 + s * 1000, conds: [db] })).concat([{ at: T0 + 20_000, conds: [] }]));
+    expect(r.raised).toEqual([[10, 'self:database']]);
+    expect(r.cleared).toEqual([[20, 'self:database']]);
+  });
 });
 
 describe('the alarm message', () => {

@@ -5,6 +5,7 @@
  * admission to the users of admins.group, through whichever channel still works.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon } from '../../src/daemon.js';
 import { fixture, startSink, tempDir, testConfig, waitFor } from '../helpers/env.js';
@@ -196,6 +197,67 @@ describe('never silent', () => {
     const events = (await d.stores.alerts.events(id)).map((e) => e.kind);
     expect(events).toContain('waiting');
   }, 120_000);
+  it('modem unplugged in the middle of a call: that step ends failed, the delivery waits for the modem, the admin is told by mail; modem back: the walk goes on (the SMS, then the call of round 2, answered)', async () => {
+    const sim = await Sim900Simulator.create({ calls: { [ANA]: { result: 'answer', afterMs: 300, hangupAfterMs: 6000 } } });
+    cleanups.push(() => sim.close());
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const playLog = join(sim.dir, 'play.log');
+    const { d } = await daemon({
+      filter: { dedupeWindow: '0s' },
+      voice: { repeat: 1 },
+      channels: {
+        order: ['gsm', 'sms', 'mail'],
+        gsm: { enabled: true, port: sim.driverPath, commandTimeout: '2s', ringTimeout: '10s', audioCommand: [process.execPath, PLAY_SCRIPT, '{file}', playLog, '3000'] },
+        sms: { enabled: true },
+        mail: { enabled: true, host: '127.0.0.1', port: sink.port, requireTLS: false, retries: 0, timeout: '5s' },
+      },
+      escalation: { rounds: 3, roundInterval: '5s', quickRetry: '0s', maxWait: '30m' },
+      admins: { group: 'admins', channelDownAfter: '3s' },
+    }, [
+      ['ana@alerts.example', { phone: ANA, channelOrder: 'gsm,sms' }],
+      ['admin@alerts.example', { group: 'admins' }],
+    ]);
+    await waitFor(async () => d.channels.channels.gsm?.health().healthy && d.channels.channels.sms?.health().healthy, 20_000);
+    const mark = Math.max(0, ...(await d.stores.alerts.list(50)).map((a) => a.id));
+    const r = await sendRaw(d.smtpPort(), { to: ['ana@alerts.example'], data: fixture('zabbix-problem.eml') });
+    const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
+
+    // Ana answered and the message is playing: the USB cable is pulled now.
+    await waitFor(async () => sim.callActive && existsSync(playLog), 20_000);
+    await sim.vanish();
+
+    // The call in progress ends failed for that step (no hang, no answered), and the walk does not go on without the modem.
+    await waitFor(async () => (await d.stores.alerts.attempts(id)).some((a) => a.ended_at !== null), 20_000);
+    const [call] = await d.stores.alerts.attempts(id);
+    expect(call).toMatchObject({ channel: 'gsm', round: 1, target: ANA, outcome: 'failed' });
+    await waitFor(async () => (await d.stores.alerts.deliveries(id))[0]!.waiting_since !== null, 20_000);
+    expect((await d.stores.alerts.get(id))!.state).toBe('notifying');
+
+    // The admin hears of it through the other channel.
+    const toAdmin = () => sink.messages.filter((m) => m.to.includes('admin@alerts.example')).map((m) => subjectOf(m.raw));
+    await waitFor(async () => toAdmin().some((s) => s.startsWith('Alertline: channels gsm and sms down')), 20_000);
+    await waitFor(async () => toAdmin().includes('Alertline: 1 delivery waiting for a channel'), 20_000);
+
+    // Replugged: the walk goes on where it was, within seconds: the next step (SMS) in round 1, then
+    // round 2's call, answered this time.
+    const dials = sim.commands.filter((c) => c.startsWith('ATD')).length;
+    await sim.reappear();
+    await waitFor(async () => (await d.stores.alerts.attempts(id)).some((a) => a.outcome === 'delivered'), 30_000);
+    expect(sim.sent.at(-1)!.to).toBe(ANA);
+    await waitFor(async () => (await d.stores.alerts.attempts(id)).some((a) => a.outcome === 'answered'), 40_000);
+    expect(sim.commands.filter((c) => c.startsWith('ATD')).length).toBe(dials + 1);
+    const story = await d.stores.alerts.attempts(id);
+    expect(story.map((a) => `${a.round}:${a.channel}:${a.outcome}`)).toEqual(['1:gsm:failed', '1:sms:delivered', '2:gsm:answered']);
+    expect(story[0]!.reason).toMatch(/modem lost during the call/);
+    expect((await d.stores.alerts.events(id)).map((e) => e.kind)).toContain('waiting');
+    await waitFor(async () => toAdmin().some((s) => s.startsWith('Resolved: Alertline: channels gsm and sms down')), 20_000);
+    const alarms = (await d.stores.alerts.list(50)).filter((a) => a.monitor === 'alertline' && a.kind === 'problem' && a.id > mark);
+    expect(alarms.map((a) => a.problem_key)).toEqual(expect.arrayContaining(['self:channel-down:gsm', 'self:waiting']));
+    for (const a of alarms.filter((x) => x.problem_key === 'self:channel-down:gsm' || x.problem_key === 'self:waiting')) {
+      expect((await d.stores.alerts.attempts(a.id)).map((t) => `${t.channel}:${t.outcome}`)).toEqual(['mail:delivered']);
+    }
+  }, 150_000);
   it('SIP registrar down (sipp answering 503), then back: the admin is told by mail, and the alarm resolves once registered', async () => {
     const sink = await startSink();
     cleanups.push(() => sink.close());

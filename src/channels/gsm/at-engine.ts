@@ -4,8 +4,15 @@
  * unsolicited result codes are split out and emitted as events, even mid-response. A command that
  * gets no final code in time is cancelled with ESC, the input is flushed, and it fails with a
  * clear reason. The port disappearing fails everything pending and is reported as 'disconnect'.
+ *
+ * A vanished port is not always seen by reading: after the kernel hangs up a tty (USB unplugged,
+ * the pty's other end gone), a read may return end-of-file, which the serial library reads again
+ * and again without a word, instead of an I/O error; only the next write would fail. So while the
+ * port is open the device path is looked at every second (presenceCheck): gone, or a different
+ * device under that name, is a disconnect too.
  */
 import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
 import type { Clock } from '../../util/clock.js';
 import { systemClock } from '../../util/clock.js';
@@ -79,6 +86,8 @@ export interface AtEngineOptions {
   commandTimeout?: number;
   /** Quiet time after a cancelled command during which stray output is discarded (ms). */
   settleTime?: number;
+  /** How often the device path is checked while open (ms, default 1000; 0: never). */
+  presenceCheck?: number;
 }
 
 interface Pending {
@@ -110,6 +119,8 @@ export class AtEngine extends EventEmitter<AtEngineEvents> {
   private readonly clock: Clock;
   private readonly commandTimeout: number;
   private readonly settleTime: number;
+  private readonly presenceCheck: number;
+  private cancelPresence: (() => void) | null = null;
   private port: SerialPortLike | null = null;
   private splitter = new AtLineSplitter();
   private queue: Pending[] = [];
@@ -126,6 +137,7 @@ export class AtEngine extends EventEmitter<AtEngineEvents> {
     this.clock = opts.clock ?? systemClock;
     this.commandTimeout = opts.commandTimeout ?? 5000;
     this.settleTime = opts.settleTime ?? 250;
+    this.presenceCheck = opts.presenceCheck ?? 1000;
   }
 
   get isOpen(): boolean {
@@ -144,6 +156,7 @@ export class AtEngine extends EventEmitter<AtEngineEvents> {
     port.on('data', (chunk) => this.onData(port, chunk));
     port.on('error', (err) => this.log.warn('gsm.port_error', { port: this.path, error: err.message }));
     port.on('close', (err) => this.onClose(port, err));
+    await this.watchPresence(port);
     // Output left over from an earlier session (the late answer to a command that was in flight
     // when the port was closed) must not answer this session's first command and shift every
     // answer after it: flush what is buffered, then discard what still arrives for settleTime.
@@ -164,11 +177,40 @@ export class AtEngine extends EventEmitter<AtEngineEvents> {
     }, this.settleTime);
   }
 
+  /**
+   * Looks at the device path every presenceCheck ms while `port` is open: missing, or another
+   * device under the name, closes it as disconnected. A path that is not a device when opened
+   * (a test's stand-in port) is not watched.
+   */
+  private async watchPresence(port: SerialPortLike): Promise<void> {
+    if (!(this.presenceCheck > 0)) return;
+    const dev = await stat(this.path).then((st) => (st.isCharacterDevice() ? st.rdev : null), () => null);
+    if (dev === null) return;
+    const check = () => {
+      this.cancelPresence = this.clock.setTimer(() => {
+        this.cancelPresence = null;
+        if (this.port !== port) return;
+        void stat(this.path).then((st) => (st.rdev === dev ? null : 'another device under that name'), (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ENODEV' || e.code === 'ENXIO' ? `${e.code}: the device is gone` : null))
+          .then((gone) => {
+            if (this.port !== port) return;
+            if (!gone) return check();
+            this.onClose(port, Object.assign(new Error(`${this.path}: ${gone}`), { disconnected: true }));
+            try {
+              port.close(() => {});
+            } catch { /* already closed */ }
+          });
+      }, this.presenceCheck);
+    };
+    check();
+  }
+
   /** Closes the port on purpose; pending commands fail. */
   async close(): Promise<void> {
     const port = this.port;
     if (!port) return;
     this.port = null;
+    this.cancelPresence?.();
+    this.cancelPresence = null;
     port.removeAllListeners('data');
     port.removeAllListeners('close');
     this.failAll(new AtError('port-closed', 'serial port closed'));
@@ -357,6 +399,8 @@ export class AtEngine extends EventEmitter<AtEngineEvents> {
   private onClose(port: SerialPortLike, err?: Error & { disconnected?: boolean }): void {
     if (port !== this.port) return;
     this.port = null;
+    this.cancelPresence?.();
+    this.cancelPresence = null;
     port.removeAllListeners();
     port.on('error', () => {});
     const reason = err?.message ? `serial port closed: ${err.message}` : 'serial port closed';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AtEngine, AtError } from '../../../src/channels/gsm/at-engine.js';
+import { AtEngine, AtError, defaultOpenPort, type OpenPort } from '../../../src/channels/gsm/at-engine.js';
 import type { Urc } from '../../../src/channels/gsm/at-parser.js';
 import { encodeSmsSubmit } from '../../../src/channels/gsm/pdu/index.js';
 import { memoryLogger, silentLogger } from '../../../src/util/log.js';
@@ -118,6 +118,27 @@ describe('AtEngine over a pseudo-terminal', () => {
     expect((await disconnected).message).toMatch(/serial port closed/);
     expect(engine.isOpen).toBe(false);
     await expect(engine.command('AT')).rejects.toMatchObject({ kind: 'port-closed' });
+  });
+
+  it('notices a vanished port that reading does not report (a hang-up read as end of file): the device path is gone', async () => {
+    sim = await Sim900Simulator.create();
+    // The real port, except that its close events never reach the engine: as when the serial
+    // library reads end-of-file from the hung-up tty again and again and says nothing.
+    const deaf: OpenPort = (path, baudRate) => {
+      const p = defaultOpenPort(path, baudRate);
+      return new Proxy(p, { get: (t, k) => (k === 'on' ? (ev: string, fn: never) => (ev === 'close' ? t : t.on(ev as 'data', fn)) : Reflect.get(t, k, t)) });
+    };
+    engine = new AtEngine({ path: sim.driverPath, baudRate: 9600, logger: silentLogger, commandTimeout: 2000, settleTime: 100, openPort: deaf, presenceCheck: 200 });
+    await engine.open();
+    sim.neverAnswer.add('AT+CSQ');
+    const disconnected = new Promise<Error>((r) => engine!.once('disconnect', r));
+    const pending = engine.command('AT+CSQ', { timeout: 20_000 });
+    const pendingFails = expect(pending).rejects.toMatchObject({ kind: 'port-closed', message: expect.stringMatching(/ENOENT: the device is gone/) });
+    await sim.waitFor(() => sim!.commands.includes('AT+CSQ'));
+    await sim.vanish();
+    await pendingFails;
+    expect((await disconnected).message).toMatch(/serial port closed: .*ttyDriver: ENOENT/);
+    expect(engine.isOpen).toBe(false);
   });
 
   it('drops an overlong line from the modem with a log line; the command in flight still completes', async () => {
