@@ -38,6 +38,10 @@ import { WebhookIngest } from './receiver/http/ingest.js';
 import { HeartbeatMonitor } from './receiver/http/heartbeats.js';
 import { createRequire } from 'node:module';
 import { SelfAlarms, type SelfAlarmDeps } from './appliance/self-alarms.js';
+import { ConsolePresence } from './channels/console/presence.js';
+import { newSecret } from './http/web-auth.js';
+import { alertView } from './core/alert-view.js';
+import { voiceText } from './compose/texts.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -50,6 +54,8 @@ export interface DaemonOptions {
   pollIntervalMs?: number;
   /** Replace the self-alarms' disk and clock probes (tests). */
   selfAlarms?: Pick<SelfAlarmDeps, 'diskFree' | 'clockSynced' | 'repageMs'>;
+  /** Where the one-time console setup link goes (run: stdout). Not the log: it holds a secret. */
+  announce?: (line: string) => void;
 }
 
 /** The real channels, for tests that want one of them without a whole daemon's acknowledgement path. */
@@ -112,6 +118,11 @@ export class Daemon {
   /** The speech service once it runs (for metrics). */
   private speechNow: SpeechService | null = null;
   private speechError: string | null = null;
+  /** Who has the web console open (the console channel shows alerts there). */
+  readonly presence = new ConsolePresence();
+  /** The one-time console setup token while no web user exists. */
+  private setupToken: string | null = null;
+  private setupUrl: string | null = null;
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
   channelsReady: Promise<void> = Promise.resolve();
 
@@ -148,7 +159,7 @@ export class Daemon {
     };
     this.channels = new ChannelManager(
       opts.factories ?? channelFactories({
-        logger: this.logger, inbound: this.inbound, audio: () => this.audio(),
+        logger: this.logger, inbound: this.inbound, audio: () => this.audio(), presence: this.presence,
       }),
       this.logger, () => this.clock.now());
     this.dispatcher = new Dispatcher({
@@ -213,7 +224,34 @@ export class Daemon {
       heartbeats: this.heartbeats, acknowledge: this.acknowledge, act: (req) => this.act(req), snapshot: () => this.snapshot(), changed: () => this.dispatcher.poke(),
       metrics: this.metrics, clock: this.clock, logger: this.logger.child({ part: 'http' }), hostname: hostname(),
       version: packageVersion(),
+      console: {
+        presence: this.presence,
+        setup: { token: () => this.setupToken, done: () => { this.setupToken = this.setupUrl = null; } },
+        promptWav: (id) => this.promptWav(id),
+        config: () => this.config(),
+      },
     });
+  }
+
+  /** The spoken prompt of an alert (what a call says) as a WAV file. */
+  private async promptWav(alertId: number): Promise<string | null> {
+    const a = await this.stores.alerts.get(alertId);
+    if (!a) return null;
+    const cfg = await this.config();
+    const audio = await this.audio();
+    return audio.callWav(voiceText(alertView(a, (await this.stores.alerts.raw(alertId)) ?? Buffer.alloc(0)), cfg.voice.lang), cfg.voice.lang);
+  }
+
+  /** Before the first web user exists: a one-time link that creates the first admin. */
+  private async offerSetup(announce?: (line: string) => void): Promise<void> {
+    if ((await this.stores.webUsers.count()) > 0) return;
+    const a = this.http.address();
+    if (!a) return;
+    this.setupToken = newSecret();
+    const host = a.address === '0.0.0.0' || a.address === '::' ? hostname() : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    this.setupUrl = `${this.http.scheme}://${host}:${a.port}/setup?token=${this.setupToken}`;
+    this.logger.info('console.setup_pending', { note: 'no web user yet: the one-time setup link is on stdout and in alertline status' });
+    announce?.(`Web console: create the first admin at ${this.setupUrl}`);
   }
 
   private openCache: { at: number; n: number; pending: Promise<number> | null } = { at: -Infinity, n: 0, pending: null };
@@ -359,6 +397,7 @@ export class Daemon {
       await d.receiver.listen();
       // Webhooks and the API next; a taken port is retried in the background, never fatal.
       await d.http.listen();
+      await d.offerSetup(opts.announce);
       d.heartbeats.start();
     } catch (e) {
       await d.stop(0).catch(() => {});
@@ -481,6 +520,7 @@ export class Daemon {
       order: cfg.channels.order,
       storage: await this.storage(),
       selfAlarms: this.selfAlarms.status(),
+      console: { screens: this.presence.size, ...(this.setupUrl && this.setupToken ? { setupUrl: this.setupUrl } : {}) },
     };
   }
 

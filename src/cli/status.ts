@@ -58,6 +58,8 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         if (modem) line(`modem: ${modemLine(modem)}`);
         const sip = live.channels.voip?.status as SipView | undefined;
         if (sip) line(`sip: ${sipLine(sip)}`);
+        const web = live.console as LiveStatus['console'];
+        if (web) line(`console: ${web.screens} screen(s) open${web.setupUrl ? `; no web user yet: create the first admin at ${web.setupUrl}` : ''}`);
       }
       const st = r.storage;
       const prune = (r.live as { storage?: LiveStatus['storage'] } | undefined)?.storage?.lastPrune;

@@ -28,6 +28,8 @@ export interface LiveStatus {
   storage?: StorageStatus;
   /** The appliance's own alarms: open ones, ones nobody could be told, and why. */
   selfAlarms?: { open: { key: string; summary: string; since: string }[]; unsent: string[]; admins: number | null; problem?: string };
+  /** The web console: open screens, and the one-time setup link while no web user exists. */
+  console?: { screens: number; setupUrl?: string };
 }
 
 export interface StorageStatus {
