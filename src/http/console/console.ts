@@ -81,6 +81,8 @@ function assetsDir(): string {
 
 const ASSET_TYPES: Record<string, string> = { 'console.css': 'text/css; charset=utf-8', 'console.js': 'text/javascript; charset=utf-8' };
 const OPEN_STATES = ['pending', 'notifying', 'unacknowledged', 'failed'] as const;
+/** Delivered (a text-only walk ended, nobody acknowledged) counts as open this long, then as recent. */
+const DELIVERED_OPEN_MS = 24 * 3_600_000;
 const RECENT_STATES = ['acknowledged', 'resolved', 'delivered', 'ignored', 'suppressed', 'cancelled', 'silenced'] as const;
 
 function form(req: FastifyRequest): Record<string, string> {
@@ -329,13 +331,13 @@ ${table(['#', 'State', 'Severity', 'Host', 'Subject', 'Age', 'Calling now', ''],
       const v = req.viewer!;
       const byDelivery = new Map(deliveries.map((x) => [x.id, x.user_email]));
       type Item = { at: number; what: Raw };
-      const items: Item[] = [{ at: a.received_at, what: html`<strong>received</strong> from ${a.mail_from ?? a.client ?? '?'} for ${(JSON.parse(a.rcpt) as string[]).join(', ')}` }];
+      const items: Item[] = events.some((e) => e.kind === 'received') ? [] : [{ at: a.received_at, what: html`<strong>received</strong> from ${a.mail_from ?? a.client ?? '?'} for ${(JSON.parse(a.rcpt) as string[]).join(', ')}` }];
       for (const t of attempts) {
         const dur = t.ended_at !== null ? `${((t.ended_at - t.started_at) / 1000).toFixed(1)} s` : 'running';
         items.push({ at: t.started_at, what: html`<strong>${t.channel}</strong> to ${byDelivery.get(t.delivery_id) ?? '?'} (${t.target ?? ''}), ${dur}: <span class="outcome-${t.outcome ?? 'running'}">${t.outcome ?? 'running'}</span>${t.reason ? html` — ${t.reason}` : ''}` });
       }
       for (const e of events) items.push({ at: e.at, what: html`<strong>${e.kind}</strong>${e.detail ? html` — ${e.detail}` : ''}` });
-      if (a.ack_at) items.push({ at: a.ack_at, what: html`<strong>acknowledged</strong> by ${a.ack_by} via ${a.ack_via}` });
+      if (a.ack_at && !events.some((e) => e.kind === 'acknowledged')) items.push({ at: a.ack_at, what: html`<strong>acknowledged</strong> by ${a.ack_by} via ${a.ack_via}` });
       items.sort((x, y) => x.at - y.at);
       const body = html`<dl class="facts"><dt>State</dt><dd><span class="state state-${a.state}">${a.state}</span>${a.ack_by ? html` by <strong class="ack-by">${a.ack_by}</strong> (${a.ack_via})` : ''}</dd>
 <dt>Severity</dt><dd>${a.severity ?? ''}</dd><dt>Host</dt><dd>${a.host ?? ''}</dd><dt>Received</dt><dd>${isoMinute(a.received_at)} (${age(this.d.clock.now() - a.received_at)} ago)</dd>
@@ -645,11 +647,14 @@ ${st.storage ? html`<dt>Database</dt><dd>${Math.round(st.storage.dbBytes / 1024)
   private async boardRows(v: Viewer): Promise<Raw> {
     const s = this.d.stores;
     const now = this.d.clock.now();
-    const [open, recent, running] = await Promise.all([
+    const [openRows, recentRows, running] = await Promise.all([
       s.changes.listAlerts({ states: OPEN_STATES, limit: 200 }),
-      s.changes.listAlerts({ states: RECENT_STATES, limit: 50 }),
+      s.changes.listAlerts({ states: RECENT_STATES, limit: 100 }),
       s.reports.runningAttempts(),
     ]);
+    const stillOpen = (a: (typeof openRows)[number]) => a.state === 'delivered' && a.kind !== 'resolved' && now - a.received_at < DELIVERED_OPEN_MS;
+    const open = [...openRows, ...recentRows.filter(stillOpen)].sort((x, y) => y.id - x.id);
+    const recent = recentRows.filter((a) => !stillOpen(a)).slice(0, 50);
     const calling = new Map<number, string[]>();
     for (const r of running) calling.set(r.alertId, [...(calling.get(r.alertId) ?? []), `${r.user} by ${r.channel}${r.target && r.target !== r.user ? ` (${r.target})` : ''}`]);
     const row = (a: (typeof open)[number], isOpen: boolean) => html`<tr data-id="${a.id}" data-state="${a.state}" class="${isOpen ? 'open' : 'recent'} sev-${a.level ?? 'none'}">
