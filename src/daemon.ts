@@ -346,7 +346,10 @@ export class Daemon {
     if (!cfg.escalation.ackNotice) return;
     const a = await this.stores.alerts.get(alertId);
     if (!a) return;
-    const others = (await this.stores.alerts.informedOf(alertId)).filter((e) => e.toLowerCase() !== by.toLowerCase());
+    // A web login that is a person (web-users --user) acknowledged as that person: no notice to themselves.
+    const web = /^web:(.+)$/.exec(by);
+    const self = (web ? (await this.stores.webUsers.get(web[1]!))?.userEmail : null) ?? by;
+    const others = (await this.stores.alerts.informedOf(alertId)).filter((e) => e.toLowerCase() !== self.toLowerCase());
     if (!others.length) return;
     const subject = `${what}: ${cleanSubject(a.subject)}`.slice(0, 300);
     const raw = this.noticeMail(cfg, subject, `notice-${alertId}-${this.clock.now()}`);

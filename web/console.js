@@ -77,6 +77,11 @@
   function page(p) {
     const id = String(p.alertId);
     if (alarms.has(id)) return;
+    if (p.kind === 'update' || p.kind === 'resolved') { // a notice ("Acknowledged by ..."): shown, no alarm, nothing to acknowledge
+      say(p.text || p.subject);
+      if (soundOn) beep(1);
+      return;
+    }
     const el = document.createElement('div'); el.className = 'page-alert'; el.setAttribute('role', 'alert'); el.dataset.alert = id;
     const s = document.createElement('strong'); s.textContent = `Alert ${id} for you: ${p.text || p.subject}`;
     const f = document.createElement('form'); f.method = 'post'; f.action = `/alerts/${id}/ack`; f.className = 'actions';

@@ -46,7 +46,7 @@ export class ConsoleChannel implements Channel {
     if (signal.aborted) return outcome('failed', 'aborted before showing', true);
     const a = job.alert;
     const logins = this.opts.presence.page(job.recipient.email, {
-      alertId: a.id, attemptId: job.attemptId, subject: a.subject, severity: a.severity ?? null, host: a.host ?? null,
+      alertId: a.id, attemptId: job.attemptId, kind: a.kind, subject: a.subject, severity: a.severity ?? null, host: a.host ?? null,
       text: shortText(a, job.recipient.lang),
     });
     if (!logins.length) {

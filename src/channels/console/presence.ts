@@ -15,6 +15,8 @@ export interface ConsoleScreen {
 export interface ConsolePage {
   alertId: number;
   attemptId: number;
+  /** problem, update (a notice: "Acknowledged by ..."), resolved, test, other. */
+  kind: string;
   subject: string;
   severity: string | null;
   host: string | null;
