@@ -83,11 +83,11 @@ describe('web console in chromium', () => {
 
   it('an alert sent over SMTP appears on the board within 2 s without reload, and rings on the console of its recipient', async () => {
     await page.waitForSelector('#live:text("live")');
-    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 42; });
+    await page.evaluate(() => { (globalThis as unknown as { marker: number }).marker = 42; });
     const r = await sendRaw(d.port, { to: ['alice@alerts.example'], data: mail('alice@alerts.example', 'Problem: Disk full on db1') });
     expect(r.final!.code).toBe(250);
     await page.waitForSelector('table.board tr.open:has-text("Disk full on db1")', { timeout: 2000 });
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42); // no reload
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42); // no reload
     // The console channel: alice is this recipient and has the console open.
     await page.waitForSelector('.page-alert:has-text("Disk full")', { timeout: 5000 });
     const attempts = await waitFor(async () => {
@@ -224,7 +224,7 @@ describe('web console in chromium', () => {
     await phone.setViewportSize({ width: 375, height: 740 });
     for (const path of ['/', '/alerts/2', '/people', '/schedules', '/stats?range=24h', '/status']) {
       await phone.goto(`${base}${path}`);
-      const [sw, cw] = await phone.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      const [sw, cw] = await phone.evaluate(() => { const e = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement; return [e.scrollWidth, e.clientWidth]; });
       expect(sw, path).toBeLessThanOrEqual(cw);
     }
     await phone.goto(`${base}/`);
