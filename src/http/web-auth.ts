@@ -36,9 +36,15 @@ export async function verifyPassword(pw: string, stored: string): Promise<boolea
   const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(stored);
   if (!m || pw.length > MAX_PASSWORD) return false;
   const [n, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (n > 1 << 20 || r > 32 || p > 16) return false;
+  // A stored hash is ours, but a damaged one must fail the login, not crash it.
+  if (n < 1 << 10 || n > 1 << 20 || (n & (n - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return false;
   const want = Buffer.from(m[5]!, 'base64url');
-  const got = await derive(pw, Buffer.from(m[4]!, 'base64url'), n, r, p);
+  let got: Buffer;
+  try {
+    got = await derive(pw, Buffer.from(m[4]!, 'base64url'), n, r, p);
+  } catch {
+    return false;
+  }
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
