@@ -100,13 +100,14 @@
     const f = e.target;
     if (!(f instanceof HTMLFormElement) || !f.classList.contains('actions') && !f.closest('.actions')) return;
     e.preventDefault();
-    const btn = f.querySelector('button'); if (btn) btn.disabled = true;
+    const btn = e.submitter || f.querySelector('button'); if (btn) btn.disabled = true;
+    const action = btn && btn.getAttribute('formaction') ? btn.formAction : f.action;
     try {
-      const r = await fetch(f.action, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': csrf, accept: 'application/json' }, body: new URLSearchParams(new FormData(f)) });
+      const r = await fetch(action, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': csrf, accept: 'application/json' }, body: new URLSearchParams(new FormData(f)) });
       const j = await r.json().catch(() => ({}));
       say(r.ok ? j.message : (j.error || `failed (${r.status})`), !r.ok);
-      const m = /\/alerts\/(\d+)\//.exec(f.action);
-      if (r.ok && m && /\/ack$/.test(f.action)) stopAlarm(m[1]);
+      const m = /\/alerts\/(\d+)\//.exec(action);
+      if (r.ok && m && /\/ack$/.test(action)) stopAlarm(m[1]);
       if (tbody) await refresh(); else if (r.ok) location.reload();
     } finally { if (btn) btn.disabled = false; }
   });

@@ -11,6 +11,7 @@
  * link (printed by the daemon, shown by `alertline status`) creates the first admin.
  */
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -116,6 +117,15 @@ export class WebConsole {
         }
       });
       c.addHook('onRequest', async (req) => this.authenticate(req));
+      // Pages and assets gzip-compressed for browsers that take it (a phone on a slow link).
+      c.addHook('onSend', async (req, reply, payload) => {
+        const type = String(reply.getHeader('content-type') ?? '');
+        if (!/^text\/(html|css|javascript|csv)/.test(type) || !/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return payload;
+        const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : null;
+        if (!body || body.length < 1024) return payload;
+        void reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').removeHeader('content-length');
+        return gzipSync(body, { level: 6 });
+      });
       c.addHook('preHandler', async (req) => this.checkCsrf(req));
       c.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
         const status = err instanceof ConsoleError ? err.status : err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -634,13 +644,12 @@ ${st.storage ? html`<dt>Database</dt><dd>${Math.round(st.storage.dbBytes / 1024)
     return a;
   }
 
+  /** One form per alert: Ack posts to its action, the other buttons to theirs (formaction); one CSRF field. */
   private actions(v: Viewer, id: number, state: string, back: string): Raw {
     const open = (OPEN_STATES as readonly string[]).includes(state) || state === 'delivered';
-    const parts: Raw[] = [];
-    if (open) parts.push(postButton(v, `/alerts/${id}/ack`, 'Ack', 'ack', { back }));
-    if (open || state === 'acknowledged') parts.push(postButton(v, `/alerts/${id}/resolve`, 'Resolve', '', { back }));
-    if (open) parts.push(postButton(v, `/alerts/${id}/escalate`, 'Escalate', '', { back }), postButton(v, `/alerts/${id}/snooze`, 'Snooze 30m', '', { back, for: '30m' }));
-    return html`<div class="actions" aria-label="Actions for alert ${id}">${parts}</div>`;
+    if (!open && state !== 'acknowledged') return html``;
+    const b = (what: string, label: string, cls = '') => html`<button type="submit" formaction="/alerts/${id}/${what}" class="${cls}">${label}</button>`;
+    return html`<form method="post" action="/alerts/${id}/${open ? 'ack' : 'resolve'}" class="actions" aria-label="Actions for alert ${id}">${csrfField(v)}<input type="hidden" name="back" value="${back}"><input type="hidden" name="for" value="30m">${open ? b('ack', 'Ack', 'ack') : ''}${b('resolve', 'Resolve')}${open ? [b('escalate', 'Escalate'), b('snooze', 'Snooze 30m')] : ''}</form>`;
   }
 
   /** The board's rows: open alerts first (notifying, unacknowledged, failed), then recent ones. */
