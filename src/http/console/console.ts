@@ -27,7 +27,8 @@ import type { EventHub } from '../events.js';
 import { ValidationError } from '../../store/user-fields.js';
 import { validateLogin, validateRole, type WebRole, type WebSession } from '../../store/web-users.js';
 import { parseDuration } from '../../config/units.js';
-import { layerFromOptions, shifts, silenceFromOptions, whoIsOnCall, formatRotation, formatHandoff, OncallInputError } from '../../core/oncall/index.js';
+import { layerFromOptions, shifts, silenceFromOptions, whoIsOnCall, formatRotation, formatHandoff, OncallInputError, policyFromOptions } from '../../core/oncall/index.js';
+import { CHANNEL_NAMES } from '../../config/channel-names.js';
 import { checkPassword, dummyHash, hashPassword, hashSecret, LoginLimiter, newSecret, sameSecret, verifyPassword } from '../web-auth.js';
 import { cookie, LOGIN_COOKIE, parseCookies, safeNext, SESSION_COOKIE, SESSION_TTL_MS } from './session.js';
 import { age, can, csrfField, esc, html, isoMinute, page, postButton, table, type Raw, type Viewer } from './html.js';
@@ -35,7 +36,7 @@ import { statsPage, statsCsv, parseRange } from './stats.js';
 import type { Config } from '../../config/schema.js';
 
 export interface ConsoleDeps {
-  stores: Pick<Stores, 'alerts' | 'users' | 'webUsers' | 'reports' | 'oncall' | 'heartbeats' | 'changes'>;
+  stores: Pick<Stores, 'alerts' | 'users' | 'webUsers' | 'reports' | 'oncall' | 'heartbeats' | 'changes' | 'settings'>;
   acknowledge: (req: AckRequest) => Promise<AckResult>;
   act?: (req: ActionRequest) => Promise<ActionResult>;
   changed: () => void;
@@ -388,7 +389,7 @@ ${can(v, 'responder') ? this.actions(v, a.id, a.state, `/alerts/${a.id}`) : ''}
       if (!this.d.act) throw new ConsoleError(501, 'escalation is not available');
       const r = await this.d.act({ action: 'escalate', alertId: a.id, by: { operator: `web:${req.viewer!.login}` }, via: 'web' });
       if (!r.ok) throw new ConsoleError(409, r.message);
-      return this.back(req, reply, this.returnTo(req, a.id), `alert ${a.id} escalated`);
+      return this.back(req, reply, this.returnTo(req, a.id), r.detail);
     });
     app.post<{ Params: { id: string } }>('/alerts/:id/snooze', responder, async (req, reply) => {
       const a = await this.alertOr404(req.params.id);
@@ -410,7 +411,7 @@ ${can(v, 'responder') ? this.actions(v, a.id, a.state, `/alerts/${a.id}`) : ''}
       const [users, groups] = await Promise.all([s.users.list(), s.users.groups()]);
       const isAdmin = can(v, 'admin');
       const body = html`${table(['E-mail', 'Name', 'Phone', 'SIP', 'XMPP', 'Group', 'Language', ...(isAdmin ? [''] : [])], users.map((u) => html`<tr><td>${u.email}</td><td>${u.name ?? ''}</td><td>${u.phone ?? ''}</td><td>${u.sip ?? ''}</td><td>${u.xmpp ?? ''}</td><td>${u.group ?? ''}</td><td>${u.lang ?? ''}</td>${isAdmin ? html`<td>${postButton(v, `/people/${encodeURIComponent(u.email)}/remove`, 'Remove', 'danger')}</td>` : ''}</tr>`))}
-<h2>Groups</h2>${table(['Group', 'Members', 'Channel order'], groups.map((g) => html`<tr><td>${g.name}</td><td>${g.members}</td><td>${g.order?.join(', ') ?? '(global)'}</td></tr>`))}
+<h2>Groups</h2>${table(['Group', 'Members', 'Channel order'], groups.map((g) => html`<tr><td>${g.name}</td><td>${g.members}</td><td>${isAdmin ? html`<form method="post" action="/groups/${encodeURIComponent(g.name)}/order" class="inline">${csrfField(v)}<label>Order <input name="order" value="${g.order?.join(',') ?? ''}" placeholder="(global)"></label> <button type="submit">Set</button></form>` : g.order?.join(', ') ?? '(global)'}</td></tr>`))}
 ${isAdmin ? html`<h2>Add a person</h2><form method="post" action="/people" class="stack" id="add-person">${csrfField(v)}
 <label>E-mail <input name="email" type="email" required></label><label>Name <input name="name"></label>
 <label>Phone (E.164) <input name="phone" placeholder="+34600123456"></label><label>SIP <input name="sip"></label><label>XMPP <input name="xmpp"></label>
@@ -491,8 +492,50 @@ ${can(v, 'admin') ? html`<h2>Add a schedule (or a layer)</h2><form method="post"
       const step = (x: (typeof policies)[number]['steps'][number]) => x.type === 'wait' ? `wait ${Math.round(x.ms / 60_000)} min` : `notify ${x.target.type} ${'schedule' in x.target ? x.target.schedule + (x.target.layer ? `/${x.target.layer}` : '') : 'group' in x.target ? x.target.group : x.target.user}`;
       const body = html`${table(['Policy', 'Steps', 'Repeat'], policies.map((p) => html`<tr><td>${p.name}</td><td>${p.steps.map(step).join(' → ')}</td><td>${p.repeat}</td></tr>`))}
 <h2>Routes</h2>${table(['#', 'Address', 'Policy', 'Host', 'Subject', 'Severity'], routes.map((r) => html`<tr><td>${r.id}</td><td>${r.address}</td><td>${r.policy}</td><td>${r.host ?? ''}</td><td>${r.subject ?? ''}</td><td>${r.severity ?? ''}</td></tr>`))}
-<p class="hint">Policies and routes are edited with <code>alertline policies</code> and <code>alertline routes</code>.</p>`;
-      return this.send(reply, page({ title: 'Policies', viewer: req.viewer!, active: '/policies', body }));
+${can(req.viewer, 'admin') ? html`<h2>Add a policy</h2><form method="post" action="/policies" class="stack" id="add-policy">${csrfField(req.viewer!)}<label>Name <input name="name" required></label>
+<label>Steps, one per line (schedule:NAME[/LAYER], group:NAME, user:EMAIL, wait:10m) <textarea name="steps" rows="4" required></textarea></label>
+<label>Repeat <input name="repeat" value="0" inputmode="numeric"></label><button type="submit">Add policy</button></form>
+${policies.length ? html`<h2>Remove a policy</h2><ul>${policies.map((p) => html`<li>${p.name} ${postButton(req.viewer!, `/policies/${encodeURIComponent(p.name)}/remove`, 'Remove', 'danger')}</li>`)}</ul>` : ''}` : ''}
+<p class="hint">Routes are edited with <code>alertline routes</code>.</p>`;
+      return this.send(reply, page({ title: 'Policies', viewer: req.viewer!, active: '/policies', body, notice: this.notice(req) }));
+    });
+    app.post('/policies', admin, async (req, reply) => {
+      const f = form(req);
+      const steps = String(f.steps ?? '').split(/[\r\n]+/).map((x) => x.trim()).filter(Boolean);
+      if (!steps.length) throw new ConsoleError(400, 'steps: give at least one (e.g. schedule:noc, wait:10m, group:ops)');
+      const p = await this.storeCall(async () => policyFromOptions(String(f.name ?? '').trim(), steps, f.repeat || '0'));
+      const saved = await this.storeCall(() => s.oncall.addPolicy(p));
+      this.d.changed();
+      return this.back(req, reply, '/policies', `added policy ${saved.name}`);
+    });
+    app.post<{ Params: { name: string } }>('/policies/:name/remove', admin, async (req, reply) => {
+      const name = req.params.name.slice(0, 64);
+      if (!(await this.storeCall(() => s.oncall.removePolicy(name)))) throw new ConsoleError(404, `no policy ${name}`);
+      this.d.changed();
+      return this.back(req, reply, '/policies', `removed policy ${name}`);
+    });
+    app.post<{ Params: { name: string } }>('/groups/:name/order', admin, async (req, reply) => {
+      const order = String(form(req).order ?? '').trim();
+      await this.storeCall(() => s.users.setGroupOrder(req.params.name.slice(0, 64), order === '' ? null : order));
+      this.d.changed();
+      return this.back(req, reply, '/people', `group ${req.params.name.slice(0, 64)}: channel order ${order || '(global)'}`);
+    });
+    app.post<{ Params: { name: string; verb: string } }>('/channels/:name/:verb', admin, async (req, reply) => {
+      const { name, verb } = req.params;
+      if (!(CHANNEL_NAMES as readonly string[]).includes(name)) throw new ConsoleError(404, `no channel ${name.slice(0, 20)}`);
+      if (verb !== 'enable' && verb !== 'disable') throw new ConsoleError(404, `no action ${verb.slice(0, 20)}`);
+      await s.settings.setValue(`channels.${name}.enabled`, verb === 'enable');
+      this.d.changed();
+      this.d.logger.info('console.channel_set', { channel: name, enabled: verb === 'enable', by: req.viewer!.login });
+      return this.back(req, reply, '/channels', `${name} ${verb}d`);
+    });
+    app.post('/channels', admin, async (req, reply) => {
+      const order = String(form(req).order ?? '').split(/[\s,]+/).filter(Boolean);
+      const bad = order.filter((c) => !(CHANNEL_NAMES as readonly string[]).includes(c));
+      if (!order.length || bad.length) throw new ConsoleError(400, `order: channel names from ${CHANNEL_NAMES.join(', ')}${bad.length ? ` (not ${bad.join(', ')})` : ''}`);
+      await s.settings.setValue('channels.order', order);
+      this.d.changed();
+      return this.back(req, reply, '/channels', `channel order ${order.join(', ')}`);
     });
     app.get('/silences', viewer, async (req, reply) => {
       const v = req.viewer!;
@@ -521,14 +564,35 @@ ${can(v, 'responder') ? html`<h2>Add a silence</h2><form method="post" action="/
       const list = await s.heartbeats.list();
       const now = this.d.clock.now();
       const body = html`${table(['Name', 'Every', 'Grace', 'Group', 'Last ping', 'State'], list.map((h) => html`<tr><td>${h.name}</td><td>${Math.round(h.everyMs / 1000)} s</td><td>${Math.round(h.graceMs / 1000)} s</td><td>${h.group ?? ''}</td><td>${h.lastSeenAt ? `${age(now - h.lastSeenAt)} ago` : 'never'}</td><td>${h.quietSince !== null ? html`<span class="state state-failed">quiet</span>` : 'ok'}</td></tr>`))}
-<p class="hint">Add and remove with <code>alertline heartbeats</code> or the API.</p>`;
-      return this.send(reply, page({ title: 'Heartbeats', viewer: req.viewer!, active: '/heartbeats', body }));
+${can(req.viewer, 'admin') ? html`${list.length ? html`<ul>${list.map((h) => html`<li>${h.name} ${postButton(req.viewer!, `/heartbeats/${encodeURIComponent(h.name)}/remove`, 'Remove', 'danger')}</li>`)}</ul>` : ''}
+<h2>Add a heartbeat</h2><form method="post" action="/heartbeats" class="stack">${csrfField(req.viewer!)}<label>Name <input name="name" required></label><label>Every <input name="every" value="5m" required></label>
+<label>Grace <input name="grace" value="1m"></label><label>Group told <input name="group"></label><button type="submit">Add heartbeat</button></form>` : ''}
+<p class="hint">Monitors ping <code>POST /api/v1/heartbeats/NAME</code> or mail <code>heartbeat+NAME@</code>.</p>`;
+      return this.send(reply, page({ title: 'Heartbeats', viewer: req.viewer!, active: '/heartbeats', body, notice: this.notice(req) }));
+    });
+    app.post('/heartbeats', admin, async (req, reply) => {
+      const f = form(req);
+      const dur = (v: string | undefined, field: string, dflt: number) => {
+        if (!v?.trim()) return dflt;
+        try { return parseDuration(v.trim().slice(0, 20)); } catch (e) { throw new ConsoleError(400, `${field}: ${(e as Error).message}`); }
+      };
+      const h = await this.storeCall(() => s.heartbeats.add(String(f.name ?? ''), { everyMs: dur(f.every, 'every', NaN), graceMs: dur(f.grace, 'grace', 0), group: f.group?.trim() || null }));
+      return this.back(req, reply, '/heartbeats', `added heartbeat ${h.name}`);
+    });
+    app.post<{ Params: { name: string } }>('/heartbeats/:name/remove', admin, async (req, reply) => {
+      const name = req.params.name.slice(0, 100);
+      if (!(await s.heartbeats.remove(name))) throw new ConsoleError(404, `no heartbeat ${name}`);
+      return this.back(req, reply, '/heartbeats', `removed heartbeat ${name}`);
     });
     app.get('/channels', viewer, async (req, reply) => {
       const st = await this.d.snapshot();
-      const body = html`${table(['Channel', 'Enabled', 'Healthy', 'Detail'], Object.entries(st.channels).map(([n, c]) => html`<tr><td>${n}</td><td>${c.enabled ? 'yes' : 'no'}</td><td>${c.enabled ? (c.healthy ? html`<span class="ok">yes</span>` : html`<span class="bad">no</span>`) : ''}</td><td>${c.detail}</td></tr>`))}
-<p>Order: ${st.order.join(' → ')}</p><p class="hint">Change with <code>alertline channels</code>.</p>`;
-      return this.send(reply, page({ title: 'Channels', viewer: req.viewer!, active: '/channels', body }));
+      const v = req.viewer!;
+      const isAdmin = can(v, 'admin');
+      const body = html`${table(['Channel', 'Enabled', 'Healthy', 'Detail', ...(isAdmin ? [''] : [])], Object.entries(st.channels).map(([n, c]) => html`<tr><td>${n}</td><td>${c.enabled ? 'yes' : 'no'}</td><td>${c.enabled ? (c.healthy ? html`<span class="ok">yes</span>` : html`<span class="bad">no</span>`) : ''}</td><td>${c.detail}</td>${isAdmin ? html`<td>${postButton(v, `/channels/${n}/${c.enabled ? 'disable' : 'enable'}`, c.enabled ? 'Disable' : 'Enable')}</td>` : ''}</tr>`))}
+<p>Order: ${st.order.join(' → ')}</p>
+${isAdmin ? html`<form method="post" action="/channels" class="inline">${csrfField(v)}<label>Order <input name="order" value="${st.order.join(',')}"></label> <button type="submit">Set order</button></form>` : ''}
+<p class="hint">The same settings as <code>alertline channels</code> (kept in the database); a running daemon picks them up.</p>`;
+      return this.send(reply, page({ title: 'Channels', viewer: v, active: '/channels', body, notice: this.notice(req) }));
     });
     app.get('/status', viewer, async (req, reply) => {
       const st = await this.d.snapshot();

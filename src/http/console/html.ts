@@ -73,7 +73,7 @@ export function postButton(v: Viewer, action: string, label: string, cls = '', e
   return html`<form method="post" action="${action}" class="inline">${csrfField(v)}${Object.entries(extra).map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}<button type="submit" class="${cls}">${label}</button></form>`;
 }
 
-export function can(v: Viewer | null, need: WebRole): boolean {
+export function can(v: Viewer | null | undefined, need: WebRole): boolean {
   if (!v) return false;
   if (need === 'viewer') return true;
   if (need === 'responder') return v.role === 'responder' || v.role === 'admin';
