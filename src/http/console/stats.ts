@@ -116,7 +116,7 @@ export function barChart(title: string, labels: string[], series: { name: string
   const every = Math.max(1, Math.ceil(labels.length / 10));
   const ticks = labels.map((l, i) => (i % every === 0 ? `<text x="${(pad + i * bw + bw / 2).toFixed(1)}" y="${H - 8}" text-anchor="middle">${esc(l)}</text>` : '')).join('');
   const legend = series.map((s, k) => `<span class="key"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${PALETTE[k % PALETTE.length]}"/></svg> ${esc(s.name)}</span>`).join(' ');
-  return raw(`<figure class="chart"><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
+  return raw(`<figure class="chart"><figcaption>${esc(title)}</figcaption><svg class="plot" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
 <line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="currentColor"/><text x="${pad - 4}" y="${pad}" text-anchor="end">${max}</text>${bars.join('')}${ticks}</svg><div class="legend">${legend}</div></figure>`);
 }
 
