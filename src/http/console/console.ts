@@ -410,7 +410,7 @@ ${can(v, 'responder') ? this.actions(v, a.id, a.state, `/alerts/${a.id}`) : ''}
       const v = req.viewer!;
       const [users, groups] = await Promise.all([s.users.list(), s.users.groups()]);
       const isAdmin = can(v, 'admin');
-      const body = html`${table(['E-mail', 'Name', 'Phone', 'SIP', 'XMPP', 'Group', 'Language', ...(isAdmin ? [''] : [])], users.map((u) => html`<tr><td>${u.email}</td><td>${u.name ?? ''}</td><td>${u.phone ?? ''}</td><td>${u.sip ?? ''}</td><td>${u.xmpp ?? ''}</td><td>${u.group ?? ''}</td><td>${u.lang ?? ''}</td>${isAdmin ? html`<td>${postButton(v, `/people/${encodeURIComponent(u.email)}/remove`, 'Remove', 'danger')}</td>` : ''}</tr>`))}
+      const body = html`${table(['E-mail', 'Name', 'Phone', 'SIP', 'XMPP', 'Group', 'Language', ...(isAdmin ? [''] : [])], users.map((u) => html`<tr><td>${u.email}</td><td>${u.name ?? ''}</td><td>${u.phone ?? ''}</td><td>${u.sip ?? ''}</td><td>${u.xmpp ?? ''}</td><td>${u.group ?? ''}</td><td>${u.lang ?? ''}</td>${isAdmin ? html`<td><a href="/people/${encodeURIComponent(u.email)}">Edit</a> ${postButton(v, `/people/${encodeURIComponent(u.email)}/remove`, 'Remove', 'danger')}</td>` : ''}</tr>`))}
 <h2>Groups</h2>${table(['Group', 'Members', 'Channel order'], groups.map((g) => html`<tr><td>${g.name}</td><td>${g.members}</td><td>${isAdmin ? html`<form method="post" action="/groups/${encodeURIComponent(g.name)}/order" class="inline">${csrfField(v)}<label>Order <input name="order" value="${g.order?.join(',') ?? ''}" placeholder="(global)"></label> <button type="submit">Set</button></form>` : g.order?.join(', ') ?? '(global)'}</td></tr>`))}
 ${isAdmin ? html`<h2>Add a person</h2><form method="post" action="/people" class="stack" id="add-person">${csrfField(v)}
 <label>E-mail <input name="email" type="email" required></label><label>Name <input name="name"></label>
@@ -427,6 +427,28 @@ ${isAdmin ? html`<h2>Add a person</h2><form method="post" action="/people" class
       const u = await this.storeCall(() => s.users.add(String(f.email ?? ''), fields));
       this.d.logger.info('console.user_added', { user: u.email, by: req.viewer!.login });
       return this.back(req, reply, '/people', `added ${u.email}`);
+    });
+    app.get<{ Params: { email: string } }>('/people/:email', admin, async (req, reply) => {
+      const v = req.viewer!;
+      const u = await s.users.get(req.params.email.slice(0, 320));
+      if (!u) throw new ConsoleError(404, `no user ${req.params.email.slice(0, 320)}`);
+      const f = (name: string, label: string, value: string | null) => html`<label>${label} <input name="${name}" value="${value ?? ''}"></label>`;
+      const body = html`<form method="post" action="/people/${encodeURIComponent(u.email)}" class="stack" id="edit-person">${csrfField(v)}
+${f('email', 'E-mail', u.email)}${f('name', 'Name', u.name)}${f('phone', 'Phone (E.164)', u.phone)}${f('sip', 'SIP', u.sip)}${f('xmpp', 'XMPP', u.xmpp)}
+${f('group', 'Group', u.group)}${f('lang', 'Language', u.lang)}${f('channelOrder', 'Channel order', u.channelOrder?.join(',') ?? '')}
+<p class="hint">An empty field clears it.</p><button type="submit">Save</button></form>`;
+      return this.send(reply, page({ title: `Edit ${u.email}`, viewer: v, active: '/people', body }));
+    });
+    app.post<{ Params: { email: string } }>('/people/:email', admin, async (req, reply) => {
+      const f = form(req);
+      const email = req.params.email.slice(0, 320);
+      const fields: Record<string, string | null> = {};
+      for (const k of ['name', 'phone', 'sip', 'xmpp', 'group', 'lang', 'channelOrder']) if (k in f) fields[k] = f[k]!.trim() || null;
+      if (f.email?.trim() && f.email.trim().toLowerCase() !== email.toLowerCase()) fields.email = f.email.trim();
+      const u = await this.storeCall(() => s.users.update(email, fields as Parameters<typeof s.users.update>[1]));
+      this.d.changed();
+      this.d.logger.info('console.user_updated', { user: u.email, by: req.viewer!.login });
+      return this.back(req, reply, '/people', `saved ${u.email}`);
     });
     app.post<{ Params: { email: string } }>('/people/:email/remove', admin, async (req, reply) => {
       const email = req.params.email.slice(0, 320);

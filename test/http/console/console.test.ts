@@ -175,6 +175,11 @@ describe('web console in chromium', () => {
     await page.fill('#add-person input[name=phone]', '+34600111222');
     await page.click('#add-person button[type=submit]');
     await page.waitForSelector('.notice:has-text("added carol@alerts.example")');
+    await page.click('tr:has-text("carol@alerts.example") a:text("Edit")');
+    await page.fill('#edit-person input[name=sip]', '305');
+    await page.fill('#edit-person input[name=group]', 'noc');
+    await page.click('#edit-person button[type=submit]');
+    await page.waitForSelector('.notice:has-text("saved carol@alerts.example")');
     await page.goto(`${base}/schedules`);
     await page.fill('#add-schedule input[name=name]', 'noc');
     await page.fill('#add-schedule input[name=members]', 'carol@alerts.example,alice@alerts.example');
@@ -187,7 +192,7 @@ describe('web console in chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'schedules.png'), fullPage: true });
     const users = cli(['--config', conf, 'users', 'list']);
     expect(users.code, users.stderr).toBe(0);
-    expect(users.stdout).toMatch(/carol@alerts\.example.*Carol.*\+34600111222/);
+    expect(users.stdout).toMatch(/carol@alerts\.example.*Carol.*\+34600111222.*305.*noc/);
     const oncall = cli(['--config', conf, 'oncall', 'noc']);
     expect(oncall.code, oncall.stderr).toBe(0);
     expect(oncall.stdout).toMatch(/noc at .*Europe\/Madrid/);
@@ -208,7 +213,7 @@ describe('web console in chromium', () => {
       expect(r.status).toBe(200);
     }
     await page.goto(`${base}/stats?range=24h`);
-    const bars = page.locator('figure.chart').first().locator('svg rect');
+    const bars = page.locator('figure.chart').first().locator('svg.plot rect');
     expect(await bars.count()).toBeGreaterThan(0);
     expect(await page.locator('figure.chart').first().locator('.legend').textContent()).toMatch(/high/);
     const hosts = (await page.locator('section:has(h2:text("Noisiest hosts")) tbody').textContent())!;
