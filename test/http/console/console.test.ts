@@ -90,6 +90,7 @@ describe('web console in chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42); // no reload
     // The console channel: alice is this recipient and has the console open.
     await page.waitForSelector('.page-alert:has-text("Disk full")', { timeout: 5000 });
+    expect(await page.getAttribute('body', 'data-last-beep')).toMatch(/^\d+$/); // the alarm sounded (Web Audio)
     const attempts = await waitFor(async () => {
       const a = await d.daemon.stores.alerts.attempts(1);
       return a.some((t) => t.channel === 'console' && t.outcome === 'delivered') ? a : null;
@@ -152,7 +153,15 @@ describe('web console in chromium', () => {
     const bob = await launchChromium();
     try {
       const p = await bob.context.newPage();
-      await login(p, 'bob', 'bob-password');
+      // By keyboard only: the login field has focus, Tab to the password, Enter submits.
+      await p.goto(`${base}/login`);
+      await p.keyboard.type('bob');
+      await p.keyboard.press('Tab');
+      await p.keyboard.type('bob-password');
+      await p.keyboard.press('Enter');
+      await p.waitForURL(`${base}/`);
+      await p.keyboard.press('Tab');
+      expect(await p.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent)).toBe('Skip to content');
       await p.goto(`${base}/people`);
       expect(await p.textContent('h1')).toBe('People');
       expect(await p.locator('#add-person').count()).toBe(0);
