@@ -29,6 +29,7 @@ import { validateLogin, validateRole, type WebRole, type WebSession } from '../.
 import { parseDuration } from '../../config/units.js';
 import { layerFromOptions, shifts, silenceFromOptions, whoIsOnCall, formatRotation, formatHandoff, OncallInputError, policyFromOptions } from '../../core/oncall/index.js';
 import { CHANNEL_NAMES } from '../../config/channel-names.js';
+import { reachChecks } from '../../appliance/doctor-reach.js';
 import { checkPassword, dummyHash, hashPassword, hashSecret, LoginLimiter, newSecret, sameSecret, verifyPassword } from '../web-auth.js';
 import { cookie, LOGIN_COOKIE, parseCookies, safeNext, SESSION_COOKIE, SESSION_TTL_MS } from './session.js';
 import { age, can, csrfField, esc, html, isoMinute, page, postButton, table, type Raw, type Viewer } from './html.js';
@@ -619,6 +620,15 @@ ${isAdmin ? html`<form method="post" action="/channels" class="inline">${csrfFie
     app.get('/status', viewer, async (req, reply) => {
       const st = await this.d.snapshot();
       const [hbs] = await Promise.all([s.heartbeats.list()]);
+      // doctor's reach checks (pure) on the running configuration; the other checks need the CLI (they open ports, log in).
+      let doctor: Raw = html`<p>Not available.</p>`;
+      if (this.d.config) {
+        const cfg = await this.d.config();
+        const logins = new Set((await s.webUsers.list()).map((w) => w.userEmail?.toLowerCase()).filter(Boolean));
+        const people = [];
+        for (const u of await s.users.list()) people.push({ email: u.email, phone: u.phone, sip: u.sip, xmpp: u.xmpp, console: logins.has(u.email.toLowerCase()), group: u.group, order: await s.users.effectiveOrder(u) });
+        doctor = table(['Check', 'Result', 'Detail'], reachChecks(cfg, people).map((c) => html`<tr><td>${c.name}</td><td class="${c.status === 'pass' ? 'ok' : c.status === 'skip' ? '' : 'bad'}">${c.status.toUpperCase()}</td><td>${c.detail}${c.hint ? html`<br><span class="hint">${c.hint}</span>` : ''}</td></tr>`), 'doctor');
+      }
       const rec = st.receiver.listening ? `listening on ${st.receiver.address}:${st.receiver.port}, ${st.receiver.accepted} accepted` : 'not listening';
       const body = html`<dl class="facts"><dt>Version</dt><dd>${this.d.version}</dd><dt>Host</dt><dd>${st.hostname}</dd><dt>Uptime</dt><dd>${age(st.uptimeSec * 1000)}</dd>
 <dt>Receiver</dt><dd>${rec}</dd><dt>Queue</dt><dd id="queue">${st.queue.openDeliveries} open deliveries, ${st.queue.running} running</dd>
@@ -626,8 +636,9 @@ ${isAdmin ? html`<form method="post" action="/channels" class="inline">${csrfFie
 ${st.storage ? html`<dt>Database</dt><dd>${Math.round(st.storage.dbBytes / 1024)} KB${st.storage.diskFree !== null ? `, ${Math.round(st.storage.diskFree / 1048576)} MB free` : ''}${st.storage.diskLow ? html` <span class="bad">disk low</span>` : ''}</dd>` : ''}</dl>
 <h2>Channels</h2>${table(['Channel', 'Healthy', 'Detail', 'Live'], Object.entries(st.channels).filter(([, c]) => c.enabled).map(([n, c]) => html`<tr><td>${n}</td><td>${c.healthy ? html`<span class="ok">yes</span>` : html`<span class="bad">no</span>`}</td><td>${c.detail}</td><td><code>${c.status ? JSON.stringify(c.status).slice(0, 300) : ''}</code></td></tr>`))}
 <h2>Heartbeats</h2>${table(['Name', 'State'], hbs.map((h) => html`<tr><td>${h.name}</td><td>${h.quietSince !== null ? 'quiet' : 'ok'}</td></tr>`))}
+<h2>Doctor: who can be reached</h2>${doctor}
 <h2>Self-alarms</h2>${st.selfAlarms?.open.length ? html`<ul>${st.selfAlarms.open.map((o) => html`<li>${o.summary} (since ${o.since})</li>`)}</ul>` : html`<p>None open.</p>`}
-<p class="hint">Full checks: <code>alertline doctor</code>.</p>`;
+<p class="hint">All checks (ports, speech, relay, modem, SIP): <code>alertline doctor</code>.</p>`;
       return this.send(reply, page({ title: 'Status', viewer: req.viewer!, active: '/status', body }));
     });
 

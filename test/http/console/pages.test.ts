@@ -82,6 +82,16 @@ describe('console pages', () => {
     expect((await c.get('/silences')).text).toContain('maintenance');
   });
 
+  it('status shows the receiver, queue, channels, version and doctor\'s reach checks on the running configuration', async () => {
+    const st = await c.get('/status');
+    expect(st.status).toBe(200);
+    expect(st.text).toMatch(/Receiver<\/dt><dd>listening on 127\.0\.0\.1:\d+/);
+    expect(st.text).toMatch(/<dd id="queue">\d+ open deliveries, \d+ running<\/dd>/);
+    expect(st.text).toMatch(/<td>mail<\/td><td><span class="ok">yes<\/span><\/td><td>fake ok<\/td>/);
+    expect(st.text).toMatch(/<td>reach<\/td><td class="ok">PASS<\/td><td>3 of 3 users reachable \(channels mail\)/);
+    expect(st.text).toContain('<dt>Version</dt><dd>0.1.0</dd>');
+  });
+
   it('statistics: quantiles, per-channel outcomes and latency, CSV with formula cells neutralised', async () => {
     expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5)).toBe(5);
     expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9)).toBe(9);
