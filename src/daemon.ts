@@ -40,6 +40,10 @@ import { createRequire } from 'node:module';
 import { SelfAlarms, type SelfAlarmDeps } from './appliance/self-alarms.js';
 import { StoreHealth, watchStores } from './store/health.js';
 import { sendDirect } from './dispatch/direct.js';
+import { ConsolePresence } from './channels/console/presence.js';
+import { newSecret } from './http/web-auth.js';
+import { alertView } from './core/alert-view.js';
+import { voiceText } from './compose/texts.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -52,6 +56,8 @@ export interface DaemonOptions {
   pollIntervalMs?: number;
   /** Replace the self-alarms' disk and clock probes (tests). */
   selfAlarms?: Pick<SelfAlarmDeps, 'diskFree' | 'clockSynced' | 'repageMs'>;
+  /** Where the one-time console setup link goes (run: stdout). Not the log: it holds a secret. */
+  announce?: (line: string) => void;
 }
 
 /** The real channels, for tests that want one of them without a whole daemon's acknowledgement path. */
@@ -116,6 +122,11 @@ export class Daemon {
   /** The speech service once it runs (for metrics). */
   private speechNow: SpeechService | null = null;
   private speechError: string | null = null;
+  /** Who has the web console open (the console channel shows alerts there). */
+  readonly presence = new ConsolePresence();
+  /** The one-time console setup token while no web user exists. */
+  private setupToken: string | null = null;
+  private setupUrl: string | null = null;
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
   channelsReady: Promise<void> = Promise.resolve();
 
@@ -153,7 +164,7 @@ export class Daemon {
     };
     this.channels = new ChannelManager(
       opts.factories ?? channelFactories({
-        logger: this.logger, inbound: this.inbound, audio: () => this.audio(),
+        logger: this.logger, inbound: this.inbound, audio: () => this.audio(), presence: this.presence,
       }),
       this.logger, () => this.clock.now());
     this.dispatcher = new Dispatcher({
@@ -221,7 +232,34 @@ export class Daemon {
       heartbeats: this.heartbeats, acknowledge: this.acknowledge, act: (req) => this.act(req), snapshot: () => this.snapshot(), changed: () => this.dispatcher.poke(),
       metrics: this.metrics, clock: this.clock, logger: this.logger.child({ part: 'http' }), hostname: hostname(),
       version: packageVersion(),
+      console: {
+        presence: this.presence,
+        setup: { token: () => this.setupToken, done: () => { this.setupToken = this.setupUrl = null; } },
+        promptWav: (id) => this.promptWav(id),
+        config: () => this.config(),
+      },
     });
+  }
+
+  /** The spoken prompt of an alert (what a call says) as a WAV file. */
+  private async promptWav(alertId: number): Promise<string | null> {
+    const a = await this.stores.alerts.get(alertId);
+    if (!a) return null;
+    const cfg = await this.config();
+    const audio = await this.audio();
+    return audio.callWav(voiceText(alertView(a, (await this.stores.alerts.raw(alertId)) ?? Buffer.alloc(0)), cfg.voice.lang), cfg.voice.lang);
+  }
+
+  /** Before the first web user exists: a one-time link that creates the first admin. */
+  private async offerSetup(announce?: (line: string) => void): Promise<void> {
+    if ((await this.stores.webUsers.count()) > 0) return;
+    const a = this.http.address();
+    if (!a) return;
+    this.setupToken = newSecret();
+    const host = a.address === '0.0.0.0' || a.address === '::' ? hostname() : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    this.setupUrl = `${this.http.scheme}://${host}:${a.port}/setup?token=${this.setupToken}`;
+    this.logger.info('console.setup_pending', { note: 'no web user yet: the one-time setup link is on stdout and in alertline status' });
+    announce?.(`Web console: create the first admin at ${this.setupUrl}`);
   }
 
   private openCache: { at: number; n: number; pending: Promise<number> | null } = { at: -Infinity, n: 0, pending: null };
@@ -316,7 +354,10 @@ export class Daemon {
     if (!cfg.escalation.ackNotice) return;
     const a = await this.stores.alerts.get(alertId);
     if (!a) return;
-    const others = (await this.stores.alerts.informedOf(alertId)).filter((e) => e.toLowerCase() !== by.toLowerCase());
+    // A web login that is a person (web-users --user) acknowledged as that person: no notice to themselves.
+    const web = /^web:(.+)$/.exec(by);
+    const self = (web ? (await this.stores.webUsers.get(web[1]!))?.userEmail : null) ?? by;
+    const others = (await this.stores.alerts.informedOf(alertId)).filter((e) => e.toLowerCase() !== self.toLowerCase());
     if (!others.length) return;
     const subject = `${what}: ${cleanSubject(a.subject)}`.slice(0, 300);
     const raw = this.noticeMail(cfg, subject, `notice-${alertId}-${this.clock.now()}`);
@@ -367,6 +408,7 @@ export class Daemon {
       await d.receiver.listen();
       // Webhooks and the API next; a taken port is retried in the background, never fatal.
       await d.http.listen();
+      await d.offerSetup(opts.announce);
       d.heartbeats.start();
     } catch (e) {
       await d.stop(0).catch(() => {});
@@ -497,6 +539,7 @@ export class Daemon {
       ...await this.storage().then((storage) => ({ storage }), () => (last?.storage ? { storage: last.storage } : {})),
       selfAlarms: this.selfAlarms.status(),
       database: { ...this.selfAlarms.database(), ...this.storeHealth.state() },
+      console: { screens: this.presence.size, ...(this.setupUrl && this.setupToken ? { setupUrl: this.setupUrl } : {}) },
     };
     this.lastSnapshot = snap;
     return snap;

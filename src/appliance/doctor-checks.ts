@@ -161,7 +161,8 @@ export async function checkDataDir(config: Config): Promise<{ results: CheckResu
       const list = await stores.users.list();
       const users = list.length;
       people = [];
-      for (const u of list) people.push({ email: u.email, phone: u.phone, sip: u.sip, xmpp: u.xmpp, group: u.group, order: await stores.users.effectiveOrder(u) });
+      const consoleLogins = new Set((await stores.webUsers.list()).map((w) => w.userEmail?.toLowerCase()).filter(Boolean));
+      for (const u of list) people.push({ email: u.email, phone: u.phone, sip: u.sip, xmpp: u.xmpp, console: consoleLogins.has(u.email.toLowerCase()), group: u.group, order: await stores.users.effectiveOrder(u) });
       effective = await stores.settings.effective(config);
       const snap = await stores.daemonStatus.read();
       if (snapshotIsLive(snap, Date.now())) daemon = { pid: snap.pid, status: snap.status };

@@ -13,6 +13,8 @@ export interface Person {
   phone: string | null;
   sip: string | null;
   xmpp?: string | null;
+  /** A web console login is this person (web-users --user): the console channel reaches them while it is open. */
+  console?: boolean;
   group: string | null;
   /** The order their deliveries walk: their own, else their group's; null: the global one. */
   order: ChannelName[] | null;
@@ -26,6 +28,7 @@ const NEEDS: Partial<Record<ChannelName, (p: Person) => boolean>> = {
   sms: (p) => Boolean(p.phone?.trim()),
   mail: (p) => Boolean(p.email),
   xmpp: (p) => Boolean(p.xmpp?.trim()),
+  console: (p) => Boolean(p.console),
 };
 
 /** The enabled channels in a person's order that have an address for them. */
@@ -49,7 +52,7 @@ export function reachChecks(cfg: Config, people: Person[] | null): CheckResult[]
     const none = people.filter((p) => !reachableBy(p, cfg).length);
     if (none.length === people.length) {
       out.push(fail('reach', `no enabled channel (${enabled.join(', ')}) can reach any of the ${people.length} user${people.length === 1 ? '' : 's'}`,
-        'give users the address an enabled channel needs (--phone for gsm/sms, --sip for voip), or enable a channel in their order'));
+        'give users the address an enabled channel needs (--phone for gsm/sms, --sip for voip, a web login with web-users add --user for console), or enable a channel in their order'));
     } else {
       out.push(pass('reach', `${people.length - none.length} of ${people.length} user${people.length === 1 ? '' : 's'} reachable (channels ${enabled.join(', ')})`));
       if (none.length) {

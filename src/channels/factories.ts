@@ -15,6 +15,8 @@ import { VoipChannel } from './voip/voip-channel.js';
 import { SipLine } from './voip/sip-line.js';
 import { SipMessageChannel } from './sipmsg/sipmsg-channel.js';
 import { XmppChannel } from './xmpp/xmpp-channel.js';
+import { ConsoleChannel } from './console/console-channel.js';
+import { ConsolePresence } from './console/presence.js';
 
 export interface FactoryDeps {
   logger: Logger;
@@ -27,6 +29,8 @@ export interface FactoryDeps {
   inbound?: InboundSink;
   /** The shared speech service, created on first use. */
   audio: () => Promise<PromptAudio>;
+  /** Who has the web console open (the HTTP server attaches screens); the console channel shows alerts there. */
+  presence?: ConsolePresence;
 }
 
 export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName, ChannelFactory>> {
@@ -60,6 +64,7 @@ export function channelFactories(deps: FactoryDeps): Partial<Record<ChannelName,
     },
     sipmsg: async (cfg) =>
       new SipMessageChannel({ config: cfg.channels.sipmsg, line: sipLine, logger: deps.logger, ...(deps.inbound ? { inbound: deps.inbound } : {}) }),
+    console: async (cfg) => new ConsoleChannel({ config: cfg.channels.console, presence: deps.presence ?? new ConsolePresence(), logger: deps.logger.child({ channel: 'console' }) }),
     xmpp: async (cfg) => new XmppChannel({
       config: cfg.channels.xmpp, logger: deps.logger.child({ channel: 'xmpp' }),
       inbound: deps.inbound ?? { message: async () => null, callBack: async () => null },

@@ -45,6 +45,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'restore', term: 'restore [options] <file>', description: 'replace the database with a backup (daemon stopped); the current one is kept as alertline.db.bak', load: async () => (await import('./backup.js')).registerRestore },
   { name: 'tokens', term: 'tokens', description: 'API tokens (Authorization: Bearer) for webhooks, scripts and the HTTP API', load: async () => (await import('./tokens.js')).registerTokens },
   { name: 'heartbeats', term: 'heartbeats', description: 'dead-man\'s switches: a monitor that stops pinging raises "monitor <name> went quiet"', load: async () => (await import('./heartbeats.js')).registerHeartbeats },
+  { name: 'web-users', term: 'web-users', description: 'logins for the web console (viewer reads, responder acts on alerts, admin manages)', load: async () => (await import('./web-users.js')).registerWebUsers },
   { name: 'silences', term: 'silences', description: 'maintenance windows: matching alerts are kept, shown as silenced, not delivered', load: async () => (await import('./silences.js')).registerSilences },
 ];
 

@@ -16,7 +16,7 @@ export function registerRun(program: Command, g: () => GlobalOpts): void {
     // (A truly stuck daemon stops feeding the systemd watchdog and gets restarted.)
     process.on('unhandledRejection', (e) => logger.error('bug.unhandled_rejection', { error: e instanceof Error ? `${e.message} ${e.stack?.split('\n')[1]?.trim() ?? ''}` : String(e) }));
     const systemd = systemdSupervisionFromEnv({ logger });
-    const daemon = await Daemon.start({ config: loaded.config, configPath: loaded.path, logger });
+    const daemon = await Daemon.start({ config: loaded.config, configPath: loaded.path, logger, announce: (l) => process.stdout.write(`${l}\n`) });
     const supervisor = await superviseDaemon(daemon, { logger, systemd });
     let stopping = false;
     const stop = async (signal: string) => {

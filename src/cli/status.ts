@@ -78,6 +78,8 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         const db = live.database as LiveStatus['database'];
         if (db && !db.ok) line(`database: FAILING since ${db.since ?? '?'}: ${db.error ?? ''}`);
         for (const a of (live.selfAlarms as LiveStatus['selfAlarms'])?.open ?? []) line(`self-alarm: ${a.summary} (since ${a.since})`);
+        const web = live.console as LiveStatus['console'];
+        if (web) line(`console: ${web.screens} screen(s) open${web.setupUrl ? `; no web user yet: create the first admin at ${web.setupUrl}` : ''}`);
       }
       const st = r.storage;
       const prune = (r.live as { storage?: LiveStatus['storage'] } | undefined)?.storage?.lastPrune;

@@ -211,6 +211,13 @@ export const sipmsgSchema = z
   })
   .strict();
 
+/** The web console as a channel: alerts shown (with an alarm) to recipients logged in to the console. */
+export const consoleSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+  })
+  .strict();
+
 export const gsmSchema = z
   .object({
     enabled: z.boolean().default(false),
@@ -375,6 +382,7 @@ export const configSchema = z
         mail: mailChannelSchema.default({}),
         sipmsg: sipmsgSchema.default({}),
         xmpp: xmppSchema.default({}),
+        console: consoleSchema.default({}),
       })
       .strict()
       .default({}),
@@ -396,6 +404,7 @@ export type SmsConfig = Config['channels']['sms'];
 export type MailChannelConfig = Config['channels']['mail'];
 export type SipmsgConfig = Config['channels']['sipmsg'];
 export type XmppConfig = Config['channels']['xmpp'];
+export type ConsoleConfig = Config['channels']['console'];
 export type EscalationConfig = Config['escalation'];
 export type RetentionConfig = Config['retention'];
 export type HttpConfig = Config['http'];

@@ -33,10 +33,11 @@ import { EventHub } from './events.js';
 import { openApiDocument } from './openapi.js';
 import { alertDetail, alertSummary, heartbeatView, userView } from './views.js';
 import type { TokenInfo } from '../store/tokens.js';
+import { WebConsole, type ConsoleDeps } from './console/console.js';
 
 export interface HttpDeps {
   config: HttpConfig;
-  stores: Pick<Stores, 'alerts' | 'users' | 'tokens' | 'heartbeats' | 'changes' | 'oncall'>;
+  stores: Pick<Stores, 'alerts' | 'users' | 'tokens' | 'heartbeats' | 'changes' | 'oncall' | 'webUsers' | 'reports' | 'settings'>;
   ingest: WebhookIngest;
   heartbeats: HeartbeatMonitor;
   acknowledge: (req: AckRequest) => Promise<AckResult>;
@@ -50,6 +51,8 @@ export interface HttpDeps {
   logger: Logger;
   hostname: string;
   version: string;
+  /** The web console: who has it open (the console channel), the first-run setup token, spoken prompts. */
+  console?: Pick<ConsoleDeps, 'presence' | 'setup' | 'promptWav' | 'config'>;
   /** How often the event stream polls the store (default 500 ms). */
   eventPollMs?: number;
   /** After a failed listen (port taken), try again this often (default 5 s); mail keeps flowing meanwhile. */
@@ -83,10 +86,15 @@ export class HttpServer {
   private closing = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private listenError: string | null = null;
+  private readonly web: WebConsole;
 
   constructor(private readonly d: HttpDeps) {
     this.auth = new Authenticator({ byHash: (h) => d.stores.tokens.byHash(h), now: () => d.clock.now(), logger: d.logger, failuresPerMinute: d.config.authFailuresPerMinute });
     this.events = new EventHub({ feed: d.stores.changes, pollMs: d.eventPollMs ?? 500, logger: d.logger, maxClients: 100 });
+    this.web = new WebConsole({
+      stores: d.stores, acknowledge: d.acknowledge, ...(d.act ? { act: d.act } : {}), changed: d.changed, snapshot: d.snapshot,
+      ...d.console, events: this.events, tls: Boolean(d.config.tls), clock: d.clock, logger: d.logger.child({ part: 'console' }), version: d.version,
+    });
   }
 
   address(): AddressInfo | null {
@@ -443,6 +451,7 @@ export class HttpServer {
         reply.raw.end(JSON.stringify({ error: 'event stream unavailable (too many open, or a storage problem), retry' }));
       }
     });
+    this.web.register(app);
     app.get('/api/v1/openapi.json', { config: { need: 'none' } }, async () => openApiDocument(this.d.version));
     app.get('/metrics', { config: { need: 'metrics' } }, async (_req, reply) => {
       const text = await this.d.metrics.render();

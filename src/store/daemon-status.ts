@@ -30,6 +30,8 @@ export interface LiveStatus {
   selfAlarms?: { open: { key: string; summary: string; since: string }[]; unsent: string[]; admins: number | null; problem?: string; unstored?: string[] };
   /** Whether the database works (its probe and the store calls since), and its faults since start by SQLite code. */
   database?: { ok: boolean; error: string | null; since: string | null; errors: Record<string, number>; last: { op: string; code: string; message: string; at: number } | null };
+  /** The web console: open screens, and the one-time setup link while no web user exists. */
+  console?: { screens: number; setupUrl?: string };
 }
 
 export interface StorageStatus {

@@ -14,6 +14,8 @@ import { RetentionStore, type StoreStats } from './retention.js';
 import { TokenStore } from './tokens.js';
 import { HeartbeatStore } from './heartbeats.js';
 import { ChangeStore } from './changes.js';
+import { WebUserStore } from './web-users.js';
+import { ReportStore } from './reports.js';
 
 export interface Stores {
   db: Db;
@@ -33,6 +35,10 @@ export interface Stores {
   tokens: TokenStore;
   heartbeats: HeartbeatStore;
   changes: ChangeStore;
+  /** Web console logins and sessions. */
+  webUsers: WebUserStore;
+  /** The console's board and statistics. */
+  reports: ReportStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   /** A read and one small committed write (store_probe): rejects with the database's error when it takes no writes. */
@@ -58,6 +64,8 @@ export function openStores(dataDir: string, now: () => number = Date.now): Store
     tokens: new TokenStore(db, now),
     heartbeats: new HeartbeatStore(db, now),
     changes: new ChangeStore(db),
+    webUsers: new WebUserStore(db, now),
+    reports: new ReportStore(db),
     ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
     probe: async (now) => {
       prep(db, 'SELECT count(*) AS n FROM sqlite_master').get();

@@ -232,4 +232,23 @@ export const MIGRATIONS: string[] = [
     at INTEGER NOT NULL
   );
   `,
+  /* 12: web console users (scrypt password hashes) and their sessions */ `
+  CREATE TABLE web_users (
+    login TEXT PRIMARY KEY COLLATE NOCASE,
+    role TEXT NOT NULL,            -- admin | responder | viewer
+    password TEXT NOT NULL,        -- scrypt$N$r$p$salt$hash (base64url); never the password
+    user_email TEXT COLLATE NOCASE, -- the person (users.email) this login is: console pages reach them here
+    created_at INTEGER NOT NULL,
+    last_login_at INTEGER
+  );
+  CREATE TABLE web_sessions (
+    id_hash TEXT PRIMARY KEY,      -- hex SHA-256 of the session cookie; the cookie itself is never stored
+    login TEXT NOT NULL REFERENCES web_users(login) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,            -- the token every state change must carry
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX web_sessions_login ON web_sessions(login);
+  `,
 ];

@@ -1,6 +1,6 @@
 /**
- * `alertline doctor` on who can be reached: the shipped example config (every channel disabled)
- * fails with exit 1; a user no enabled channel reaches and an empty admins group are warnings.
+ * `alertline doctor` on who can be reached: the shipped example config (only the console channel)
+ * fails with exit 1 while nobody has a console login; a user no enabled channel reaches and an empty admins group are warnings.
  * Real files, a real database, a real SMTP sink as the relay, the real CLI command.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -64,15 +64,21 @@ describe('alertline doctor: can anybody be reached', () => {
 
   const line = (out: string, status: string, name: string) => out.split('\n').find((l) => l.startsWith(`${status}  ${name} `)) ?? `(no ${status} ${name} line in:\n${out})`;
 
-  it('the shipped example config (every channel disabled) fails: exit 1, "no channel is enabled"', async () => {
+  it('the shipped example config (only the console channel) fails while nobody has a console login; passes once someone has', async () => {
     const example = parse(readFileSync(EXAMPLE, 'utf8')) as Record<string, unknown>;
     const file = writeConfig({ ...example, smtp: { ...(example.smtp as object), port: 0 } });
     await addUsers([['ana@example.com', { phone: '+34600111222', group: 'admins' }]]);
     const { out, exit } = await doctor(file);
     expect(exit, out).toBe(1);
-    expect(line(out, 'FAIL', 'reach')).toMatch(/no channel is enabled: every alert would be accepted and reach nobody/);
-    expect(out).toMatch(/hint: enable at least one: alertline channels enable mail/);
+    // The example enables only the console channel: it reaches people with a console login, and ana has none.
+    expect(line(out, 'FAIL', 'reach')).toMatch(/no enabled channel \(console\) can reach any of the 1 user/);
+    expect(out).toMatch(/hint: .*a web login with web-users add --user for console/);
     expect(out).not.toContain('all checks passed');
+    const s = openStores(join(tmp.dir, 'data'));
+    await s.webUsers.add('ana', 'admin', 'scrypt$32768$8$1$c2FsdA$a2V5', 'ana@example.com');
+    await s.close();
+    const after = await doctor(file);
+    expect(line(after.out, 'PASS', 'reach')).toMatch(/1 of 1 user reachable \(channels console\)/);
   }, 60_000);
 
   it('a channel enabled in the database (alertline channels enable) counts, like the daemon sees it', async () => {
