@@ -36,6 +36,8 @@ const ROOT = join(import.meta.dirname, '../..');
 const N = Number(process.argv[2] ?? 4000);
 const C = Number(process.argv[3] ?? 32);
 const REFERENCE = 101.67;
+/** Extra node flags for the daemon (e.g. BENCH_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'). */
+const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -78,7 +80,7 @@ async function main() {
     ].join('\n'));
     const bin = join(ROOT, 'bin/alertline.js');
     spawnSync(process.execPath, [bin, '--config', conf, 'users', 'add', 'oncall@alerts.example'], { stdio: 'inherit' });
-    const daemon = spawn(process.execPath, [bin, 'run', '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const daemon = spawn(process.execPath, [...nodeArgs, bin, 'run', '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitPort(port);
     await new Promise((r) => setTimeout(r, 500));
     const rssBefore = rssMb(daemon.pid!);
