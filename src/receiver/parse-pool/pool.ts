@@ -150,7 +150,7 @@ export class ParsePool {
 
   private spawn(): Slot {
     const worker = new Worker(this.o.script ?? DEFAULT_SCRIPT, {
-      resourceLimits: this.o.resourceLimits ?? { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 },
+      resourceLimits: this.o.resourceLimits ?? { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 },
       stdout: false,
       stderr: false,
     });
