@@ -48,6 +48,10 @@ const REFERENCE = 101.67;
 /** Extra node flags for the daemon (e.g. BENCH_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'). */
 const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const RCPT = 'oncall@alerts.example';
+/** The memory settings the systemd unit starts the daemon with (NODE_OPTIONS, MALLOC_*), so the figures are the appliance's. */
+const UNIT_ENV: Record<string, string> = Object.fromEntries(
+  [...readFileSync(join(ROOT, 'systemd/alertline.service'), 'utf8').matchAll(/^Environment=(NODE_OPTIONS|MALLOC_[A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+);
 const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -73,7 +77,7 @@ function report(name: string, r: LoadResult) {
 }
 
 const pinned = (argv: string[]) => (TASKSET ? [TASKSET, '-c', '0', ...argv] : argv);
-const run = (argv: string[], stdio: Parameters<typeof spawn>[2]['stdio']) => spawn(argv[0]!, argv.slice(1), { stdio });
+const run = (argv: string[], stdio: Parameters<typeof spawn>[2]['stdio'], env: NodeJS.ProcessEnv = process.env) => spawn(argv[0]!, argv.slice(1), { stdio, env });
 
 async function bareSink(message: Buffer, pin: boolean): Promise<LoadResult> {
   const argv = [process.execPath, join(ROOT, 'dist/bench/lib/bare-sink.js')];
@@ -118,7 +122,7 @@ async function startDaemon(dir: string, o: { workers: 'auto' | number; pin?: boo
   const bin = join(ROOT, 'bin/alertline.js');
   spawnSync(process.execPath, [bin, '--config', conf, 'users', 'add', RCPT], { stdio: 'ignore' });
   const argv = [process.execPath, ...nodeArgs, bin, 'run', '--config', conf];
-  const child = run(o.pin ? pinned(argv) : argv, ['ignore', 'pipe', 'inherit']);
+  const child = run(o.pin ? pinned(argv) : argv, ['ignore', 'pipe', 'inherit'], { ...process.env, ...UNIT_ENV });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => { if (log.length < 1e6) log += d.toString(); });
   await waitPort(port);
@@ -153,6 +157,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'alertline-bench-'));
   try {
     console.log(`bench/ingest: ${N} Zabbix alert mails, ${C} concurrent connections, loopback, ${process.arch}, ${availableParallelism()} cores`);
+    console.log(`daemon environment from systemd/alertline.service: ${Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
     let pooled = { idle: NaN, after: NaN };
     if (!process.env.BENCH_MEMORY_ONLY) pooled = await throughput(dir, message);
     await memory(dir, message, pooled);
@@ -166,7 +171,7 @@ async function throughput(dir: string, message: Buffer): Promise<{ idle: number;
     const inline = await durable(dir, message, { workers: 0 });
     const rInline = report('alertline, parse inline (parseWorkers 0)', inline.r);
     const pooled = await durable(dir, message, { workers: 'auto' });
-    const rPool = report(`alertline, parse workers (auto = ${Math.min(3, Math.max(0, availableParallelism() - 1))})`, pooled.r);
+    const rPool = report(`alertline, parse workers (auto = ${availableParallelism() >= 2 ? 1 : 0})`, pooled.r);
     console.log(`ratio durable / bare: inline ${(rInline / bare).toFixed(2)}, workers ${(rPool / bare).toFixed(2)}`);
     console.log(`vs reference design (${REFERENCE} msg/s): ${(Math.max(rInline, rPool) / REFERENCE).toFixed(1)}x`);
     if (TASKSET) {

@@ -91,11 +91,10 @@ describe('parse pool', () => {
     expect(r!.message).toMatch(/longer than 1 ms/);
   });
 
-  it('sizes itself from the cores: one less than there are, at most 3, none on one core', () => {
+  it('auto is one worker with two cores or more, none on one core; a number is taken as it is', () => {
     expect(parseWorkerCount('auto', 1)).toBe(0);
     expect(parseWorkerCount('auto', 2)).toBe(1);
-    expect(parseWorkerCount('auto', 4)).toBe(3);
-    expect(parseWorkerCount('auto', 16)).toBe(3);
+    expect(parseWorkerCount('auto', 4)).toBe(1);
     expect(parseWorkerCount(0, 4)).toBe(0);
     expect(parseWorkerCount(5, 4)).toBe(5);
   });

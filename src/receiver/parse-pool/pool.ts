@@ -42,13 +42,15 @@ export class ParseTempFail extends Error {
   readonly tempfail = true;
 }
 
-/** Most workers `auto` starts (more would only cost memory: the main thread is then the limit). */
-const MAX_AUTO = 3;
-
-/** smtp.parseWorkers: a number, or `auto` = one less than the cores (the main thread keeps one), at most 3; 0 on one core. */
+/**
+ * smtp.parseWorkers: a number, or `auto` = one worker when there are at least two cores, none on
+ * one. Measured (bench/ingest, --cpu-prof): parsing is about a tenth of the main thread's work per
+ * mail (SMTP protocol, the SQLite commit and the dispatcher take the rest), so one worker takes all
+ * of it off the main thread; each further worker would only add its ~30 MB heap in a flood.
+ */
 export function parseWorkerCount(setting: 'auto' | number, cores = availableParallelism()): number {
   if (setting !== 'auto') return setting;
-  return Math.max(0, Math.min(MAX_AUTO, cores - 1));
+  return cores >= 2 ? 1 : 0;
 }
 
 export interface ParsePoolOptions {
