@@ -69,7 +69,7 @@ describe('parse pool', () => {
     const lines: { event: string; fields: Record<string, unknown> }[] = [];
     pool = new ParsePool({ size: 1, script: SCRIPT, clock: systemClock, logger: recordingLogger(lines), resourceLimits: LIMITS });
     const others = ['zabbix-problem.eml', 'grafana-firing.eml', 'nagios-problem.eml', 'alertmanager-firing.eml'];
-    // One worker: the good mails queue behind the hostile one and must survive its worker's death.
+    // One worker, all five in flight in it together: the good mails must survive its death.
     const results = await Promise.allSettled([pool.parse(hostileMail()), ...others.map((n) => pool!.parse(fixture(n)))]);
     expect(results[0]!.status).toBe('rejected');
     expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(ParseTempFail);
@@ -79,6 +79,8 @@ describe('parse pool', () => {
       expect((r as PromiseFulfilledResult<Awaited<ReturnType<ParsePool['parse']>>>).value.parsed).toStrictEqual((await inlineParse(fixture(n))).parsed);
     }
     expect(lines.find((l) => l.event === 'smtp.parse_worker_failed')?.fields.reason).toMatch(/memory limit/);
+    // The next mail starts a new worker.
+    expect((await pool.parse(fixture('zabbix-resolved.eml'))).parsed).toStrictEqual((await inlineParse(fixture('zabbix-resolved.eml'))).parsed);
     expect(pool.workers).toBe(1);
   });
 

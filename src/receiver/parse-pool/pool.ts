@@ -1,17 +1,19 @@
 /**
  * Parsing mail off the main thread: a pool of worker threads (worker.ts), each running the same
- * parseAlertMail as inline parsing on one mail at a time. The main thread keeps the SMTP sessions
+ * parseAlertMail as inline parsing on the mails it is sent. The main thread keeps the SMTP sessions
  * and the SQLite commits; on a machine with several cores an alert storm's MIME decoding runs on
  * the others.
  *
- * - The raw mail travels as a transferred ArrayBuffer and comes back the same way (no copy); the
- *   caller stores the Buffer it gets back.
+ * - Each worker has up to 16 mails in flight, so their replies arrive together and the group
+ *   commit keeps many mails in one transaction (one at a time, each mail was its own commit and
+ *   workers were slower than inline parsing). A copy of the raw mail is transferred to the worker
+ *   (a few KB); the original stays with the pool.
  * - Workers start when mail arrives and stop after idleMs without work, so an idle appliance
  *   does not pay their memory.
- * - A worker that dies (out of memory on hostile MIME, a crash, or a parse longer than timeoutMs)
- *   is replaced; the mail it was parsing fails with ParseTempFail (SMTP 451: the sender keeps it
- *   and tries again), mails waiting in the queue go to the replacement. A parse error that the
- *   parser reports normally is an ordinary rejection (SMTP 554), as inline.
+ * - A worker that dies (out of memory on hostile MIME, a crash, or no reply within timeoutMs)
+ *   is replaced, and each mail it had in flight is parsed again, alone; the one that kills a
+ *   worker when alone fails with ParseTempFail (SMTP 451: the sender keeps it and tries again).
+ *   A parse error the parser reports normally is an ordinary rejection (SMTP 554), as inline.
  * - At most maxQueue mails wait; more fail with ParseTempFail.
  * - If workers cannot even start (three in a row die before coming online), the pool parses
  *   inline from then on and says so once in the log.
@@ -69,21 +71,28 @@ export interface ParsePoolOptions {
 
 interface Job {
   id: number;
-  buf: ArrayBuffer;
-  length: number;
+  raw: Buffer;
+  /** Was in flight in a worker that died: parsed alone from now on; a second death is its own. */
+  suspect: boolean;
   resolve: (m: ParsedMail) => void;
   reject: (e: Error) => void;
 }
 
 interface Slot {
   worker: Worker;
-  job: Job | null;
+  jobs: Map<number, Job>;
   online: boolean;
   gone: boolean;
   /** Why the pool stopped it (timeout, idle, close); undefined if it died by itself. */
   stopReason?: string;
   cancelTimer: () => void;
 }
+
+/**
+ * Mails one worker has in flight. More than one, so that replies arrive together and the group
+ * commit stays one transaction for many mails (one at a time, each reply would be its own commit).
+ */
+const IN_FLIGHT = 16;
 
 const DEFAULT_SCRIPT = new URL('./worker.js', import.meta.url);
 const noop = () => {};
@@ -125,11 +134,8 @@ export class ParsePool {
     if (this.inlineOnly) return inlineParse(raw);
     if (this.closed) return Promise.reject(new ParseTempFail('the parse pool is shutting down'));
     if (this.queue.length >= this.maxQueue) return Promise.reject(new ParseTempFail(`${this.queue.length} mails already wait for parsing`));
-    // Transfer needs a buffer of its own: a slice of Node's shared pool (small Buffers) is copied once.
-    const own = raw.byteOffset === 0 && raw.buffer.byteLength === raw.length && raw.buffer instanceof ArrayBuffer;
-    const buf = own ? (raw.buffer as ArrayBuffer) : raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length) as ArrayBuffer;
     return new Promise<ParsedMail>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, buf, length: raw.length, resolve, reject });
+      this.queue.push({ id: this.nextId++, raw, suspect: false, resolve, reject });
       this.pump();
     });
   };
@@ -140,11 +146,22 @@ export class ParsePool {
     await Promise.all([...this.slots].map((s) => this.stop(s, 'closing')));
   }
 
+  /** Can take this job: a suspect goes only to an empty worker, and nothing joins a suspect. */
+  private fits(s: Slot, job: Job): boolean {
+    if (s.stopReason || s.gone) return false;
+    if (job.suspect) return s.jobs.size === 0;
+    if (s.jobs.size >= IN_FLIGHT) return false;
+    for (const j of s.jobs.values()) if (j.suspect) return false;
+    return true;
+  }
+
   private pump(): void {
     while (this.queue.length) {
+      const job = this.queue[0]!;
       let slot: Slot | undefined;
-      for (const s of this.slots) if (!s.job && !s.stopReason) { slot = s; break; }
-      if (!slot && this.slots.size < this.size) slot = this.spawn();
+      // The least busy worker that fits; a new one while there is room for one and all are busy.
+      for (const s of this.slots) if (this.fits(s, job) && (!slot || s.jobs.size < slot.jobs.size)) slot = s;
+      if ((!slot || slot.jobs.size > 0) && this.slots.size < this.size) slot = this.spawn();
       if (!slot) return;
       this.dispatch(slot, this.queue.shift()!);
     }
@@ -157,7 +174,7 @@ export class ParsePool {
       stderr: false,
     });
     worker.unref();
-    const slot: Slot = { worker, job: null, online: false, gone: false, cancelTimer: noop };
+    const slot: Slot = { worker, jobs: new Map(), online: false, gone: false, cancelTimer: noop };
     this.slots.add(slot);
     worker.on('online', () => {
       slot.online = true;
@@ -169,22 +186,33 @@ export class ParsePool {
     return slot;
   }
 
-  private dispatch(slot: Slot, job: Job): void {
+  /** The worker's deadline: timeoutMs after its oldest job in flight was sent (reset on each reply). */
+  private arm(slot: Slot): void {
     slot.cancelTimer();
-    slot.job = job;
-    slot.cancelTimer = this.o.clock.setTimer(() => void this.stop(slot, `parsing took longer than ${this.timeoutMs} ms`), this.timeoutMs);
-    slot.worker.postMessage({ id: job.id, buf: job.buf, length: job.length } satisfies ParseJob, [job.buf]);
+    slot.cancelTimer = slot.jobs.size
+      ? this.o.clock.setTimer(() => void this.stop(slot, `parsing took longer than ${this.timeoutMs} ms`), this.timeoutMs)
+      : this.o.clock.setTimer(() => void this.stop(slot, 'idle'), this.idleMs);
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    const first = slot.jobs.size === 0;
+    slot.jobs.set(job.id, job);
+    if (first) this.arm(slot);
+    // A copy travels (a few KB): the original stays here, so a mail in flight in a worker that
+    // dies can be parsed again by the next one.
+    const buf = new Uint8Array(job.raw.length);
+    buf.set(job.raw);
+    slot.worker.postMessage({ id: job.id, buf: buf.buffer, length: buf.length } satisfies ParseJob, [buf.buffer]);
   }
 
   private onReply(slot: Slot, r: ParseReply): void {
-    const job = slot.job;
-    if (!job || job.id !== r.id || slot.gone) return;
-    slot.cancelTimer();
-    slot.job = null;
-    if (r.ok) job.resolve({ parsed: r.parsed, raw: Buffer.from(r.buf, 0, job.length) });
+    const job = slot.jobs.get(r.id);
+    if (!job || slot.gone) return;
+    slot.jobs.delete(r.id);
+    this.arm(slot);
+    if (r.ok) job.resolve({ parsed: r.parsed, raw: job.raw });
     else job.reject(new Error(r.error));
     if (this.queue.length) this.pump();
-    else slot.cancelTimer = this.o.clock.setTimer(() => void this.stop(slot, 'idle'), this.idleMs);
   }
 
   private stop(slot: Slot, reason: string): Promise<void> {
@@ -199,20 +227,20 @@ export class ParsePool {
     slot.cancelTimer();
     this.slots.delete(slot);
     const reason = slot.stopReason ?? why;
-    const job = slot.job;
-    slot.job = null;
-    if (job) {
-      this.o.logger.warn('smtp.parse_worker_failed', { reason, note: 'the mail it was parsing got 451 (the sender retries); the worker is replaced' });
-      job.reject(new ParseTempFail(`parse worker failed: ${reason}`));
-    } else if (!slot.stopReason) {
-      this.o.logger.warn('smtp.parse_worker_failed', { reason });
+    const jobs = [...slot.jobs.values()];
+    slot.jobs.clear();
+    if (jobs.length || !slot.stopReason) this.o.logger.warn('smtp.parse_worker_failed', { reason, mails: jobs.length });
+    // Each mail it had is parsed again, alone; one that was already alone caused it: 451 (the sender retries).
+    const retry: Job[] = [];
+    for (const j of jobs) {
+      if (j.suspect || this.closed) j.reject(new ParseTempFail(`parse worker failed: ${reason}`));
+      else retry.push({ ...j, suspect: true });
     }
+    this.queue.unshift(...retry);
     if (!slot.online && !slot.stopReason && ++this.startFailures >= 3) {
       this.inlineOnly = true;
       this.o.logger.error('smtp.parse_pool_disabled', { reason, note: 'parse workers do not start; parsing on the main thread' });
-      for (const j of this.queue.splice(0)) {
-        inlineParse(Buffer.from(j.buf, 0, j.length)).then(j.resolve, j.reject);
-      }
+      for (const j of this.queue.splice(0)) inlineParse(j.raw).then(j.resolve, j.reject);
       return;
     }
     if (!this.closed) this.pump();
