@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     return toFrames(g711Encode(resample(s.samples, s.sampleRate, 8000), 'PCMU'), 'PCMU');
   };
   await cold('warm up the JIT'); // not counted
+  const rssWarm = process.memoryUsage().rss;
 
   const dir = await mkdtemp(join(tmpdir(), 'alertline-bench-'));
   const service = await SpeechService.create({ voice: voiceSchema.parse({}), cacheDir: dir, logger: silentLogger, engine });
@@ -96,7 +97,8 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(fmt(r));
   console.log('');
   console.log(`engine start-up (compile + instantiate + voice list): ${createMs.toFixed(0)} ms`);
-  console.log(`RSS: ${(rss0 / 1e6).toFixed(0)} MB before engine, ${(rssEngine / 1e6).toFixed(0)} MB with engine loaded, ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB at end`);
+  console.log(`RSS: ${(rss0 / 1e6).toFixed(0)} MB before engine, ${(rssEngine / 1e6).toFixed(0)} MB with engine loaded, ${(rssWarm / 1e6).toFixed(0)} MB after its first synthesis (idle with speech), ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB at end (after the fresh-instance baseline runs)`);
+  console.log('daemon RSS idle without/with speech and its peak in a 10 000-mail flood: npm run bench:ingest');
   console.log('reference design: 2370/2480/3130/3450 ms cold, < 1 ms on a cache hit');
   console.log('"fresh-inst" = baseline measured in this run: new WASM instance per synthesis; "warm gain" = fresh-inst / cold');
   await service.close();

@@ -12,6 +12,7 @@ import type { AdmitDecide } from './store/rows.js';
 import { AlertWriter } from './receiver/alert-writer.js';
 import { syntheticMail } from './receiver/http/synthetic-mail.js';
 import { SmtpReceiver } from './receiver/smtp-receiver.js';
+import { ParsePool, parseWorkerCount, type ParsePoolOptions } from './receiver/parse-pool/pool.js';
 import { admissionRules, compileIgnore } from './core/admission.js';
 import { acknowledger, identify, type AckRequest, type AckResult } from './core/acknowledge.js';
 import { sipAddressKey } from './channels/voip/sip-target.js';
@@ -54,6 +55,8 @@ export interface DaemonOptions {
   factories?: Partial<Record<ChannelName, ChannelFactory>>;
   statusIntervalMs?: number;
   pollIntervalMs?: number;
+  /** Parse pool settings other than its size (tests: a worker bundled from the sources, tight limits). */
+  parsePool?: Pick<ParsePoolOptions, 'script' | 'resourceLimits' | 'timeoutMs' | 'idleMs'>;
   /** Replace the self-alarms' disk and clock probes (tests). */
   selfAlarms?: Pick<SelfAlarmDeps, 'diskFree' | 'clockSynced' | 'repageMs'>;
   /** Where the one-time console setup link goes (run: stdout). Not the log: it holds a secret. */
@@ -84,6 +87,8 @@ export class Daemon {
   readonly stores: Stores;
   readonly dispatcher: Dispatcher;
   readonly receiver: SmtpReceiver;
+  /** Parse workers (smtp.parseWorkers), or null when mail is parsed on the main thread. */
+  private readonly parsePool: ParsePool | null;
   readonly channels: ChannelManager;
   /** Free space on the data disk (store.minFreeSpace): SMTP and HTTP ingest refuse below it. */
   readonly disk: DiskSpace;
@@ -200,6 +205,8 @@ export class Daemon {
       sendDirect: (alert, to) => sendDirect({ channels: () => this.channels.channels, busy: (name) => this.dispatcher.runningCount(name), clock: this.clock }, alert, to),
       ...opts.selfAlarms,
     });
+    const workers = parseWorkerCount(opts.config.smtp.parseWorkers);
+    this.parsePool = workers > 0 ? new ParsePool({ ...opts.parsePool, size: workers, clock: this.clock, logger: this.logger.child({ part: 'parse' }) }) : null;
     this.receiver = new SmtpReceiver({
       config: opts.config.smtp, users: this.stores.users, writer: smtpWriter,
       openDeliveries: () => this.openDeliveriesCached(),
@@ -210,6 +217,7 @@ export class Daemon {
         ping: (name) => this.heartbeats.ping(name),
       },
       diskSpace: () => this.spaceForAlerts(),
+      ...(this.parsePool ? { parse: this.parsePool.parse } : {}),
       clock: this.clock, logger: this.logger,
     });
     const defaultTo = () => this.lastConfig.http.defaultTo;
@@ -575,6 +583,7 @@ export class Daemon {
     await this.channels.stopAll();
     if (this.speech) await this.speech.then((s) => s.close()).catch(() => {});
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
+    await this.parsePool?.close();
     await Promise.race([httpClosing, new Promise((r) => setTimeout(r, 2000))]);
     this.metrics.close();
     try {

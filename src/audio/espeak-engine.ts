@@ -6,7 +6,9 @@
  * the in-memory file system), a synthesis only a few tens of ms. The engine instantiates once,
  * snapshots the linear memory right after start-up, and before every run of main() restores that
  * snapshot and the stack pointer, so each call starts from a pristine process image without paying
- * for a new instance. Calls are serialized (one instance, synchronous main()). If the module
+ * for a new instance. The snapshot keeps only the 4 KB pages that are not zero (about half of the
+ * 32 MB): restoring copies those back and clears any other page a run wrote to, so pages no run
+ * touches are never made resident. Calls are serialized (one instance, synchronous main()). If the module
  * traps, the instance is discarded and the next call instantiates a fresh one from the compiled
  * module, which is kept.
  */
@@ -55,9 +57,60 @@ type Factory = (opts: Record<string, unknown>) => Promise<EmModule>;
 interface Instance {
   mod: EmModule;
   exports: EmExports;
-  snapshot: Uint8Array;
+  snapshot: Snapshot;
   sp: number;
   openStreams: number;
+}
+
+const PAGE = 4096;
+const ZERO_PAGE = new Uint8Array(PAGE);
+
+/** Linear memory as runs of pages: the contents of the non-zero runs, and where the zero runs are. */
+interface Snapshot {
+  /** [start, end) byte offsets of runs of non-zero pages, their bytes back to back in `data`. */
+  full: number[];
+  data: Uint8Array;
+  /** [start, end) byte offsets of runs of all-zero pages. */
+  zero: number[];
+  length: number;
+}
+
+function isZero(heap: Uint8Array, at: number): boolean {
+  return Buffer.compare(heap.subarray(at, at + PAGE), ZERO_PAGE) === 0;
+}
+
+function takeSnapshot(heap: Uint8Array): Snapshot {
+  const full: number[] = [];
+  const zero: number[] = [];
+  let bytes = 0;
+  for (let at = 0; at < heap.length; at += PAGE) {
+    const z = heap.length - at >= PAGE && isZero(heap, at);
+    const runs = z ? zero : full;
+    const end = Math.min(heap.length, at + PAGE);
+    if (runs.length && runs[runs.length - 1] === at) runs[runs.length - 1] = end;
+    else runs.push(at, end);
+    if (!z) bytes += end - at;
+  }
+  const data = new Uint8Array(bytes);
+  let off = 0;
+  for (let i = 0; i < full.length; i += 2) {
+    data.set(heap.subarray(full[i]!, full[i + 1]!), off);
+    off += full[i + 1]! - full[i]!;
+  }
+  return { full, data, zero, length: heap.length };
+}
+
+/** Puts linear memory back as the snapshot has it; zero pages that are still zero are not touched. */
+function restoreSnapshot(heap: Uint8Array, s: Snapshot): void {
+  let off = 0;
+  for (let i = 0; i < s.full.length; i += 2) {
+    const len = s.full[i + 1]! - s.full[i]!;
+    heap.set(s.data.subarray(off, off + len), s.full[i]!);
+    off += len;
+  }
+  for (let i = 0; i < s.zero.length; i += 2) {
+    for (let at = s.zero[i]!; at < s.zero[i + 1]!; at += PAGE) if (!isZero(heap, at)) heap.fill(0, at, at + PAGE);
+  }
 }
 
 const IN_FILE = '/tmp/alertline-in.txt';
@@ -186,7 +239,7 @@ export class EspeakWasmEngine implements TtsEngine {
     const inst = this.instance;
     if (!inst) throw new TtsError('no engine instance');
     const { mod, exports: ex } = inst;
-    mod.HEAPU8.set(inst.snapshot);
+    restoreSnapshot(mod.HEAPU8, inst.snapshot);
     ex.stackRestore(inst.sp);
     this.sink.lines = [];
     const enc = new TextEncoder();
@@ -261,7 +314,5 @@ async function instantiate(factory: Factory, wasm: WasmModule, sink: { lines: st
   });
   const mod = await Promise.race([ready, failure]);
   if (!exports) throw new TtsError('espeak-ng module did not instantiate');
-  const snapshot = new Uint8Array(mod.HEAPU8.length);
-  snapshot.set(mod.HEAPU8);
-  return { mod, exports, snapshot, sp: exports.stackSave(), openStreams: mod.FS.streams.length };
+  return { mod, exports, snapshot: takeSnapshot(mod.HEAPU8), sp: exports.stackSave(), openStreams: mod.FS.streams.length };
 }

@@ -86,6 +86,12 @@ export const smtpSchema = z
     /** A session must start a transaction (MAIL) this soon after connecting or after its last one. */
     idleTimeout: duration.refine((ms) => ms > 0, 'must be more than 0 (0 would close every session at once); 10s suits real senders').default('10s'),
     socketTimeout: duration.default('60s'),
+    /**
+     * Worker threads that parse mail (MIME decoding) beside the main thread: `auto` = 1 with two
+     * cores or more, none on one core; 0 = parse on the main thread. They start when mail comes
+     * and stop after 30 s without any.
+     */
+    parseWorkers: z.union([z.literal('auto'), z.number().int().min(0).max(32)]).default('auto'),
   })
   .strict();
 

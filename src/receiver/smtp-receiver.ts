@@ -21,7 +21,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { FailureLimiter } from '../util/failure-limiter.js';
 import { clampDelay } from '../util/timers.js';
 import { checkRawMessage } from './message-checks.js';
-import { parseAlertMail } from './parse-alert.js';
+import { inlineParse, ParseTempFail, type MailParser } from './parse-pool/pool.js';
 import type { AlertWriter } from './alert-writer.js';
 import { isOwnRelay } from '../compose/relayed-mail.js';
 
@@ -38,6 +38,8 @@ export interface ReceiverDeps {
   heartbeat?: { known(name: string): Promise<boolean>; ping(name: string): Promise<unknown> };
   /** Room on the data disk (store.minFreeSpace); when not ok, new mail gets 452 at MAIL FROM. */
   diskSpace?: () => Promise<{ ok: boolean; free: number; min: number }>;
+  /** How mail is parsed: inline (default) or by a ParsePool's workers. */
+  parse?: MailParser;
   clock: Clock;
   logger: Logger;
 }
@@ -362,7 +364,9 @@ export class SmtpReceiver {
         this.d.logger.warn('smtp.too_large', { client: session.remoteAddress, size, limit });
         return cb(smtpError(552, `5.3.4 Message too big (limit ${limit} bytes)`));
       }
-      this.store(Buffer.concat(chunks), session, envelope, users).then(
+      const raw = ownBuffer(chunks, size);
+      chunks.length = 0;
+      this.store(raw, session, envelope, users).then(
         (msg) => {
           this.limits.activity(session.id);
           cb(null, msg);
@@ -398,8 +402,12 @@ export class SmtpReceiver {
     if (!recipients.length && !envelope.rcptTo.length) throw smtpError(554, '5.5.1 No valid recipients');
     let parsed;
     try {
-      parsed = await parseAlertMail(raw);
+      ({ parsed, raw } = await (this.d.parse ?? inlineParse)(raw));
     } catch (e) {
+      if (e instanceof ParseTempFail) {
+        log.warn('smtp.parse_deferred', { client: session.remoteAddress, reason: e.message });
+        throw smtpError(451, '4.3.0 Message could not be parsed now, try later');
+      }
       log.warn('smtp.unparseable', { client: session.remoteAddress, error: e as Error });
       throw smtpError(554, '5.6.0 Message could not be parsed');
     }
@@ -425,6 +433,17 @@ export class SmtpReceiver {
     for (const id of result.acknowledged) log.info('alert.acknowledged', { alert: id, by: result.id, via: 'monitor' });
     return `2.0.0 Queued as alert ${result.id}`;
   }
+}
+
+/**
+ * The DATA chunks in one Buffer of exactly their size, outside Node's shared pool: it can be
+ * transferred to a parse worker and back, and stored, without another copy.
+ */
+function ownBuffer(chunks: Buffer[], size: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const c of chunks) at += c.copy(out, at);
+  return out;
 }
 
 function timingSafeEqualStr(a: string, b: string): boolean {

@@ -38,9 +38,14 @@ export class AlertStore {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const lastSent = prep(this.db, `SELECT d.created_at at, a.level FROM deliveries d JOIN alerts a ON a.id = d.alert_id
       WHERE d.user_email = ? AND d.dedupe_key = ? AND d.state NOT IN ${NOT_SENT} ORDER BY d.created_at DESC LIMIT 1`);
-    const problems = prep(this.db, `SELECT id, state, received_at, resolved_at, level FROM alerts
-      WHERE problem_key = ? AND kind IN ('problem', 'update') AND id <> ? ORDER BY id DESC LIMIT ${PROBLEM_HISTORY}`);
-    const informed = prep(this.db, `SELECT DISTINCT user_email FROM deliveries WHERE alert_id = ? AND (informed = 1 OR state IN ('acknowledged','done','unacknowledged')
+    // One index range per kind, each already in id order (the index ends in the rowid), so a
+    // problem with thousands of earlier alerts costs PROBLEM_HISTORY rows, not a sort of all of them.
+    const problems = prep(this.db, `SELECT * FROM (SELECT id, state, received_at, resolved_at, level FROM alerts
+        WHERE problem_key = @key AND kind = 'problem' AND id <> @id ORDER BY id DESC LIMIT ${PROBLEM_HISTORY})
+      UNION ALL SELECT * FROM (SELECT id, state, received_at, resolved_at, level FROM alerts
+        WHERE problem_key = @key AND kind = 'update' AND id <> @id ORDER BY id DESC LIMIT ${PROBLEM_HISTORY})
+      ORDER BY id DESC LIMIT ${PROBLEM_HISTORY}`);
+    const informed = prep(this.db, `SELECT DISTINCT alert_id, user_email FROM deliveries WHERE alert_id IN (SELECT value FROM json_each(?)) AND (informed = 1 OR state IN ('acknowledged','done','unacknowledged')
       OR EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = deliveries.id AND t.outcome IN ('delivered','answered','acknowledged')))`);
 
     const run = this.db.transaction((items: AdmitInput[]) => items.map((input) => {
@@ -52,12 +57,23 @@ export class AlertStore {
       }).lastInsertRowid);
       this.eventSync(id, a.receivedAt, 'received', `from ${a.mailFrom || '<>'} via ${a.client ?? 'local'} for ${a.rcpt.join(', ')}`);
 
+      const rows = problems.all({ key: a.problemKey, id }) as { id: number; state: AlertState; received_at: number; resolved_at: number | null; level: string | null }[];
+      // Who was informed of each earlier problem matters only to a recovery: read on first use, in one query.
+      let informedBy: Map<number, string[]> | null = null;
+      const informedOf = (pid: number): string[] => {
+        if (!informedBy) {
+          informedBy = new Map(rows.map((r) => [r.id, [] as string[]]));
+          for (const r of informed.all(JSON.stringify(rows.map((p) => p.id))) as { alert_id: number; user_email: string }[]) {
+            informedBy.get(r.alert_id)!.push(r.user_email.toLowerCase());
+          }
+        }
+        return informedBy.get(pid)!;
+      };
       const facts: AdmitFacts = {
-        problems: (problems.all(a.problemKey, id) as { id: number; state: AlertState; received_at: number; resolved_at: number | null; level: string | null }[])
-          .map((p) => ({
-            id: p.id, state: p.state, receivedAt: p.received_at, resolvedAt: p.resolved_at, level: p.level,
-            informed: (informed.all(p.id) as { user_email: string }[]).map((r) => r.user_email.toLowerCase()),
-          })),
+        problems: rows.map((p) => ({
+          id: p.id, state: p.state, receivedAt: p.received_at, resolvedAt: p.resolved_at, level: p.level,
+          get informed() { return informedOf(p.id); },
+        })),
         lastSent: new Map(input.recipients.map((email) => [email, (lastSent.get(email, input.dedupeKey) as { at: number; level: string | null } | undefined) ?? null])),
       };
       const plan = decide(input, facts);

@@ -75,6 +75,17 @@ describe('speech path with espeak-ng (WASM)', () => {
     expect(rmsDb(s.samples)).toBeGreaterThan(-40);
   });
 
+  it('speaks a text the same after other texts and languages ran on the warm instance (each run starts pristine)', async () => {
+    const o = { lang: 'en', rate: 160 };
+    const first = await engine.synthesize('Disk full on db1', o);
+    await engine.synthesize('Problema en el servidor de base de datos', { lang: 'es', rate: 220 });
+    await engine.synthesize('A much longer text that makes the engine allocate more. '.repeat(40), o);
+    const again = await engine.synthesize('Disk full on db1', o);
+    expect(again.samples.length).toBeGreaterThan(8000);
+    expect(Buffer.from(again.samples.buffer, again.samples.byteOffset, again.samples.byteLength)
+      .equals(Buffer.from(first.samples.buffer, first.samples.byteOffset, first.samples.byteLength))).toBe(true);
+  });
+
   it('warms the fixed phrases at start (English and Spanish)', async () => {
     expect(counting.calls).toEqual(['Alert from Alertline.', 'Press 1 to acknowledge, 2 to repeat, 3 to escalate, 5 to snooze, 9 to resolve.', 'Acknowledged. Goodbye.', 'Escalated to the next person. Goodbye.', 'Snoozed for 30 minutes. Goodbye.', 'Resolved. Goodbye.', 'Goodbye.']);
     await service.warm(['es']);

@@ -102,13 +102,13 @@ export async function waitFor<T>(fn: () => T | undefined | null | false | Promis
   }
 }
 
-import { Daemon } from '../../src/daemon.js';
+import { Daemon, type DaemonOptions } from '../../src/daemon.js';
 import type { ChannelFactory } from '../../src/channels/manager.js';
 import type { ChannelName } from '../../src/channels/channel.js';
 import { silentLogger, type Logger } from '../../src/util/log.js';
 
 /** An in-process daemon on a free loopback port with its own data dir. */
-export async function startDaemon(over: Record<string, unknown> = {}, opts: { factories?: Partial<Record<ChannelName, ChannelFactory>>; realChannels?: boolean; users?: [string, Record<string, string>?][]; logger?: Logger } = {}) {
+export async function startDaemon(over: Record<string, unknown> = {}, opts: { factories?: Partial<Record<ChannelName, ChannelFactory>>; realChannels?: boolean; users?: [string, Record<string, string>?][]; logger?: Logger; parsePool?: DaemonOptions['parsePool'] } = {}) {
   const tmp = tempDir();
   const config = testConfig(tmp.dir, over);
   // Users go in before the daemon starts listening (same database file).
@@ -118,7 +118,7 @@ export async function startDaemon(over: Record<string, unknown> = {}, opts: { fa
     await s.users.add(email, f ?? {});
   }
   await s.close();
-  const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, ...(opts.realChannels ? {} : { factories: opts.factories ?? {} }), pollIntervalMs: 100 });
+  const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, ...(opts.realChannels ? {} : { factories: opts.factories ?? {} }), ...(opts.parsePool ? { parsePool: opts.parsePool } : {}), pollIntervalMs: 100 });
   await daemon.channelsReady;
   return {
     daemon,
