@@ -14,9 +14,17 @@ import { RetentionStore, type StoreStats } from './retention.js';
 import { TokenStore } from './tokens.js';
 import { HeartbeatStore } from './heartbeats.js';
 import { ChangeStore } from './changes.js';
+import type { SqlDriver } from './sql/driver.js';
+import { SqliteDriver } from './sql/sqlite.js';
+
+export type StoreEngine = 'sqlite' | 'postgres';
 
 export interface Stores {
-  db: Db;
+  engine: StoreEngine;
+  /** The SQL seam the stores run on (tests, maintenance, locks). */
+  sql: SqlDriver;
+  /** The raw SQLite handle (SQLite only: tests and SQLite maintenance); throws on PostgreSQL. */
+  readonly db: Db;
   users: UserStore;
   settings: SettingsStore;
   alerts: AlertStore;
@@ -38,25 +46,59 @@ export interface Stores {
   close(): Promise<void>;
 }
 
+/** Where the data lives: the embedded SQLite file under dataDir (default), or a shared PostgreSQL. */
+export interface StoreLocation {
+  engine: StoreEngine;
+  /** postgres://user@host/alertline (engine postgres). */
+  url?: string;
+}
+
+function build(sql: SqlDriver, file: string | null, db: Db | null, now: () => number): Stores {
+  const retention = new RetentionStore(sql, file, db, sql instanceof SqliteDriver ? (f) => sql.raw(f) : undefined);
+  return {
+    engine: sql.dialect,
+    sql,
+    get db(): Db {
+      if (!db) throw new Error('the raw SQLite handle is not available: this store runs on PostgreSQL');
+      return db;
+    },
+    users: new UserStore(sql, now),
+    settings: new SettingsStore(sql, now),
+    alerts: new AlertStore(sql),
+    deliveries: new DeliveryStore(sql),
+    daemonStatus: new DaemonStatusStore(sql),
+    oncall: new OncallStore(sql, now),
+    policyRuns: new PolicyRunStore(sql),
+    retention,
+    stats: () => retention.stats(),
+    tokens: new TokenStore(sql, now),
+    heartbeats: new HeartbeatStore(sql, now),
+    changes: new ChangeStore(sql),
+    ping: async () => { await sql.get('SELECT 1 AS one'); },
+    close: () => sql.close(),
+  };
+}
+
+/** The embedded engine: SQLite in dataDir (or ':memory:'), opened and migrated synchronously. */
 export function openStores(dataDir: string, now: () => number = Date.now): Stores {
   const file = dataDir === ':memory:' ? null : databasePath(dataDir);
   const db = openDatabase(file ?? ':memory:');
-  const retention = new RetentionStore(db, file);
-  return {
-    db,
-    users: new UserStore(db, now),
-    settings: new SettingsStore(db, now),
-    alerts: new AlertStore(db),
-    deliveries: new DeliveryStore(db),
-    daemonStatus: new DaemonStatusStore(db),
-    oncall: new OncallStore(db, now),
-    policyRuns: new PolicyRunStore(db),
-    retention,
-    stats: () => retention.stats(),
-    tokens: new TokenStore(db, now),
-    heartbeats: new HeartbeatStore(db, now),
-    changes: new ChangeStore(db),
-    ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
-    close: async () => { db.close(); },
-  };
+  return build(new SqliteDriver(db), file, db, now);
+}
+
+/** Opens the configured engine; on PostgreSQL connects and applies the migrations (under an advisory lock). */
+export async function openStoresAt(where: StoreLocation, dataDir: string, now: () => number = Date.now): Promise<Stores> {
+  if (where.engine === 'sqlite') return openStores(dataDir, now);
+  if (!where.url) throw new Error('store.engine is postgres but store.url is not set (postgres://user@host/alertline)');
+  // Loaded only here: a box on SQLite never loads the PostgreSQL client.
+  const { PostgresDriver } = await import('./sql/postgres.js');
+  const { migratePostgres } = await import('./sql/migrate.js');
+  const sql = new PostgresDriver({ url: where.url });
+  try {
+    await migratePostgres(sql);
+  } catch (e) {
+    await sql.close().catch(() => undefined);
+    throw e;
+  }
+  return build(sql, null, null, now);
 }

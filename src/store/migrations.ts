@@ -227,3 +227,26 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX users_xmpp ON users(xmpp);
   `,
 ];
+
+/**
+ * The one definition above, for each engine. SQLite runs it as written. PostgreSQL gets the same
+ * statements with its types: INTEGER → BIGINT (millisecond times), INTEGER PRIMARY KEY
+ * [AUTOINCREMENT] → BIGSERIAL (CHECK-ed singleton keys stay plain BIGINT), BLOB → BYTEA, and
+ * TEXT COLLATE NOCASE (and text keys referencing those) → CITEXT, which compares, sorts and
+ * enforces UNIQUE case-insensitively like NOCASE does. Write new migrations in that vocabulary.
+ */
+export function translate(sql: string, dialect: 'sqlite' | 'postgres'): string {
+  if (dialect === 'sqlite') return sql;
+  return sql
+    .replace(/\bINTEGER PRIMARY KEY AUTOINCREMENT\b/g, 'BIGSERIAL PRIMARY KEY')
+    .replace(/\bINTEGER PRIMARY KEY CHECK\b/g, 'BIGINT PRIMARY KEY CHECK')
+    .replace(/\bINTEGER PRIMARY KEY\b/g, 'BIGSERIAL PRIMARY KEY')
+    .replace(/\bINTEGER\b/g, 'BIGINT')
+    .replace(/\bBLOB\b/g, 'BYTEA')
+    .replace(/\bTEXT\b([^,\n]*?)\s+COLLATE NOCASE/g, 'CITEXT$1')
+    .replace(/\bTEXT( NOT NULL)? REFERENCES\b/g, 'CITEXT$1 REFERENCES');
+}
+
+export function migrationsFor(dialect: 'sqlite' | 'postgres'): string[] {
+  return MIGRATIONS.map((m, i) => (dialect === 'postgres' && i === 0 ? `CREATE EXTENSION IF NOT EXISTS citext;\n${translate(m, dialect)}` : translate(m, dialect)));
+}
