@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Config } from './config/schema.js';
 import type { ChannelName, InboundSink, Sender } from './channels/channel.js';
 import { CHANNEL_NAMES } from './channels/channel.js';
-import { openStores, type Stores } from './store/index.js';
+import { openStoresAt, type Stores } from './store/index.js';
 import type { ChannelSnapshot, LiveStatus } from './store/daemon-status.js';
 import type { AdmitDecide } from './store/rows.js';
 import { AlertWriter } from './receiver/alert-writer.js';
@@ -50,6 +50,8 @@ export interface DaemonOptions {
   pollIntervalMs?: number;
   /** Replace the self-alarms' disk and clock probes (tests). */
   selfAlarms?: Pick<SelfAlarmDeps, 'diskFree' | 'clockSynced' | 'repageMs'>;
+  /** Already open stores (start() opens store.engine otherwise). */
+  stores?: Stores;
 }
 
 /** The real channels, for tests that want one of them without a whole daemon's acknowledgement path. */
@@ -115,14 +117,15 @@ export class Daemon {
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
   channelsReady: Promise<void> = Promise.resolve();
 
-  private constructor(opts: DaemonOptions) {
+  private constructor(opts: DaemonOptions & { stores: Stores }) {
     this.fileConfig = opts.config;
     this.lastConfig = opts.config;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? createLogger({ level: opts.config.logLevel });
     this.startedAt = this.clock.now();
     this.configPath = opts.configPath ?? null;
-    this.stores = openStores(opts.config.dataDir, () => this.clock.now());
+    this.stores = opts.stores;
+    this.stores.deliveries.setLease({ node: opts.config.node.name, ms: opts.config.node.lease });
     const ack = acknowledger({
       alerts: this.stores.alerts, users: this.stores.users, sameSip: this.sameSip, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
@@ -158,9 +161,14 @@ export class Daemon {
       config: () => this.config(), clock: this.clock, logger: this.logger,
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
       onExhausted: (id, state) => this.selfAlarms.onExhausted(id, state),
+      runPolicies: () => this.leader(),
+      ...(this.stores.engine === 'postgres' ? {
+        elsewhere: (channel: string) => this.stores.nodes.elsewhere(this.fileConfig.node.name, channel, this.clock.now() - this.fileConfig.node.downAfter),
+      } : {}),
     });
     this.disk = new DiskSpace(opts.config.dataDir, () => this.lastConfig.store.minFreeSpace, () => this.clock.now());
     this.retention = new RetentionLoop({
+      leader: () => this.leader(),
       store: this.stores.retention, clock: this.clock, logger: this.logger.child({ part: 'retention' }),
       settings: () => this.lastConfig.retention,
       onPruned: () => this.disk.invalidate(),
@@ -180,6 +188,7 @@ export class Daemon {
       config: () => this.config(), channels: (cfg) => this.channelStates(cfg), clock: this.clock,
       logger: this.logger.child({ part: 'self-alarm' }), hostname: opts.config.smtp.hostname,
       ttsError: () => this.speechError, ...opts.selfAlarms,
+      ...(this.stores.engine === 'postgres' ? { nodesDown: (now: number) => this.nodesDown(now) } : {}),
     });
     this.receiver = new SmtpReceiver({
       config: opts.config.smtp, users: this.stores.users, writer: smtpWriter,
@@ -195,6 +204,7 @@ export class Daemon {
     });
     const defaultTo = () => this.lastConfig.http.defaultTo;
     this.heartbeats = new HeartbeatMonitor({
+      leader: () => this.leader(),
       store: this.stores.heartbeats, users: this.stores.users, writer, defaultTo, clock: this.clock,
       logger: this.logger.child({ part: 'heartbeat' }), hostname: hostname(), checkEveryMs: opts.config.http.heartbeatCheckInterval,
     });
@@ -349,7 +359,9 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const d = new Daemon(opts);
+    const clock = opts.clock ?? systemClock;
+    const stores = opts.stores ?? await openStoresAt(opts.config.store, opts.config.dataDir, () => clock.now());
+    const d = new Daemon({ ...opts, stores });
     try {
       const cfg = await d.config();
       // A voice setting that cannot work is a start-up error, not a 3 a.m. surprise.
@@ -402,9 +414,40 @@ export class Daemon {
 
   private housekeeping(): void {
     this.config().then((cfg) => this.channels.sync(cfg)).catch((e) => this.logger.error('channel.sync_failed', { error: e as Error }));
-    if (!this.stopped) void this.selfAlarms.evaluate();
-    if (!this.stopped) void this.remindAcknowledgers(this.clock.now()).catch((e: Error) => this.logger.warn('ack_reminder.failed', { error: e }));
+    // Singletons: with several nodes on one database only the one holding the lock runs them.
+    void this.leader().then((lead) => {
+      if (!lead || this.stopped) return;
+      void this.selfAlarms.evaluate();
+      void this.remindAcknowledgers(this.clock.now()).catch((e: Error) => this.logger.warn('ack_reminder.failed', { error: e }));
+    });
     void this.writeStatus();
+  }
+
+  /**
+   * Whether this node runs the singletons now (retention, heartbeat checks, self-alarms,
+   * reminders, escalation policies): the holder of a PostgreSQL advisory lock, taken over by
+   * another node when its holder's connection dies. On SQLite: always.
+   */
+  leader(): Promise<boolean> {
+    return this.stores.sql.holdLock('alertline:singletons').catch(() => false);
+  }
+
+  /** Other nodes that stopped heartbeating without stopping cleanly. */
+  private async nodesDown(now: number): Promise<{ name: string; seenAt: number }[]> {
+    const me = this.fileConfig.node.name;
+    return (await this.stores.nodes.list())
+      .filter((n) => n.name !== me && !n.status.stopped && now - n.seenAt > this.fileConfig.node.downAfter)
+      .map((n) => ({ name: n.name, seenAt: n.seenAt }));
+  }
+
+  /** This node's heartbeat row: its channels and their health, what it runs. */
+  private async nodeBeat(stopped = false): Promise<void> {
+    const cfg = await this.config();
+    const channels: Record<string, { healthy: boolean; detail: string; busy: number }> = {};
+    for (const c of this.channelStates(cfg)) channels[c.name] = { healthy: c.running && c.healthy, detail: c.detail, busy: this.dispatcher.runningCount(c.name) };
+    await this.stores.nodes.beat(this.fileConfig.node.name, process.pid, this.startedAt, this.clock.now(), {
+      hostname: hostname(), channels, running: this.dispatcher.runningSteps(), ...(stopped ? { stopped: true } : {}),
+    });
   }
 
   /**
@@ -488,6 +531,7 @@ export class Daemon {
     if (this.stopped) return;
     try {
       await this.stores.daemonStatus.write(process.pid, this.startedAt, this.clock.now(), await this.snapshot());
+      await this.nodeBeat();
     } catch (e) {
       this.logger.warn('status.write_failed', { error: e as Error });
     }
@@ -517,6 +561,7 @@ export class Daemon {
     this.metrics.close();
     try {
       await this.stores.daemonStatus.clear(process.pid);
+      await this.nodeBeat(true);
     } catch { /* ignore */ }
     await this.stores.close();
     this.logger.info('daemon.stopped', {});

@@ -43,6 +43,8 @@ export interface SelfAlarmDeps {
   hostname: string;
   /** The speech service's last start error, or null. */
   ttsError?: () => string | null;
+  /** Other nodes sharing the database that stopped heartbeating (none on SQLite). */
+  nodesDown?: (now: number) => Promise<{ name: string; seenAt: number }[]>;
   /** Free bytes on the file system holding `dir` (null: unknown). Default: statfs. */
   diskFree?: (dir: string) => Promise<number | null>;
   /** Whether the clock is NTP-synchronized (null: unknown). Default: timedatectl, when present. */
@@ -172,15 +174,16 @@ export class SelfAlarms {
       const streak = c.running && c.healthy ? await this.d.deliveries.failingStreak(c.name) : null;
       channels.push({ name: c.name, healthy: c.running && c.healthy, detail: c.detail, failingSince: streak?.since ?? null, lastFailure: streak?.reason ?? null });
     }
-    const [waiting, oldestDue, exhausted, diskFree, clockSynced] = await Promise.all([
+    const [waiting, oldestDue, exhausted, diskFree, clockSynced, nodesDown] = await Promise.all([
       this.d.deliveries.waiting(now, SELF_MONITOR),
       this.d.deliveries.oldestDue(now),
       this.observeExhausted(),
       this.diskFree(cfg.dataDir),
       this.clockSynced().catch(() => null),
+      this.d.nodesDown ? this.d.nodesDown(now) : Promise.resolve([]),
     ]);
     return conditionsOf(
-      { now, channels, waiting, oldestDue, exhausted, diskFree, ttsError: this.d.ttsError?.() ?? null, clockSynced },
+      { now, channels, waiting, oldestDue, exhausted, diskFree, ttsError: this.d.ttsError?.() ?? null, clockSynced, nodesDown },
       { channelDownAfterMs: cfg.admins.channelDownAfter, queueAgeMaxMs: cfg.admins.queueAgeMax, minFreeDisk: cfg.admins.minFreeDisk },
     );
   }

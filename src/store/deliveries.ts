@@ -1,14 +1,81 @@
-/** The durable work queue: deliveries due for a step, and the attempts made for each. */
+/**
+ * The durable work queue: deliveries due for a step, and the attempts made for each.
+ *
+ * Several nodes may share the queue (PostgreSQL): a node works on a delivery only while it holds
+ * its lease (lease_node, lease_until). claim() takes a queued one, start() a step, renew() keeps
+ * the running ones while their calls last; reschedule()/finish() give it back. A node that dies
+ * stops renewing: once lease_until has passed, takeOver() on another node closes its open
+ * attempt as interrupted and queues the delivery at the step it was on (the call is made again).
+ * The conditional UPDATEs are the arbiter: of two nodes, one changes the row, the other 0 rows.
+ */
 import type { Sql } from './sql/driver.js';
 import type { AlertState, AttemptRow, DeliveryRow, DeliveryState } from './rows.js';
 
+/** This node's name and how long a lease lasts without renewal. */
+export interface LeaseConfig { node: string; ms: number }
+
 export class DeliveryStore {
+  private lease: LeaseConfig = { node: 'local', ms: 30_000 };
+
   constructor(private readonly q: Sql) {}
+
+  /** Sets this node's name and lease length (node.name, node.lease). */
+  setLease(l: LeaseConfig): void {
+    this.lease = { ...l };
+  }
+
+  get node(): string {
+    return this.lease.node;
+  }
+
+  /**
+   * Takes a queued delivery for this node (nobody else's lease is running on it). False when
+   * another node holds it or it is no longer queued.
+   */
+  async claim(id: number, now: number): Promise<boolean> {
+    return (await this.q.run(`UPDATE deliveries SET lease_node = ?, lease_until = ? WHERE id = ? AND state = 'queued'
+      AND (lease_node IS NULL OR lease_node = ? OR lease_until < ?)`, this.lease.node, now + this.lease.ms, id, this.lease.node, now)) > 0;
+  }
+
+  /** Gives a claimed queued delivery back without moving it (another node has the channel it needs). */
+  async release(id: number): Promise<void> {
+    await this.q.run(`UPDATE deliveries SET lease_node = NULL, lease_until = NULL WHERE id = ? AND state = 'queued' AND lease_node = ?`, id, this.lease.node);
+  }
+
+  /** Keeps this node's leases (running steps and claimed ones) for another lease period; returns how many. */
+  async renew(now: number): Promise<number> {
+    return this.q.run(`UPDATE deliveries SET lease_until = ? WHERE lease_node = ? AND state IN ('queued','running')`, now + this.lease.ms, this.lease.node);
+  }
+
+  /**
+   * Running deliveries whose lease ran out (their node stopped renewing: it died or lost the
+   * database): the open attempt is closed as interrupted and the delivery queued again at the
+   * same step, for any node. Returns what was taken over.
+   */
+  async takeOver(now: number): Promise<{ id: number; alertId: number; from: string | null }[]> {
+    const expired = await this.q.all<{ id: number }>(`SELECT id FROM deliveries WHERE state = 'running' AND lease_until IS NOT NULL AND lease_until < ? LIMIT 100`, now);
+    if (!expired.length) return [];
+    return this.q.tx(async (t) => {
+      const lock = t.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+      const rows = await t.all<{ id: number; alert_id: number; lease_node: string | null }>(
+        `SELECT id, alert_id, lease_node FROM deliveries WHERE state = 'running' AND lease_until IS NOT NULL AND lease_until < ? LIMIT 100${lock}`, now);
+      const out: { id: number; alertId: number; from: string | null }[] = [];
+      for (const r of rows) {
+        await t.run(`UPDATE attempts SET ended_at = ?, outcome = 'interrupted', reason = ? WHERE delivery_id = ? AND ended_at IS NULL`,
+          now, `node ${r.lease_node ?? '?'} stopped renewing its lease during the attempt; taken over by ${this.lease.node}`, r.id);
+        const n = await t.run(`UPDATE deliveries SET state = 'queued', next_at = ${t.least}(next_at, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+          WHERE id = ? AND state = 'running' AND lease_until < ?`, now, now, r.id, now);
+        if (n) out.push({ id: r.id, alertId: r.alert_id, from: r.lease_node });
+      }
+      return out;
+    });
+  }
 
   /** Queued deliveries whose time has come, oldest alert first (FIFO), with their alert's state. */
   async due(now: number, limit = 200): Promise<(DeliveryRow & { alert_state: AlertState; alert_level: string | null })[]> {
     return (await this.q.all(`SELECT d.*, a.state AS alert_state, a.level AS alert_level FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-      WHERE d.state = 'queued' AND d.next_at <= ? ORDER BY d.alert_id, d.id LIMIT ?`, now, limit)) as (DeliveryRow & { alert_state: AlertState; alert_level: string | null })[];
+      WHERE d.state = 'queued' AND d.next_at <= ? AND (d.lease_node IS NULL OR d.lease_node = ? OR d.lease_until < ?)
+      ORDER BY d.alert_id, d.id LIMIT ?`, now, this.lease.node, now, limit)) as (DeliveryRow & { alert_state: AlertState; alert_level: string | null })[];
   }
 
   /** Fixes the channels a delivery walks (contact rules chose them at its start). */
@@ -33,10 +100,11 @@ export class DeliveryStore {
   /** Marks a delivery running and opens an attempt row, atomically. Returns the attempt id, or null if it was no longer queued. */
   async start(deliveryId: number, channel: string, target: string, now: number): Promise<number | null> {
     return this.q.tx(async (t) => {
-      const ch = await t.run(`UPDATE deliveries SET state = 'running', updated_at = ? WHERE id = ? AND state = 'queued'`, now, deliveryId);
+      const ch = await t.run(`UPDATE deliveries SET state = 'running', lease_node = ?, lease_until = ?, updated_at = ? WHERE id = ? AND state = 'queued'
+        AND (lease_node IS NULL OR lease_node = ? OR lease_until < ?)`, this.lease.node, now + this.lease.ms, now, deliveryId, this.lease.node, now);
       if (!ch) return null;
       const d = (await t.get('SELECT * FROM deliveries WHERE id = ?', deliveryId)) as DeliveryRow;
-      const id = await t.insert('INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at) VALUES (?, ?, ?, ?, ?, ?)', deliveryId, d.alert_id, channel, target, d.round, now);
+      const id = await t.insert('INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at, node) VALUES (?, ?, ?, ?, ?, ?, ?)', deliveryId, d.alert_id, channel, target, d.round, now, this.lease.node);
       await t.run(`UPDATE alerts SET state = 'notifying', updated_at = ? WHERE id = ? AND state = 'pending'`, now, d.alert_id);
       return id;
     });
@@ -48,12 +116,14 @@ export class DeliveryStore {
   }
 
   async finishAttempt(attemptId: number, o: { kind: string; reason: string; detail?: Record<string, unknown> }, now: number): Promise<void> {
-    (await this.q.run('UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, detail = ? WHERE id = ?', now, o.kind, o.reason.slice(0, 1000), o.detail ? JSON.stringify(o.detail) : null, attemptId));
+    // Only an open attempt: one another node closed as interrupted (lease taken over) stays so.
+    (await this.q.run('UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, detail = ? WHERE id = ? AND ended_at IS NULL', now, o.kind, o.reason.slice(0, 1000), o.detail ? JSON.stringify(o.detail) : null, attemptId));
   }
 
   /** Puts a delivery back in the queue at a given step/round/time. Only a running or queued delivery moves. */
   async reschedule(id: number, p: { step: number; round: number; tries: number; nextAt: number; informed?: boolean }, now: number): Promise<void> {
-    (await this.q.run(`UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = ${this.q.greatest}(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`, p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id));
+    (await this.q.run(`UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = ${this.q.greatest}(informed, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+      WHERE id = ? AND state IN ('running','queued') AND (lease_node IS NULL OR lease_node = ?)`, p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id, this.lease.node));
   }
 
   /**
@@ -62,7 +132,7 @@ export class DeliveryStore {
    * delivery waits escalation.maxWait at most in all.
    */
   async waitForChannel(id: number, nextAt: number, now: number): Promise<number> {
-    (await this.q.run(`UPDATE deliveries SET next_at = ?, waiting_since = coalesce(waiting_since, ?), updated_at = ? WHERE id = ? AND state = 'queued'`, nextAt, now, now, id));
+    (await this.q.run(`UPDATE deliveries SET next_at = ?, waiting_since = coalesce(waiting_since, ?), lease_node = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND state = 'queued'`, nextAt, now, now, id));
     const r = (await this.q.get('SELECT waiting_since FROM deliveries WHERE id = ?', id)) as { waiting_since: number | null } | undefined;
     return r?.waiting_since ?? now;
   }
@@ -106,14 +176,23 @@ export class DeliveryStore {
 
   /** Ends a delivery. Only a running/queued delivery changes (an ack or resolve that came first wins). */
   async finish(id: number, state: DeliveryState, result: string, now: number, informed = false): Promise<boolean> {
-    return (await this.q.run(`UPDATE deliveries SET state = ?, result = ?, informed = ${this.q.greatest}(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`, state, result, informed ? 1 : 0, now, id)) > 0;
+    return (await this.q.run(`UPDATE deliveries SET state = ?, result = ?, informed = ${this.q.greatest}(informed, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+      WHERE id = ? AND state IN ('running','queued') AND (lease_node IS NULL OR lease_node = ?)`, state, result, informed ? 1 : 0, now, id, this.lease.node)) > 0;
   }
 
-  /** At start: attempts left open by a crash are closed as interrupted and their deliveries re-queued at the same step. */
+  /**
+   * At start: what this node left running when it stopped (SQLite: everything, the file has one
+   * node) has its open attempts closed as interrupted and is queued again at the same step.
+   * Other nodes' running steps are theirs while their leases run (takeOver() handles the dead).
+   */
   async recoverInterrupted(now: number): Promise<{ attempts: number; deliveries: number }> {
     return this.q.tx(async (t) => {
-      const attempts = await t.run(`UPDATE attempts SET ended_at = ?, outcome = 'interrupted', reason = 'daemon stopped during the attempt' WHERE ended_at IS NULL`, now);
-      const deliveries = await t.run(`UPDATE deliveries SET state = 'queued', next_at = ${t.least}(next_at, ?), updated_at = ? WHERE state = 'running'`, now, now);
+      const mine = t.dialect === 'sqlite' ? '' : ' AND (lease_node IS NULL OR lease_node = ?)';
+      const args = t.dialect === 'sqlite' ? [] : [this.lease.node];
+      const attempts = await t.run(`UPDATE attempts SET ended_at = ?, outcome = 'interrupted', reason = 'daemon stopped during the attempt'
+        WHERE ended_at IS NULL${t.dialect === 'sqlite' ? '' : ` AND (node IS NULL OR node = ?)`}`, now, ...args);
+      const deliveries = await t.run(`UPDATE deliveries SET state = 'queued', next_at = ${t.least}(next_at, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+        WHERE state = 'running'${mine}`, now, now, ...args);
       return { attempts, deliveries };
     });
   }

@@ -14,6 +14,7 @@ import { RetentionStore, type StoreStats } from './retention.js';
 import { TokenStore } from './tokens.js';
 import { HeartbeatStore } from './heartbeats.js';
 import { ChangeStore } from './changes.js';
+import { NodeStore } from './nodes.js';
 import type { SqlDriver } from './sql/driver.js';
 import { SqliteDriver } from './sql/sqlite.js';
 
@@ -41,6 +42,8 @@ export interface Stores {
   tokens: TokenStore;
   heartbeats: HeartbeatStore;
   changes: ChangeStore;
+  /** The appliances sharing this database (heartbeats, channels, what they run). */
+  nodes: NodeStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -74,6 +77,7 @@ function build(sql: SqlDriver, file: string | null, db: Db | null, now: () => nu
     tokens: new TokenStore(sql, now),
     heartbeats: new HeartbeatStore(sql, now),
     changes: new ChangeStore(sql),
+    nodes: new NodeStore(sql),
     ping: async () => { await sql.get('SELECT 1 AS one'); },
     close: () => sql.close(),
   };

@@ -226,6 +226,20 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE users ADD COLUMN xmpp TEXT;         -- bare JID, lower-cased
   CREATE INDEX users_xmpp ON users(xmpp);
   `,
+  /* 11: reserved: web users and sessions (another branch); empty here */ ``,
+  /* 12: several nodes on one database: who is up, and leases on the deliveries they work */ `
+  CREATE TABLE nodes (
+    name TEXT PRIMARY KEY,           -- node.name of the appliance
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL,        -- its last heartbeat
+    status TEXT NOT NULL             -- JSON: channels with their health, what it is running
+  );
+  ALTER TABLE deliveries ADD COLUMN lease_node TEXT;      -- the node working on it, while lease_until is ahead
+  ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;  -- renewed while the step runs; past: another node may take it
+  ALTER TABLE attempts ADD COLUMN node TEXT;              -- the node that made the attempt
+  CREATE INDEX deliveries_lease ON deliveries(state, lease_until);
+  `,
 ];
 
 /**

@@ -310,6 +310,8 @@ export class RetentionLoop {
     onPruned?: (r: PruneResult) => void;
     /** Delay before the first run (default: the interval, at most one minute). */
     firstDelayMs?: number;
+    /** Several nodes on one database: only the node this says true on prunes (default: always). */
+    leader?: () => Promise<boolean>;
   }) {}
 
   start(): void {
@@ -322,7 +324,8 @@ export class RetentionLoop {
     this.cancel?.();
     this.cancel = this.d.clock.setTimer(() => {
       this.cancel = null;
-      this.running = this.runOnce().then(() => {}).finally(() => {
+      const lead = this.d.leader ? this.d.leader() : Promise.resolve(true);
+      this.running = lead.then((yes) => (yes ? this.runOnce() : null)).then(() => {}).finally(() => {
         this.running = null;
         this.schedule(this.d.settings().interval);
       });

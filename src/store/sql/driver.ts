@@ -46,6 +46,13 @@ export interface Sql {
 export interface SqlDriver extends Sql {
   /** Runs fn while holding a cluster-wide named lock (PostgreSQL advisory lock); on SQLite the file is the only node, fn just runs. Returns null when `tryOnly` and another session holds it. */
   withLock<T>(name: string, fn: () => Promise<T>, tryOnly?: boolean): Promise<T | null>;
+  /**
+   * Holds a cluster-wide named lock for as long as this process lives (a PostgreSQL session
+   * advisory lock on a connection of its own; a dead node's lock goes with its connection).
+   * True while this process holds it: call it again each time to take it when it comes free.
+   * SQLite: always true (one node).
+   */
+  holdLock(name: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -76,7 +76,10 @@ export class PostgresDriver implements SqlDriver {
   readonly pool: pg.Pool;
   private readonly top: Sql;
 
+  private readonly url: string;
+
   constructor(o: PostgresOptions) {
+    this.url = o.url;
     this.pool = new pg.Pool({
       connectionString: o.url, max: o.max ?? 8, application_name: o.applicationName ?? 'alertline',
       options: '-c synchronous_commit=on',
@@ -130,7 +133,47 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
+  private held = new Map<string, pg.Client>();
+  private holding = new Map<string, Promise<boolean>>();
+
+  holdLock(name: string): Promise<boolean> {
+    let p = this.holding.get(name);
+    if (!p) {
+      p = this.tryHold(name).finally(() => this.holding.delete(name));
+      this.holding.set(name, p);
+    }
+    return p;
+  }
+
+  private async tryHold(name: string): Promise<boolean> {
+    const [a, b] = lockKey(name);
+    const have = this.held.get(name);
+    if (have) {
+      try {
+        await have.query('SELECT 1');
+        return true;
+      } catch {
+        this.held.delete(name);
+        await have.end().catch(() => undefined);
+      }
+    }
+    const c = new pg.Client({ connectionString: this.url, application_name: 'alertline-lock' });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      const r = await c.query('SELECT pg_try_advisory_lock($1, $2) AS ok', [a, b]);
+      if (r.rows[0].ok) {
+        this.held.set(name, c);
+        return true;
+      }
+    } catch { /* the database is unreachable: not ours */ }
+    await c.end().catch(() => undefined);
+    return false;
+  }
+
   async close(): Promise<void> {
+    for (const c of this.held.values()) await c.end().catch(() => undefined);
+    this.held.clear();
     await this.pool.end();
   }
 }

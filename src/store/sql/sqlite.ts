@@ -93,6 +93,10 @@ export class SqliteDriver implements SqlDriver {
     return fn();
   }
 
+  async holdLock(): Promise<boolean> {
+    return true;
+  }
+
   async close(): Promise<void> {
     await this.chain;
     this.db.close();
