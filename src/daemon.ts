@@ -7,6 +7,7 @@ import type { Config } from './config/schema.js';
 import type { ChannelName, InboundSink, Sender } from './channels/channel.js';
 import { CHANNEL_NAMES } from './channels/channel.js';
 import { openStoresAt, type Stores } from './store/index.js';
+import { CHANGES_CHANNEL } from './store/sql/driver.js';
 import type { ChannelSnapshot, LiveStatus } from './store/daemon-status.js';
 import type { AdmitDecide } from './store/rows.js';
 import { AlertWriter } from './receiver/alert-writer.js';
@@ -93,6 +94,7 @@ export class Daemon {
   private fileConfig: Config;
   private readonly startedAt: number;
   private statusTimer: NodeJS.Timeout | null = null;
+  private stopListening: (() => void) | null = null;
   private rulesCache: { key: string; rules: AdmitDecide | null } = { key: '', rules: null };
   /** The one acknowledgement entry (core): keys, SMS replies, call-backs, CLI, API, web. */
   readonly acknowledge: (req: AckRequest) => Promise<AckResult>;
@@ -382,6 +384,9 @@ export class Daemon {
       if (!d.stopped) await d.dispatcher.start();
     });
     d.retention.start();
+    // Several nodes: an ack or a new alert committed on another node rescans here at once
+    // (NOTIFY); the dispatcher's one-second poll covers a lost listening connection.
+    d.stopListening = await d.stores.sql.listen(CHANGES_CHANNEL, () => d.dispatcher.poke()).catch(() => null);
     await d.writeStatus();
     d.statusTimer = setInterval(() => d.housekeeping(), opts.statusIntervalMs ?? 5000);
     d.statusTimer.unref();
@@ -546,6 +551,7 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     if (this.statusTimer) clearInterval(this.statusTimer);
+    this.stopListening?.();
     this.logger.info('daemon.stopping', { graceMs });
     const closing = this.receiver.close();
     this.heartbeats.stop();

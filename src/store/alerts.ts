@@ -5,6 +5,7 @@
  * this store reads inside that transaction.
  */
 import type { Sql } from './sql/driver.js';
+import { signalChange } from './sql/driver.js';
 import type { AdmitDecide, AdmitFacts, AdmitInput, AdmitResult, AlertEventRow, AlertRow, AlertState, AttemptRow, DeliveryRow } from './rows.js';
 
 export type * from './rows.js';
@@ -33,6 +34,7 @@ export class AlertStore {
     return this.q.tx(async (t) => {
       const out: AdmitResult[] = [];
       for (const input of batch) out.push(await this.admitOne(t, input, decide));
+      await signalChange(t, 'admitted');
       return out;
     });
   }
@@ -127,6 +129,7 @@ export class AlertStore {
         : [];
       const mine = await this.ackIn(t, [a.id], req.by, req.via, req.now, undefined, req.fromStates);
       const others = await this.ackIn(t, siblings, req.by, req.via, req.now, `same problem as alert ${a.id}`, req.fromStates);
+      if (mine.length || others.length) await signalChange(t, `acknowledged ${[...mine, ...others].join(',')}`);
       return [...mine, ...others];
     });
   }
@@ -221,6 +224,7 @@ export class AlertStore {
       await t.run(`UPDATE deliveries SET state = 'cancelled', result = ?, updated_at = ? WHERE alert_id = ? AND state = 'queued'`, `resolved by ${req.by}`, req.now, req.alertId);
       (await t.run(`UPDATE alert_policies SET ended = 1 WHERE alert_id = ?`, req.alertId));
       await this.eventIn(t, req.alertId, req.now, 'resolved', `by ${req.by} via ${req.via}`);
+      await signalChange(t, `resolved ${req.alertId}`);
       return true;
     });
   }

@@ -4,6 +4,7 @@
  * exports, and resolving an alert by hand. Rows and SQL only.
  */
 import type { Sql } from './sql/driver.js';
+import { signalChange } from './sql/driver.js';
 import type { AlertRow, AlertState, AttemptRow } from './rows.js';
 
 const ALERT_COLS = 'id, received_at, kind, subject, host, severity, event_id, problem_key, text, mail_from, rcpt, message_id, client, state, ack_by, ack_via, ack_at, resolved_by, resolved_at, updated_at, level, sentence, monitor';
@@ -72,6 +73,7 @@ export class ChangeStore {
       if (!ch) return false;
       await t.run(`UPDATE deliveries SET state = 'cancelled', result = ?, updated_at = ? WHERE alert_id = ? AND state = 'queued'`, `resolved by ${by}`, now, id);
       (await t.run('INSERT INTO alert_events (alert_id, at, kind, detail) VALUES (?, ?, ?, ?)', id, now, 'resolved', `by ${by} via ${via}`));
+      await signalChange(t, `resolved ${id}`);
       return true;
     });
   }

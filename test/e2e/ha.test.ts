@@ -231,4 +231,42 @@ describe('two nodes on one PostgreSQL', () => {
       tmp.cleanup();
     }
   }, 150_000);
+
+  it('an acknowledgement committed at one node stops the call another node is making', async () => {
+    const tmp = tempDir('alertline-ha-');
+    const url = await cluster.createDb();
+    const sipPort = await freeUdpPort();
+    const [pa, pb] = [await freePort(), await freePort()];
+    const voip = (rtp: string) => [`voice: { repeat: 5 }`, `channels:`, `  order: [voip]`,
+      `  voip: { enabled: true, server: "127.0.0.1:${sipPort}", domain: alertline.test, register: false, localAddress: 127.0.0.1, localPort: 0, rtpPorts: ${rtp} }`];
+    const confs: Record<string, string> = {
+      'node-a': nodeConfig(tmp.dir, 'node-a', url, pa, voip('43000-43499')),
+      'node-b': nodeConfig(tmp.dir, 'node-b', url, pb, voip('43500-43999')),
+    };
+    expect(cli(['--config', confs['node-a']!, 'users', 'add', 'oncall@alerts.example', '--sip', '201']).code).toBe(0);
+    const phone = await startSipp('answer-no-key.xml', { port: sipPort, dir: import.meta.dirname, timeoutS: 60 });
+    const nodes = [spawnDaemon(confs['node-a']!), spawnDaemon(confs['node-b']!)];
+    try {
+      await waitForPort(pa);
+      await waitForPort(pb);
+      expect((await sendRaw(pa, { to: ['oncall@alerts.example'], data: fixture('zabbix-problem.eml') })).final!.code).toBe(250);
+      const call = await waitFor(async () => (await query<{ node: string; alert_id: number }>(url, `SELECT node, alert_id FROM attempts WHERE channel = 'voip' AND ended_at IS NULL`))[0], 30_000, 50);
+      const other = call.node === 'node-a' ? 'node-b' : 'node-a';
+      await new Promise((res) => setTimeout(res, 1500)); // answered, speaking
+      // The acknowledgement goes in through the other node's configuration (as an SMS reply there would).
+      const ack = cli(['--config', confs[other]!, 'ack', String(call.alert_id)]);
+      expect(ack.code, ack.stderr).toBe(0);
+      const sipp = await phone.done; // the calling node hung up: sipp got its BYE
+      expect(sipp.code, sipp.output).toBe(0);
+      const [att] = await query<{ node: string; ended_at: number | null }>(url, `SELECT node, ended_at FROM attempts WHERE channel = 'voip'`);
+      expect(att!.node).toBe(call.node);
+      expect(att!.ended_at).not.toBeNull();
+      expect((await query<{ state: string }>(url, 'SELECT state FROM deliveries'))[0]!.state).toBe('acknowledged');
+      expect((await query<{ n: number }>(url, `SELECT count(*)::int n FROM attempts`))[0]!.n).toBe(1);
+    } finally {
+      for (const d of nodes) await kill(d);
+      await phone.kill();
+      tmp.cleanup();
+    }
+  }, 120_000);
 });

@@ -23,6 +23,14 @@
  *    SQLite and on a throwaway PostgreSQL cluster.
  */
 
+/** The channel stores signal on when alerts change state or arrive (other nodes rescan at once). */
+export const CHANGES_CHANNEL = 'alertline_changes';
+
+/** Inside a transaction: tells the other nodes at commit that alerts changed (PostgreSQL NOTIFY; nothing on SQLite). */
+export async function signalChange(t: Sql, what: string): Promise<void> {
+  if (t.dialect === 'postgres') await t.get('SELECT pg_notify(?, ?) AS n', CHANGES_CHANNEL, what.slice(0, 200));
+}
+
 export type Param = string | number | bigint | Buffer | null;
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -53,6 +61,11 @@ export interface SqlDriver extends Sql {
    * SQLite: always true (one node).
    */
   holdLock(name: string): Promise<boolean>;
+  /**
+   * Calls fn whenever another session signals `channel` (PostgreSQL LISTEN/NOTIFY, reconnecting
+   * after a lost connection; SQLite: never, one process writes). Returns the stop function.
+   */
+  listen(channel: string, fn: (payload: string) => void): Promise<() => void>;
   close(): Promise<void>;
 }
 

@@ -171,7 +171,49 @@ export class PostgresDriver implements SqlDriver {
     return false;
   }
 
+  private listeners: { stop: () => void }[] = [];
+
+  async listen(channel: string, fn: (payload: string) => void): Promise<() => void> {
+    let stopped = false;
+    let client: pg.Client | null = null;
+    let retry: NodeJS.Timeout | null = null;
+    const connect = async (): Promise<void> => {
+      if (stopped) return;
+      const c = new pg.Client({ connectionString: this.url, application_name: 'alertline-listen' });
+      const again = () => {
+        if (stopped || client !== c) return;
+        client = null;
+        c.end().catch(() => undefined);
+        retry = setTimeout(() => void connect(), 2000); // meanwhile the dispatcher's polling covers
+        retry.unref();
+      };
+      c.on('error', again);
+      c.on('end', again);
+      c.on('notification', (m) => { if (m.channel === channel) fn(m.payload ?? ''); });
+      client = c;
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${channel}`);
+      } catch {
+        again();
+      }
+    };
+    await connect();
+    const l = {
+      stop: () => {
+        stopped = true;
+        if (retry) clearTimeout(retry);
+        const c = client;
+        client = null;
+        c?.end().catch(() => undefined);
+      },
+    };
+    this.listeners.push(l);
+    return l.stop;
+  }
+
   async close(): Promise<void> {
+    for (const l of this.listeners.splice(0)) l.stop();
     for (const c of this.held.values()) await c.end().catch(() => undefined);
     this.held.clear();
     await this.pool.end();

@@ -93,6 +93,10 @@ export class SqliteDriver implements SqlDriver {
     return fn();
   }
 
+  async listen(): Promise<() => void> {
+    return () => undefined;
+  }
+
   async holdLock(): Promise<boolean> {
     return true;
   }
