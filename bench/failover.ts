@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import pg from 'pg';
 import { runLoad, percentile } from './lib/smtp-load.js';
-import { freePort, stop, waitPort } from './lib/ports.js';
+import { freePort, waitPort } from './lib/ports.js';
 import { startPg } from './lib/pg.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -61,8 +61,7 @@ async function main() {
       const url = await cluster.createDb(`failover${run}`);
       const store = `store: { engine: postgres, url: "${url}" }`;
       const [pa, pb] = [await freePort(), await freePort()];
-      const confs = { 'node-a': config(dir, `a${run}`, pa, relayPort, store).replace(/$/, ''), 'node-b': config(dir, `b${run}`, pb, relayPort, store) };
-      // Node names inside the files are a<run>/b<run>.
+      const confs = { 'node-a': config(dir, `a${run}`, pa, relayPort, store), 'node-b': config(dir, `b${run}`, pb, relayPort, store) };
       spawnSync(process.execPath, [BIN, '--config', confs['node-a'], 'users', 'add', 'oncall@alerts.example'], { stdio: 'ignore' });
       const nodes: Record<string, ChildProcess> = { [`a${run}`]: daemon(confs['node-a']), [`b${run}`]: daemon(confs['node-b']) };
       await waitPort(pa);
@@ -84,7 +83,8 @@ async function main() {
       }
       if (!retry) throw new Error('no retry');
       gaps.push(Number(retry.started_at) - killedAt);
-      for (const [n, p] of Object.entries(nodes)) if (n !== busy.node) await stop(p);
+      // The survivor's step waits on the silent relay: it is killed too (SIGTERM would wait for it).
+      for (const [n, p] of Object.entries(nodes)) if (n !== busy.node) { p.kill('SIGKILL'); await new Promise((r) => p.once('exit', r)); }
     }
 
     // (2) Durable ingest, PostgreSQL vs SQLite, same run.
@@ -98,7 +98,8 @@ async function main() {
       await waitPort(port);
       await runLoad({ port, connections: C, messages: Math.min(300, N), message, rcpt: 'oncall@alerts.example' }); // warm-up
       const r = await runLoad({ port, connections: C, messages: N, message, rcpt: 'oncall@alerts.example' });
-      await stop(d);
+      d.kill('SIGKILL');
+      await new Promise((res) => d.once('exit', res));
       rates[engine] = { rate: (r.ok / r.durationMs) * 1000, p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99) };
       if (r.failed) console.log(`${engine}: ${r.failed} messages failed`);
     }

@@ -32,6 +32,12 @@ export class AlertStore {
    */
   async admitBatch(batch: AdmitInput[], decide: AdmitDecide): Promise<AdmitResult[]> {
     return this.q.tx(async (t) => {
+      if (t.dialect === 'postgres') {
+        // Across nodes sharing one PostgreSQL: admissions of the same problem take turns (held to
+        // the commit), so two nodes given the same mail at once see each other's rows and dedupe.
+        // Taken up front in one order, so two batches never wait on each other in a circle.
+        for (const key of [...new Set(batch.map((b) => b.alert.problemKey))].sort()) await t.get('SELECT pg_advisory_xact_lock(hashtext(?)) AS l', `admit:${key}`);
+      }
       const out: AdmitResult[] = [];
       for (const input of batch) out.push(await this.admitOne(t, input, decide));
       await signalChange(t, 'admitted');
@@ -41,9 +47,6 @@ export class AlertStore {
 
   private async admitOne(t: Sql, input: AdmitInput, decide: AdmitDecide): Promise<AdmitResult> {
     const a = input.alert;
-    // Across nodes sharing one PostgreSQL: admissions of the same problem take turns (held to the
-    // commit), so two nodes given the same mail at once see each other's rows and dedupe.
-    if (t.dialect === 'postgres') await t.run('SELECT pg_advisory_xact_lock(hashtext(?))', `admit:${a.problemKey}`);
     const id = await t.insert(`INSERT INTO alerts (received_at, kind, subject, host, severity, level, sentence, monitor, event_id, problem_key, text, mail_from, rcpt, message_id, client, raw, state, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     a.receivedAt, a.kind, a.subject, a.host, a.severity, a.level, a.sentence, a.monitor, a.eventId, a.problemKey, a.text,
