@@ -97,8 +97,11 @@ export class Dispatcher {
   private lastTickAt = -Infinity;
 
   private readonly policies: PolicyRunner | null;
+  /** Other nodes share the queue (PostgreSQL): claim, renew and take over leases. */
+  private readonly shared: boolean;
 
   constructor(private readonly d: DispatcherDeps) {
+    this.shared = Boolean(d.elsewhere);
     this.policies = d.policyRuns && d.policyPeople
       ? new PolicyRunner({ runs: d.policyRuns, alerts: d.alerts, people: d.policyPeople, logger: d.logger })
       : null;
@@ -212,9 +215,10 @@ export class Dispatcher {
     // Read the time after the first await: the scan sees the clock as it is when it runs.
     const now = clock.now();
     try {
-      // Leases: keep ours (a call may last minutes), take over the steps of nodes that died.
-      if (this.running.size) await this.d.deliveries.renew(now);
-      for (const t of await this.d.deliveries.takeOver(now)) {
+      // Several nodes: keep our leases (a call may last minutes), take over the steps of nodes
+      // that died. (One node on SQLite: nothing to share, and each write would cost an fsync.)
+      if (this.shared && this.running.size) await this.d.deliveries.renew(now);
+      for (const t of this.shared ? await this.d.deliveries.takeOver(now) : []) {
         logger.warn('dispatch.took_over', { delivery: t.id, alert: t.alertId, from: t.from, note: 'its node stopped renewing the lease: the interrupted step is made again here' });
       }
       await this.abortStale();
@@ -230,7 +234,7 @@ export class Dispatcher {
         if (this.stopping) return;
         if (this.running.has(d.id)) continue;
         try {
-          if (!(await this.d.deliveries.claim(d.id, now))) continue; // another node has it
+          if (this.shared && !(await this.d.deliveries.claim(d.id, now))) continue; // another node has it
           await this.advance(d, cfg, now, users);
         } catch (e) {
           logger.error('dispatch.step_error', { delivery: d.id, alert: d.alert_id, error: e as Error });
@@ -380,7 +384,7 @@ export class Dispatcher {
       return;
     }
     if (moved()) await deliveries.reschedule(d.id, { ...pos, nextAt: now }, now);
-    else await deliveries.release(d.id); // waiting for a line or a call to end: any node may take it
+    else if (this.shared) await deliveries.release(d.id); // waiting for a line or a call to end: any node may take it
   }
 
   /**
