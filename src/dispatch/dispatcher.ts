@@ -97,7 +97,11 @@ export class Dispatcher {
   private lastTickAt = -Infinity;
 
   private readonly policies: PolicyRunner | null;
-  /** Other nodes share the queue (PostgreSQL): claim, renew and take over leases. */
+  /**
+   * Other nodes share the queue (PostgreSQL): renew and take over leases. A step is leased by
+   * start() (one conditional UPDATE: of two nodes one gets it); a queued delivery is not claimed
+   * per scan, which would cost a commit per due delivery per scan on every node.
+   */
   private readonly shared: boolean;
 
   constructor(private readonly d: DispatcherDeps) {
@@ -234,7 +238,6 @@ export class Dispatcher {
         if (this.stopping) return;
         if (this.running.has(d.id)) continue;
         try {
-          if (this.shared && !(await this.d.deliveries.claim(d.id, now))) continue; // another node has it
           await this.advance(d, cfg, now, users);
         } catch (e) {
           logger.error('dispatch.step_error', { delivery: d.id, alert: d.alert_id, error: e as Error });
@@ -365,7 +368,6 @@ export class Dispatcher {
       if ((!chan || !chan.health().healthy) && this.d.elsewhere && await this.d.elsewhere(step.channel)) {
         // Channel affinity: this step's channel (a modem) is up on another node: it runs the step.
         if (moved()) await deliveries.reschedule(d.id, { ...pos, nextAt: now }, now);
-        else await deliveries.release(d.id);
         return;
       }
       if (!chan) { await skip(null); continue; }
@@ -384,21 +386,17 @@ export class Dispatcher {
       return;
     }
     if (moved()) await deliveries.reschedule(d.id, { ...pos, nextAt: now }, now);
-    else if (this.shared) await deliveries.release(d.id); // waiting for a line or a call to end: any node may take it
   }
 
   /**
    * Several nodes: when no channel of the plan is healthy here but one is on another live node,
-   * the delivery is given back (unmoved) for that node to take. True when it was.
+   * the delivery is left (unmoved) for that node to take. True when it was.
    */
   private async leaveToAnotherNode(d: DeliveryRow, plan: PlanStep[], r: Recipient, cfg: Config): Promise<boolean> {
     if (!this.d.elsewhere) return false;
     if (plan.some((s) => this.usable(s, r, cfg)?.health().healthy)) return false;
     for (const s of plan) {
-      if (await this.d.elsewhere(s.channel)) {
-        await this.d.deliveries.release(d.id);
-        return true;
-      }
+      if (await this.d.elsewhere(s.channel)) return true;
     }
     return false;
   }

@@ -2,7 +2,7 @@
  * The durable work queue: deliveries due for a step, and the attempts made for each.
  *
  * Several nodes may share the queue (PostgreSQL): a node works on a delivery only while it holds
- * its lease (lease_node, lease_until). claim() takes a queued one, start() a step, renew() keeps
+ * its lease (lease_node, lease_until). start() takes a step (claim() holds a queued one), renew() keeps
  * the running ones while their calls last; reschedule()/finish() give it back. A node that dies
  * stops renewing: once lease_until has passed, takeOver() on another node closes its open
  * attempt as interrupted and queues the delivery at the step it was on (the call is made again).
