@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import type { Config } from './config/schema.js';
 import type { ChannelName, InboundSink, Sender } from './channels/channel.js';
 import { CHANNEL_NAMES } from './channels/channel.js';
-import { openStores, type Stores } from './store/index.js';
+import { openStoresAt, type Stores } from './store/index.js';
+import { CHANGES_CHANNEL } from './store/sql/driver.js';
 import type { ChannelSnapshot, LiveStatus } from './store/daemon-status.js';
 import type { AdmitDecide } from './store/rows.js';
 import { AlertWriter } from './receiver/alert-writer.js';
@@ -61,6 +62,8 @@ export interface DaemonOptions {
   selfAlarms?: Pick<SelfAlarmDeps, 'diskFree' | 'clockSynced' | 'repageMs'>;
   /** Where the one-time console setup link goes (run: stdout). Not the log: it holds a secret. */
   announce?: (line: string) => void;
+  /** Already open stores (start() opens store.engine otherwise). */
+  stores?: Stores;
 }
 
 /** The real channels, for tests that want one of them without a whole daemon's acknowledgement path. */
@@ -106,6 +109,7 @@ export class Daemon {
   private fileConfig: Config;
   private readonly startedAt: number;
   private statusTimer: NodeJS.Timeout | null = null;
+  private stopListening: (() => void) | null = null;
   private rulesCache: { key: string; rules: AdmitDecide | null } = { key: '', rules: null };
   /** The one acknowledgement entry (core): keys, SMS replies, call-backs, CLI, API, web. */
   readonly acknowledge: (req: AckRequest) => Promise<AckResult>;
@@ -135,7 +139,7 @@ export class Daemon {
   /** Resolves once the initial channel bring-up is done and the dispatcher runs. */
   channelsReady: Promise<void> = Promise.resolve();
 
-  private constructor(opts: DaemonOptions) {
+  private constructor(opts: DaemonOptions & { stores: Stores }) {
     this.fileConfig = opts.config;
     this.lastConfig = opts.config;
     this.clock = opts.clock ?? systemClock;
@@ -143,7 +147,8 @@ export class Daemon {
     this.startedAt = this.clock.now();
     this.configPath = opts.configPath ?? null;
     this.storeHealth = new StoreHealth(() => this.clock.now());
-    this.stores = watchStores(openStores(opts.config.dataDir, () => this.clock.now()), this.storeHealth);
+    this.stores = watchStores(opts.stores, this.storeHealth);
+    this.stores.deliveries.setLease({ node: opts.config.node.name, ms: opts.config.node.lease });
     const ack = acknowledger({
       alerts: this.stores.alerts, users: this.stores.users, sameSip: this.sameSip, now: () => this.clock.now(), logger: this.logger,
       changed: () => this.dispatcher.poke(),
@@ -179,9 +184,14 @@ export class Daemon {
       config: () => this.config(), clock: this.clock, logger: this.logger,
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
       onExhausted: (id, state) => this.selfAlarms.onExhausted(id, state),
+      runPolicies: () => this.leader(),
+      ...(this.stores.engine === 'postgres' ? {
+        elsewhere: (channel: string) => this.stores.nodes.elsewhere(this.fileConfig.node.name, channel, this.clock.now() - this.fileConfig.node.downAfter),
+      } : {}),
     });
     this.disk = new DiskSpace(opts.config.dataDir, () => this.lastConfig.store.minFreeSpace, () => this.clock.now());
     this.retention = new RetentionLoop({
+      leader: () => this.leader(),
       store: this.stores.retention, clock: this.clock, logger: this.logger.child({ part: 'retention' }),
       settings: () => this.lastConfig.retention,
       onPruned: () => this.disk.invalidate(),
@@ -204,6 +214,7 @@ export class Daemon {
       database: { faults: this.storeHealth, probe: (now) => this.stores.probe(now) },
       sendDirect: (alert, to) => sendDirect({ channels: () => this.channels.channels, busy: (name) => this.dispatcher.runningCount(name), clock: this.clock }, alert, to),
       ...opts.selfAlarms,
+      ...(this.stores.engine === 'postgres' ? { nodesDown: (now: number) => this.nodesDown(now) } : {}),
     });
     const workers = parseWorkerCount(opts.config.smtp.parseWorkers);
     this.parsePool = workers > 0 ? new ParsePool({ ...opts.parsePool, size: workers, clock: this.clock, logger: this.logger.child({ part: 'parse' }) }) : null;
@@ -222,6 +233,7 @@ export class Daemon {
     });
     const defaultTo = () => this.lastConfig.http.defaultTo;
     this.heartbeats = new HeartbeatMonitor({
+      leader: () => this.leader(),
       store: this.stores.heartbeats, users: this.stores.users, writer, defaultTo, clock: this.clock,
       logger: this.logger.child({ part: 'heartbeat' }), hostname: hostname(), checkEveryMs: opts.config.http.heartbeatCheckInterval,
     });
@@ -406,7 +418,9 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const d = new Daemon(opts);
+    const clock = opts.clock ?? systemClock;
+    const stores = opts.stores ?? await openStoresAt(opts.config.store, opts.config.dataDir, () => clock.now());
+    const d = new Daemon({ ...opts, stores });
     try {
       const cfg = await d.config();
       // A voice setting that cannot work is a start-up error, not a 3 a.m. surprise.
@@ -428,6 +442,9 @@ export class Daemon {
       if (!d.stopped) await d.dispatcher.start();
     });
     d.retention.start();
+    // Several nodes: an ack or a new alert committed on another node rescans here at once
+    // (NOTIFY); the dispatcher's one-second poll covers a lost listening connection.
+    d.stopListening = await d.stores.sql.listen(CHANGES_CHANNEL, () => d.dispatcher.poke()).catch(() => null);
     await d.writeStatus();
     d.statusTimer = setInterval(() => d.housekeeping(), opts.statusIntervalMs ?? 5000);
     d.statusTimer.unref();
@@ -460,9 +477,40 @@ export class Daemon {
 
   private housekeeping(): void {
     this.config().then((cfg) => this.channels.sync(cfg)).catch((e) => this.logger.error('channel.sync_failed', { error: e as Error }));
-    if (!this.stopped) void this.selfAlarms.evaluate();
-    if (!this.stopped) void this.remindAcknowledgers(this.clock.now()).catch((e: Error) => this.logger.warn('ack_reminder.failed', { error: e }));
+    // Singletons: with several nodes on one database only the one holding the lock runs them.
+    void this.leader().then((lead) => {
+      if (!lead || this.stopped) return;
+      void this.selfAlarms.evaluate();
+      void this.remindAcknowledgers(this.clock.now()).catch((e: Error) => this.logger.warn('ack_reminder.failed', { error: e }));
+    });
     void this.writeStatus();
+  }
+
+  /**
+   * Whether this node runs the singletons now (retention, heartbeat checks, self-alarms,
+   * reminders, escalation policies): the holder of a PostgreSQL advisory lock, taken over by
+   * another node when its holder's connection dies. On SQLite: always.
+   */
+  leader(): Promise<boolean> {
+    return this.stores.sql.holdLock('alertline:singletons').catch(() => false);
+  }
+
+  /** Other nodes that stopped heartbeating without stopping cleanly. */
+  private async nodesDown(now: number): Promise<{ name: string; seenAt: number }[]> {
+    const me = this.fileConfig.node.name;
+    return (await this.stores.nodes.list())
+      .filter((n) => n.name !== me && !n.status.stopped && now - n.seenAt > this.fileConfig.node.downAfter)
+      .map((n) => ({ name: n.name, seenAt: n.seenAt }));
+  }
+
+  /** This node's heartbeat row: its channels and their health, what it runs. */
+  private async nodeBeat(stopped = false): Promise<void> {
+    const cfg = await this.config();
+    const channels: Record<string, { healthy: boolean; detail: string; busy: number }> = {};
+    for (const c of this.channelStates(cfg)) channels[c.name] = { healthy: c.running && c.healthy, detail: c.detail, busy: this.dispatcher.runningCount(c.name) };
+    await this.stores.nodes.beat(this.fileConfig.node.name, process.pid, this.startedAt, this.clock.now(), {
+      hostname: hostname(), channels, running: this.dispatcher.runningSteps(), ...(stopped ? { stopped: true } : {}),
+    });
   }
 
   /**
@@ -557,6 +605,7 @@ export class Daemon {
     if (this.stopped) return;
     try {
       await this.stores.daemonStatus.write(process.pid, this.startedAt, this.clock.now(), await this.snapshot());
+      await this.nodeBeat();
     } catch (e) {
       this.logger.warn('status.write_failed', { error: e as Error });
     }
@@ -571,6 +620,7 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     if (this.statusTimer) clearInterval(this.statusTimer);
+    this.stopListening?.();
     this.logger.info('daemon.stopping', { graceMs });
     const closing = this.receiver.close();
     this.heartbeats.stop();
@@ -588,6 +638,7 @@ export class Daemon {
     this.metrics.close();
     try {
       await this.stores.daemonStatus.clear(process.pid);
+      await this.nodeBeat(true);
     } catch { /* ignore */ }
     await this.stores.close();
     this.logger.info('daemon.stopped', {});

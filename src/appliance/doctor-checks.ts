@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { snapshotIsLive, type LiveStatus } from '../store/daemon-status.js';
 import type { Config } from '../config/schema.js';
-import { openStores } from '../store/index.js';
+import { openStoresAt } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { prepareDirectory } from '../config/dirs.js';
 import { reachChecks, type Person } from './doctor-reach.js';
@@ -155,7 +155,7 @@ export async function checkDataDir(config: Config): Promise<{ results: CheckResu
   }
   const owner = process.getuid?.() === 0 ? ` (checked as root; directory owner uid ${statSync(dir).uid})` : '';
   try {
-    const stores = openStores(dir);
+    const stores = await openStoresAt(config.store, dir);
     try {
       await stores.ping();
       const list = await stores.users.list();

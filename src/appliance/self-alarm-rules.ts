@@ -160,6 +160,8 @@ export interface Observations {
   clockSynced: boolean | null;
   /** The database failing now (its last error: "SQLITE_IOERR_WRITE in alerts.admitBatch: disk I/O error"), or null. */
   databaseError?: string | null;
+  /** Other nodes sharing the database that stopped heartbeating (several appliances on one PostgreSQL). */
+  nodesDown?: { name: string; seenAt: number }[];
 }
 
 export interface Thresholds {
@@ -211,6 +213,16 @@ export function conditionsOf(o: Observations, t: Thresholds): Condition[] {
         + `The channel reports: ${ch.detail}.\nAlerts go on through the other channels. Check its server and credentials; \`alertline doctor\` tests it.`,
       holdMs: t.channelDownAfterMs,
       since: ch.failingSince,
+    });
+  }
+  for (const n of o.nodesDown ?? []) {
+    out.push({
+      key: `self:node-down:${n.name}`,
+      summary: `Alertline: node ${n.name} is down (not seen since ${new Date(n.seenAt).toISOString()})`,
+      detail: `The appliance ${n.name} shares this database but has stopped writing its heartbeat since ${new Date(n.seenAt).toISOString()}.\n`
+        + 'The other nodes take over its deliveries once their leases run out (node.lease); its modem channels (gsm, sms) are gone until it is back.\n'
+        + 'Check the box (power, network, `systemctl status alertline` there), then `alertline status` here.',
+      since: n.seenAt,
     });
   }
   if (o.waiting.count > 0) {

@@ -63,6 +63,8 @@ export interface SelfAlarmDeps {
   hostname: string;
   /** The speech service's last start error, or null. */
   ttsError?: () => string | null;
+  /** Other nodes sharing the database that stopped heartbeating (none on SQLite). */
+  nodesDown?: (now: number) => Promise<{ name: string; seenAt: number }[]>;
   /** Free bytes on the file system holding `dir` (null: unknown). Default: statfs. */
   diskFree?: (dir: string) => Promise<number | null>;
   /** Whether the clock is NTP-synchronized (null: unknown). Default: timedatectl, when present. */
@@ -253,15 +255,16 @@ export class SelfAlarms {
       channels.push({ name: c.name, healthy: c.running && c.healthy, detail: c.detail, failingSince: streak?.since ?? null, lastFailure: streak?.reason ?? null });
     }
     const databaseError = await this.databaseError(now);
-    const [waiting, oldestDue, exhausted, diskFree, clockSynced] = await Promise.all([
+    const [waiting, oldestDue, exhausted, diskFree, clockSynced, nodesDown] = await Promise.all([
       orElse(() => this.d.deliveries.waiting(now, SELF_MONITOR), { count: 0, since: null }),
       orElse(() => this.d.deliveries.oldestDue(now), null),
       orElse(() => this.observeExhausted(), []),
       this.diskFree(cfg.dataDir),
       this.clockSynced().catch(() => null),
+      this.d.nodesDown ? orElse(() => this.d.nodesDown!(now), []) : Promise.resolve([]),
     ]);
     return conditionsOf(
-      { now, channels, waiting, oldestDue, exhausted, diskFree, ttsError: this.d.ttsError?.() ?? null, clockSynced, databaseError },
+      { now, channels, waiting, oldestDue, exhausted, diskFree, ttsError: this.d.ttsError?.() ?? null, clockSynced, databaseError, nodesDown },
       { channelDownAfterMs: cfg.admins.channelDownAfter, queueAgeMaxMs: cfg.admins.queueAgeMax, minFreeDisk: cfg.admins.minFreeDisk, databaseErrorsAfterMs: cfg.admins.databaseErrorsAfter },
     );
   }

@@ -16,6 +16,7 @@ export function registerBackup(program: Command, g: () => GlobalOpts): void {
       const { backupDatabase, BackupError } = await import('../store/backup.js');
       const { databasePath } = await import('../store/database.js');
       const loaded = loadCli(g());
+      if (loaded.config.store.engine === 'postgres') throw new CliError('store.engine is postgres: back it up with pg_dump (alertline backup copies the SQLite file)', 2);
       try {
         const r = await backupDatabase(databasePath(loaded.config.dataDir), file);
         if (f.json) printJson(r);
@@ -35,6 +36,7 @@ export function registerRestore(program: Command, g: () => GlobalOpts): void {
       const { restoreDatabase, BackupError } = await import('../store/backup.js');
       const { databasePath } = await import('../store/database.js');
       const loaded = loadCli(g());
+      if (loaded.config.store.engine === 'postgres') throw new CliError('store.engine is postgres: restore it with pg_restore/psql (alertline restore replaces the SQLite file)', 2);
       try {
         const r = await restoreDatabase(file, databasePath(loaded.config.dataDir));
         if (f.json) printJson(r);

@@ -1,7 +1,7 @@
 /** What every command needs: the config (file) and the database, opened the same way the daemon does. */
 import { loadConfig, ConfigError, type LoadedConfig } from '../config/load.js';
 import { DirectoryError, prepareDirectory } from '../config/dirs.js';
-import { openStores, type Stores } from '../store/index.js';
+import { openStoresAt, type Stores } from '../store/index.js';
 import type { Config } from '../config/schema.js';
 import { jsonSafe, termSafe, termSafeText } from '../util/terminal.js';
 import { CliError } from './errors.js';
@@ -42,7 +42,7 @@ export function loadCli(opts: GlobalOpts, dirs: readonly ('dataDir' | 'audioCach
 
 export async function withStores<T>(opts: GlobalOpts, fn: (ctx: Ctx) => T | Promise<T>): Promise<T> {
   const loaded = loadCli(opts);
-  const stores = openStores(loaded.config.dataDir);
+  const stores = await openStoresAt(loaded.config.store, loaded.config.dataDir);
   try {
     return await fn({ loaded, stores, effective: () => stores.settings.effective(loaded.config) });
   } finally {

@@ -1,7 +1,7 @@
 /** Commands whose services come from other parts: speech (say) and the appliance checks (doctor). */
 import type { Command } from 'commander';
 import { loadCli, line, CliError, type GlobalOpts } from './context.js';
-import { openStores } from '../store/index.js';
+import { openStoresAt } from '../store/index.js';
 import { createLogger } from '../util/log.js';
 
 export function registerExtra(program: Command, g: () => GlobalOpts): void {
@@ -12,7 +12,7 @@ export function registerExtra(program: Command, g: () => GlobalOpts): void {
       const loaded = loadCli(g(), ['dataDir', 'audioCacheDir']);
       let voice = loaded.config.voice;
       try {
-        const s = openStores(loaded.config.dataDir);
+        const s = await openStoresAt(loaded.config.store, loaded.config.dataDir);
         try { voice = (await s.settings.effective(loaded.config)).voice; } finally { await s.close(); }
       } catch { /* no database yet: the file's voice settings */ }
       const { SpeechService } = await import('../audio/speech-service.js');

@@ -42,6 +42,15 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
       const now = Date.now();
       const stale = snap && pidAlive(snap.pid) ? { pid: snap.pid, updatedAt: snap.updatedAt } : null;
       const running = snapshotIsLive(snap, now);
+      const node = loaded.config.node;
+      // Several appliances on one PostgreSQL: every node, from the heartbeat rows they write.
+      const nodes = stores.engine === 'postgres'
+        ? (await stores.nodes.list()).map((n) => ({
+          name: n.name, up: !n.status.stopped && now - n.seenAt <= node.downAfter, stopped: Boolean(n.status.stopped), lastSeen: n.seenAt,
+          hostname: n.status.hostname ?? null, pid: n.pid, channels: n.status.channels ?? {}, running: n.status.running ?? [],
+        }))
+        : null;
+      const self = nodes?.find((n) => n.name === node.name);
       const midnight = new Date();
       midnight.setHours(0, 0, 0, 0);
       return {
@@ -55,7 +64,8 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
         })(),
         ...(running ? { live: snap!.status } : {}),
         // A live process whose snapshot stopped being written: most likely its database refuses writes.
-        ...(!running && stale ? { stale } : {}),
+        ...(!running && stale && stores.engine === 'sqlite' ? { stale } : {}),
+        ...(nodes ? { node: node.name, nodes, thisNodeUp: Boolean(self?.up) } : {}),
       };
     });
     if (f.json) printJson(r);
@@ -87,7 +97,20 @@ export function registerStatus(program: Command, g: () => GlobalOpts): void {
       if (prune) line(`retention: last run ${fmtTime(prune.at)}: ${prune.alerts} alerts and ${prune.raw} raw messages pruned, ${mb(prune.pagesFreed * 4096)} given back`);
       const today = Object.entries(r.alertsToday).map(([k, v]) => `${k} ${v}`).join(', ');
       line(`alerts today: ${today || 'none'}`);
+      if (r.nodes) {
+        line(`nodes sharing the database (${r.nodes.length}; this is ${r.node}):`);
+        for (const n of r.nodes) {
+          const ago = Math.max(0, Math.round((Date.now() - n.lastSeen) / 1000));
+          const state = n.up ? `up, seen ${ago}s ago` : n.stopped ? `stopped, last seen ${fmtTime(n.lastSeen)}` : `DOWN, last seen ${fmtTime(n.lastSeen)} (${ago}s ago)`;
+          const chans = Object.entries(n.channels).map(([c, v]) => `${c} ${v.healthy ? 'ok' : 'UNHEALTHY'}${v.busy ? ` (${v.busy} busy)` : ''}`).join(', ');
+          line(`  ${n.name.padEnd(12)} ${state}${n.hostname ? ` on ${n.hostname} pid ${n.pid}` : ''}`);
+          if (n.up) {
+            line(`    channels: ${chans || 'none'}`);
+            line(`    running: ${n.running.length ? n.running.map((x) => `alert ${x.alertId} ${x.channel} → ${x.to}`).join('; ') : 'nothing'}`);
+          }
+        }
+      }
     }
-    if (!r.daemon.running) throw new CliError('', 1);
+    if (!r.daemon.running && !r.thisNodeUp) throw new CliError('', 1);
   });
 }

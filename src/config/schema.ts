@@ -2,6 +2,7 @@
  * The configuration contract (YAML). config/alertline.example.yaml documents every key.
  * Durations and sizes are parsed here, so the rest of the code sees milliseconds and bytes.
  */
+import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
@@ -348,9 +349,24 @@ export const retentionSchema = z
 
 export const storeSchema = z
   .object({
-    engine: z.literal('sqlite').default('sqlite'),
+    /** sqlite: the embedded file under dataDir (one appliance). postgres: a PostgreSQL shared by several appliances (HA). */
+    engine: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** engine postgres: postgres://user[:password]@host[:port]/database (libpq URL; ?sslmode=... as libpq). */
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     /** Below this much free space on dataDir's file system new alerts get a temporary failure (452 / 503). 0 disables the check. */
     minFreeSpace: size.default('50MB'),
+  })
+  .strict()
+  .refine((v) => v.engine !== 'postgres' || v.url !== undefined, { message: 'engine postgres needs url: postgres://user@host/alertline', path: ['url'] });
+
+export const nodeSchema = z
+  .object({
+    /** This appliance's name among the nodes sharing one PostgreSQL (default: the host name). */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, . _ - (up to 63)').default(() => hostname()),
+    /** How long a delivery a node works on stays its own without renewal (renewed every second while a step runs); after it, another node takes the delivery over. */
+    lease: duration.refine((ms) => ms >= 3000, 'must be at least 3s').default('30s'),
+    /** A node not seen for this long is reported down (status, self-alarm). */
+    downAfter: duration.refine((ms) => ms >= 5000, 'must be at least 5s').default('30s'),
   })
   .strict();
 
@@ -396,6 +412,7 @@ export const configSchema = z
     admins: adminsSchema.default({}),
     retention: retentionSchema.default({}),
     store: storeSchema.default({}),
+    node: nodeSchema.default({}),
     http: httpSchema.default({}),
   })
   .strict();

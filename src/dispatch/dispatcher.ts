@@ -50,6 +50,13 @@ export interface DispatcherDeps {
   pokeSpacingMs?: number;
   /** Told when an alert ended failed or unacknowledged (the appliance raises its own alarm). */
   onExhausted?: (alertId: number, state: 'failed' | 'unacknowledged') => void;
+  /**
+   * Several nodes on one database: the name of another live node that has this channel healthy
+   * (a gsm/sms step this node can't run is left to it instead of skipped), or null.
+   */
+  elsewhere?: (channel: string) => Promise<string | null>;
+  /** Run policy steps this scan (several nodes: only the one holding the singleton lock). Default: always. */
+  runPolicies?: () => Promise<boolean>;
 }
 
 interface Running {
@@ -59,7 +66,7 @@ interface Running {
   channel: string;
   kind: Channel['kind'];
   ctrl: AbortController;
-  abortReason?: 'acknowledged' | 'resolved' | 'cancelled' | 'shutdown';
+  abortReason?: 'acknowledged' | 'resolved' | 'cancelled' | 'shutdown' | 'lost';
   done: Promise<void>;
 }
 
@@ -90,8 +97,15 @@ export class Dispatcher {
   private lastTickAt = -Infinity;
 
   private readonly policies: PolicyRunner | null;
+  /**
+   * Other nodes share the queue (PostgreSQL): renew and take over leases. A step is leased by
+   * start() (one conditional UPDATE: of two nodes one gets it); a queued delivery is not claimed
+   * per scan, which would cost a commit per due delivery per scan on every node.
+   */
+  private readonly shared: boolean;
 
   constructor(private readonly d: DispatcherDeps) {
+    this.shared = Boolean(d.elsewhere);
     this.policies = d.policyRuns && d.policyPeople
       ? new PolicyRunner({ runs: d.policyRuns, alerts: d.alerts, people: d.policyPeople, logger: d.logger })
       : null;
@@ -122,6 +136,11 @@ export class Dispatcher {
     };
     if (wait > 0) setTimeout(run, wait);
     else setImmediate(run);
+  }
+
+  /** The steps running on this node now (status). */
+  runningSteps(): { alertId: number; deliveryId: number; channel: string; to: string }[] {
+    return [...this.running.values()].map((r) => ({ alertId: r.alertId, deliveryId: r.deliveryId, channel: r.channel, to: r.email }));
   }
 
   runningCount(channel?: string): number {
@@ -200,8 +219,14 @@ export class Dispatcher {
     // Read the time after the first await: the scan sees the clock as it is when it runs.
     const now = clock.now();
     try {
+      // Several nodes: keep our leases (a call may last minutes), take over the steps of nodes
+      // that died. (One node on SQLite: nothing to share, and each write would cost an fsync.)
+      if (this.shared && this.running.size) await this.d.deliveries.renew(now);
+      for (const t of this.shared ? await this.d.deliveries.takeOver(now) : []) {
+        logger.warn('dispatch.took_over', { delivery: t.id, alert: t.alertId, from: t.from, note: 'its node stopped renewing the lease: the interrupted step is made again here' });
+      }
       await this.abortStale();
-      if (this.policies) {
+      if (this.policies && (!this.d.runPolicies || await this.d.runPolicies())) {
         // The acknowledger's reminder after escalation.ackTimeout is the daemon's (for every alert, policy or not).
         const r = await this.policies.run(now, 0);
         for (const id of r.ended) await this.settleAlert(id, now);
@@ -244,6 +269,13 @@ export class Dispatcher {
       const a = await this.d.alerts.get(r.alertId);
       const del = await this.d.deliveries.get(r.deliveryId);
       if (r.ctrl.signal.aborted) continue;
+      if (del?.state === 'running' && del.lease_node && del.lease_node !== this.d.deliveries.node) {
+        // Our lease ran out and another node took the step over: it makes the call now.
+        r.abortReason = 'lost';
+        this.d.logger.warn('attempt.abort', { alert: r.alertId, delivery: r.deliveryId, channel: r.channel, why: `lease lost to node ${del.lease_node}` });
+        r.ctrl.abort();
+        continue;
+      }
       if (!a || !OPEN_ALERT_STATES.includes(a.state) || del?.state !== 'running') {
         r.abortReason = a?.state === 'acknowledged' ? 'acknowledged' : a?.state === 'resolved' ? 'resolved' : 'cancelled';
         this.d.logger.info('attempt.abort', { alert: r.alertId, delivery: r.deliveryId, channel: r.channel, why: r.abortReason });
@@ -312,6 +344,7 @@ export class Dispatcher {
       await deliveries.setPlan(d.id, plan.map((s) => s.channel));
     }
     const pcfg = this.policyFor(cfg, plan, recipient);
+    if (await this.leaveToAnotherNode(d, plan, recipient, cfg)) return;
     if (await this.waitForAChannel(d, plan, recipient, cfg, now)) return;
     let pos: Position = { step: d.step, round: d.round, tries: d.tries, textOnly: d.text_only === 1, informed: d.informed === 1 };
     const moved = () => pos.step !== d.step || pos.round !== d.round || pos.tries !== d.tries;
@@ -332,6 +365,11 @@ export class Dispatcher {
         if (reason) await deliveries.recordSkip(d, step.channel, chan?.address(recipient) ?? null, reason, now);
         pos = { ...pos, step: pos.step + 1, tries: 0 };
       };
+      if ((!chan || !chan.health().healthy) && this.d.elsewhere && await this.d.elsewhere(step.channel)) {
+        // Channel affinity: this step's channel (a modem) is up on another node: it runs the step.
+        if (moved()) await deliveries.reschedule(d.id, { ...pos, nextAt: now }, now);
+        return;
+      }
       if (!chan) { await skip(null); continue; }
       if (pos.round > 1 && chan.kind === 'text' && (await deliveries.attemptsOf(d.id)).some((a) => a.channel === step.channel && a.outcome === 'delivered')) { await skip(null); continue; }
       const health = chan.health();
@@ -348,6 +386,19 @@ export class Dispatcher {
       return;
     }
     if (moved()) await deliveries.reschedule(d.id, { ...pos, nextAt: now }, now);
+  }
+
+  /**
+   * Several nodes: when no channel of the plan is healthy here but one is on another live node,
+   * the delivery is left (unmoved) for that node to take. True when it was.
+   */
+  private async leaveToAnotherNode(d: DeliveryRow, plan: PlanStep[], r: Recipient, cfg: Config): Promise<boolean> {
+    if (!this.d.elsewhere) return false;
+    if (plan.some((s) => this.usable(s, r, cfg)?.health().healthy)) return false;
+    for (const s of plan) {
+      if (await this.d.elsewhere(s.channel)) return true;
+    }
+    return false;
   }
 
   /**
@@ -464,6 +515,7 @@ export class Dispatcher {
       await this.settleAlert(d.alert_id, now);
       return;
     }
+    if (entry.abortReason === 'lost') return; // another node has the delivery now
     if (entry.abortReason && entry.abortReason !== 'shutdown') {
       const a = await alerts.get(d.alert_id);
       const st = a?.state === 'acknowledged' ? 'acknowledged' : 'cancelled';

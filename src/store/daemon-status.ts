@@ -1,6 +1,5 @@
 /** The running daemon writes a live snapshot here every few seconds; `alertline status` reads it. */
-import type { Db } from './database.js';
-import { prep } from './database.js';
+import type { Sql } from './sql/driver.js';
 
 /** One channel as the daemon sees it. `status` is the channel's own (modem registration, SIP registration). */
 export interface ChannelSnapshot {
@@ -73,20 +72,19 @@ export function snapshotIsLive(snap: StatusSnapshot | null, now: number): snap i
 }
 
 export class DaemonStatusStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly q: Sql) {}
 
   async write(pid: number, startedAt: number, now: number, status: LiveStatus): Promise<void> {
-    prep(this.db, `INSERT INTO daemon_status (id, pid, started_at, updated_at, status) VALUES (1, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at, updated_at = excluded.updated_at, status = excluded.status`)
-      .run(pid, startedAt, now, JSON.stringify(status));
+    (await this.q.run(`INSERT INTO daemon_status (id, pid, started_at, updated_at, status) VALUES (1, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at, updated_at = excluded.updated_at, status = excluded.status`, pid, startedAt, now, JSON.stringify(status)));
   }
 
   async clear(pid: number): Promise<void> {
-    prep(this.db, 'DELETE FROM daemon_status WHERE pid = ?').run(pid);
+    (await this.q.run('DELETE FROM daemon_status WHERE pid = ?', pid));
   }
 
   async read(): Promise<StatusSnapshot | null> {
-    const r = prep(this.db, 'SELECT pid, started_at, updated_at, status FROM daemon_status WHERE id = 1').get() as
+    const r = (await this.q.get('SELECT pid, started_at, updated_at, status FROM daemon_status WHERE id = 1')) as
       | { pid: number; started_at: number; updated_at: number; status: string }
       | undefined;
     return r ? { pid: r.pid, startedAt: r.started_at, updatedAt: r.updated_at, status: JSON.parse(r.status) } : null;

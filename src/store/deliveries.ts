@@ -1,66 +1,129 @@
-/** The durable work queue: deliveries due for a step, and the attempts made for each. */
-import type { Db } from './database.js';
-import { prep } from './database.js';
+/**
+ * The durable work queue: deliveries due for a step, and the attempts made for each.
+ *
+ * Several nodes may share the queue (PostgreSQL): a node works on a delivery only while it holds
+ * its lease (lease_node, lease_until). start() takes a step (claim() holds a queued one), renew() keeps
+ * the running ones while their calls last; reschedule()/finish() give it back. A node that dies
+ * stops renewing: once lease_until has passed, takeOver() on another node closes its open
+ * attempt as interrupted and queues the delivery at the step it was on (the call is made again).
+ * The conditional UPDATEs are the arbiter: of two nodes, one changes the row, the other 0 rows.
+ */
+import type { Sql } from './sql/driver.js';
 import type { AlertState, AttemptRow, DeliveryRow, DeliveryState } from './rows.js';
 
+/** This node's name and how long a lease lasts without renewal. */
+export interface LeaseConfig { node: string; ms: number }
+
 export class DeliveryStore {
-  constructor(private readonly db: Db) {}
+  private lease: LeaseConfig = { node: 'local', ms: 30_000 };
+
+  constructor(private readonly q: Sql) {}
+
+  /** Sets this node's name and lease length (node.name, node.lease). */
+  setLease(l: LeaseConfig): void {
+    this.lease = { ...l };
+  }
+
+  get node(): string {
+    return this.lease.node;
+  }
+
+  /**
+   * Takes a queued delivery for this node (nobody else's lease is running on it). False when
+   * another node holds it or it is no longer queued.
+   */
+  async claim(id: number, now: number): Promise<boolean> {
+    return (await this.q.run(`UPDATE deliveries SET lease_node = ?, lease_until = ? WHERE id = ? AND state = 'queued'
+      AND (lease_node IS NULL OR lease_node = ? OR lease_until < ?)`, this.lease.node, now + this.lease.ms, id, this.lease.node, now)) > 0;
+  }
+
+  /** Gives a claimed queued delivery back without moving it (another node has the channel it needs). */
+  async release(id: number): Promise<void> {
+    await this.q.run(`UPDATE deliveries SET lease_node = NULL, lease_until = NULL WHERE id = ? AND state = 'queued' AND lease_node = ?`, id, this.lease.node);
+  }
+
+  /** Keeps this node's leases (running steps and claimed ones) for another lease period; returns how many. */
+  async renew(now: number): Promise<number> {
+    return this.q.run(`UPDATE deliveries SET lease_until = ? WHERE lease_node = ? AND state IN ('queued','running')`, now + this.lease.ms, this.lease.node);
+  }
+
+  /**
+   * Running deliveries whose lease ran out (their node stopped renewing: it died or lost the
+   * database): the open attempt is closed as interrupted and the delivery queued again at the
+   * same step, for any node. Returns what was taken over.
+   */
+  async takeOver(now: number): Promise<{ id: number; alertId: number; from: string | null }[]> {
+    const expired = await this.q.all<{ id: number }>(`SELECT id FROM deliveries WHERE state = 'running' AND lease_until IS NOT NULL AND lease_until < ? LIMIT 100`, now);
+    if (!expired.length) return [];
+    return this.q.tx(async (t) => {
+      const lock = t.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+      const rows = await t.all<{ id: number; alert_id: number; lease_node: string | null }>(
+        `SELECT id, alert_id, lease_node FROM deliveries WHERE state = 'running' AND lease_until IS NOT NULL AND lease_until < ? LIMIT 100${lock}`, now);
+      const out: { id: number; alertId: number; from: string | null }[] = [];
+      for (const r of rows) {
+        await t.run(`UPDATE attempts SET ended_at = ?, outcome = 'interrupted', reason = ? WHERE delivery_id = ? AND ended_at IS NULL`,
+          now, `node ${r.lease_node ?? '?'} stopped renewing its lease during the attempt; taken over by ${this.lease.node}`, r.id);
+        const n = await t.run(`UPDATE deliveries SET state = 'queued', next_at = ${t.least}(next_at, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+          WHERE id = ? AND state = 'running' AND lease_until < ?`, now, now, r.id, now);
+        if (n) out.push({ id: r.id, alertId: r.alert_id, from: r.lease_node });
+      }
+      return out;
+    });
+  }
 
   /** Queued deliveries whose time has come, oldest alert first (FIFO), with their alert's state. */
   async due(now: number, limit = 200): Promise<(DeliveryRow & { alert_state: AlertState; alert_level: string | null })[]> {
-    return prep(this.db, `SELECT d.*, a.state AS alert_state, a.level AS alert_level FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-      WHERE d.state = 'queued' AND d.next_at <= ? ORDER BY d.alert_id, d.id LIMIT ?`)
-      .all(now, limit) as (DeliveryRow & { alert_state: AlertState; alert_level: string | null })[];
+    return (await this.q.all(`SELECT d.*, a.state AS alert_state, a.level AS alert_level FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+      WHERE d.state = 'queued' AND d.next_at <= ? AND (d.lease_node IS NULL OR d.lease_node = ? OR d.lease_until < ?)
+      ORDER BY d.alert_id, d.id LIMIT ?`, now, this.lease.node, now, limit)) as (DeliveryRow & { alert_state: AlertState; alert_level: string | null })[];
   }
 
   /** Fixes the channels a delivery walks (contact rules chose them at its start). */
   async setPlan(id: number, plan: readonly string[]): Promise<void> {
-    prep(this.db, 'UPDATE deliveries SET plan = ? WHERE id = ?').run(JSON.stringify(plan), id);
+    (await this.q.run('UPDATE deliveries SET plan = ? WHERE id = ?', JSON.stringify(plan), id));
   }
 
   /** When the next queued delivery becomes due, or null. */
   async nextDueAt(): Promise<number | null> {
-    const r = prep(this.db, `SELECT min(next_at) t FROM deliveries WHERE state = 'queued'`).get() as { t: number | null };
+    const r = (await this.q.get(`SELECT min(next_at) AS t FROM deliveries WHERE state = 'queued'`)) as { t: number | null };
     return r.t;
   }
 
   async get(id: number): Promise<DeliveryRow | null> {
-    return (prep(this.db, 'SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined) ?? null;
+    return ((await this.q.get('SELECT * FROM deliveries WHERE id = ?', id)) as DeliveryRow | undefined) ?? null;
   }
 
   async openCount(): Promise<number> {
-    return (prep(this.db, `SELECT count(*) n FROM deliveries WHERE state IN ('queued','running')`).get() as { n: number }).n;
+    return ((await this.q.get(`SELECT count(*) AS n FROM deliveries WHERE state IN ('queued','running')`)) as { n: number }).n;
   }
 
   /** Marks a delivery running and opens an attempt row, atomically. Returns the attempt id, or null if it was no longer queued. */
   async start(deliveryId: number, channel: string, target: string, now: number): Promise<number | null> {
-    const run = this.db.transaction(() => {
-      const ch = prep(this.db, `UPDATE deliveries SET state = 'running', updated_at = ? WHERE id = ? AND state = 'queued'`).run(now, deliveryId);
-      if (!ch.changes) return null;
-      const d = prep(this.db, 'SELECT * FROM deliveries WHERE id = ?').get(deliveryId) as DeliveryRow;
-      const info = prep(this.db, 'INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(deliveryId, d.alert_id, channel, target, d.round, now);
-      prep(this.db, `UPDATE alerts SET state = 'notifying', updated_at = ? WHERE id = ? AND state = 'pending'`).run(now, d.alert_id);
-      return Number(info.lastInsertRowid);
+    return this.q.tx(async (t) => {
+      const ch = await t.run(`UPDATE deliveries SET state = 'running', lease_node = ?, lease_until = ?, updated_at = ? WHERE id = ? AND state = 'queued'
+        AND (lease_node IS NULL OR lease_node = ? OR lease_until < ?)`, this.lease.node, now + this.lease.ms, now, deliveryId, this.lease.node, now);
+      if (!ch) return null;
+      const d = (await t.get('SELECT * FROM deliveries WHERE id = ?', deliveryId)) as DeliveryRow;
+      const id = await t.insert('INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at, node) VALUES (?, ?, ?, ?, ?, ?, ?)', deliveryId, d.alert_id, channel, target, d.round, now, this.lease.node);
+      await t.run(`UPDATE alerts SET state = 'notifying', updated_at = ? WHERE id = ? AND state = 'pending'`, now, d.alert_id);
+      return id;
     });
-    return run.immediate();
   }
 
   /** Records a step that was not tried (channel unhealthy, disabled mid-way) so history shows why. */
   async recordSkip(d: DeliveryRow, channel: string, target: string | null, reason: string, now: number): Promise<void> {
-    prep(this.db, `INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at, ended_at, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, 'skipped', ?)`)
-      .run(d.id, d.alert_id, channel, target, d.round, now, now, reason);
+    (await this.q.run(`INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at, ended_at, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, 'skipped', ?)`, d.id, d.alert_id, channel, target, d.round, now, now, reason));
   }
 
   async finishAttempt(attemptId: number, o: { kind: string; reason: string; detail?: Record<string, unknown> }, now: number): Promise<void> {
-    prep(this.db, 'UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, detail = ? WHERE id = ?')
-      .run(now, o.kind, o.reason.slice(0, 1000), o.detail ? JSON.stringify(o.detail) : null, attemptId);
+    // Only an open attempt: one another node closed as interrupted (lease taken over) stays so.
+    (await this.q.run('UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, detail = ? WHERE id = ? AND ended_at IS NULL', now, o.kind, o.reason.slice(0, 1000), o.detail ? JSON.stringify(o.detail) : null, attemptId));
   }
 
   /** Puts a delivery back in the queue at a given step/round/time. Only a running or queued delivery moves. */
   async reschedule(id: number, p: { step: number; round: number; tries: number; nextAt: number; informed?: boolean }, now: number): Promise<void> {
-    prep(this.db, `UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = max(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`)
-      .run(p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id);
+    (await this.q.run(`UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = ${this.q.greatest}(informed, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+      WHERE id = ? AND state IN ('running','queued') AND (lease_node IS NULL OR lease_node = ?)`, p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id, this.lease.node));
   }
 
   /**
@@ -69,8 +132,8 @@ export class DeliveryStore {
    * delivery waits escalation.maxWait at most in all.
    */
   async waitForChannel(id: number, nextAt: number, now: number): Promise<number> {
-    prep(this.db, `UPDATE deliveries SET next_at = ?, waiting_since = coalesce(waiting_since, ?), updated_at = ? WHERE id = ? AND state = 'queued'`).run(nextAt, now, now, id);
-    const r = prep(this.db, 'SELECT waiting_since FROM deliveries WHERE id = ?').get(id) as { waiting_since: number | null } | undefined;
+    (await this.q.run(`UPDATE deliveries SET next_at = ?, waiting_since = coalesce(waiting_since, ?), lease_node = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND state = 'queued'`, nextAt, now, now, id));
+    const r = (await this.q.get('SELECT waiting_since FROM deliveries WHERE id = ?', id)) as { waiting_since: number | null } | undefined;
     return r?.waiting_since ?? now;
   }
 
@@ -80,9 +143,9 @@ export class DeliveryStore {
    */
   async waiting(now: number = Date.now(), exceptMonitor?: string): Promise<{ count: number; since: number | null }> {
     const r = (exceptMonitor === undefined
-      ? prep(this.db, `SELECT count(*) n, min(waiting_since) since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL AND next_at <= ? + 10000`).get(now)
-      : prep(this.db, `SELECT count(*) n, min(d.waiting_since) since FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-          WHERE d.state = 'queued' AND d.waiting_since IS NOT NULL AND d.next_at <= ? + 10000 AND a.monitor IS NOT ?`).get(now, exceptMonitor)) as { n: number; since: number | null };
+      ? (await this.q.get(`SELECT count(*) AS n, min(waiting_since) AS since FROM deliveries WHERE state = 'queued' AND waiting_since IS NOT NULL AND next_at <= ?`, now + 10000))
+      : (await this.q.get(`SELECT count(*) AS n, min(d.waiting_since) AS since FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+          WHERE d.state = 'queued' AND d.waiting_since IS NOT NULL AND d.next_at <= ? AND a.monitor IS DISTINCT FROM ?`, now + 10000, exceptMonitor))) as { n: number; since: number | null };
     return { count: r.n, since: r.since };
   }
 
@@ -92,9 +155,9 @@ export class DeliveryStore {
    * Looks at the most recent attempts only (bounded by rowid, so it costs the same on any history).
    */
   async failingStreak(channel: string, window = 2000): Promise<{ since: number; reason: string | null; count: number } | null> {
-    const rows = prep(this.db, `SELECT outcome, started_at, reason FROM attempts
+    const rows = (await this.q.all(`SELECT outcome, started_at, reason FROM attempts
       WHERE id > (SELECT coalesce(max(id), 0) FROM attempts) - ? AND channel = ? AND outcome IS NOT NULL AND outcome NOT IN ('skipped', 'interrupted')
-      ORDER BY id DESC LIMIT 100`).all(window, channel) as { outcome: string; started_at: number; reason: string | null }[];
+      ORDER BY id DESC LIMIT 100`, window, channel)) as { outcome: string; started_at: number; reason: string | null }[];
     let since: number | null = null;
     let count = 0;
     for (const r of rows) {
@@ -107,35 +170,42 @@ export class DeliveryStore {
 
   /** When the oldest queued delivery became due (null: nothing is due). */
   async oldestDue(now: number): Promise<number | null> {
-    const r = prep(this.db, `SELECT min(next_at) t FROM deliveries WHERE state = 'queued' AND next_at <= ?`).get(now) as { t: number | null };
+    const r = (await this.q.get(`SELECT min(next_at) AS t FROM deliveries WHERE state = 'queued' AND next_at <= ?`, now)) as { t: number | null };
     return r.t;
   }
 
   /** Ends a delivery. Only a running/queued delivery changes (an ack or resolve that came first wins). */
   async finish(id: number, state: DeliveryState, result: string, now: number, informed = false): Promise<boolean> {
-    return prep(this.db, `UPDATE deliveries SET state = ?, result = ?, informed = max(informed, ?), updated_at = ? WHERE id = ? AND state IN ('running','queued')`)
-      .run(state, result, informed ? 1 : 0, now, id).changes > 0;
+    return (await this.q.run(`UPDATE deliveries SET state = ?, result = ?, informed = ${this.q.greatest}(informed, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+      WHERE id = ? AND state IN ('running','queued') AND (lease_node IS NULL OR lease_node = ?)`, state, result, informed ? 1 : 0, now, id, this.lease.node)) > 0;
   }
 
-  /** At start: attempts left open by a crash are closed as interrupted and their deliveries re-queued at the same step. */
+  /**
+   * At start: what this node left running when it stopped (SQLite: everything, the file has one
+   * node) has its open attempts closed as interrupted and is queued again at the same step.
+   * Other nodes' running steps are theirs while their leases run (takeOver() handles the dead).
+   */
   async recoverInterrupted(now: number): Promise<{ attempts: number; deliveries: number }> {
-    const run = this.db.transaction(() => {
-      const a = prep(this.db, `UPDATE attempts SET ended_at = ?, outcome = 'interrupted', reason = 'daemon stopped during the attempt' WHERE ended_at IS NULL`).run(now);
-      const d = prep(this.db, `UPDATE deliveries SET state = 'queued', next_at = min(next_at, ?), updated_at = ? WHERE state = 'running'`).run(now, now);
-      return { attempts: a.changes, deliveries: d.changes };
+    return this.q.tx(async (t) => {
+      const mine = t.dialect === 'sqlite' ? '' : ' AND (lease_node IS NULL OR lease_node = ?)';
+      const args = t.dialect === 'sqlite' ? [] : [this.lease.node];
+      const attempts = await t.run(`UPDATE attempts SET ended_at = ?, outcome = 'interrupted', reason = 'daemon stopped during the attempt'
+        WHERE ended_at IS NULL${t.dialect === 'sqlite' ? '' : ` AND (node IS NULL OR node = ?)`}`, now, ...args);
+      const deliveries = await t.run(`UPDATE deliveries SET state = 'queued', next_at = ${t.least}(next_at, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+        WHERE state = 'running'${mine}`, now, now, ...args);
+      return { attempts, deliveries };
     });
-    return run.immediate();
   }
 
   async attemptsOf(deliveryId: number): Promise<AttemptRow[]> {
-    return prep(this.db, 'SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id').all(deliveryId) as AttemptRow[];
+    return (await this.q.all('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id', deliveryId)) as AttemptRow[];
   }
 
   /** Calls placed to a user since a time over the given (voice) channels (rate limit). */
   async callsSince(email: string, since: number, channels: readonly string[]): Promise<number> {
     if (!channels.length) return 0;
-    return (prep(this.db, `SELECT count(*) n FROM attempts t JOIN deliveries d ON d.id = t.delivery_id
-      WHERE d.user_email = ? AND t.channel IN (${channels.map(() => '?').join(', ')}) AND t.started_at >= ? AND t.outcome IS NOT 'skipped'`).get(email, ...channels, since) as { n: number }).n;
+    return ((await this.q.get(`SELECT count(*) AS n FROM attempts t JOIN deliveries d ON d.id = t.delivery_id
+      WHERE d.user_email = ? AND t.channel IN (${channels.map(() => '?').join(', ')}) AND t.started_at >= ? AND t.outcome IS DISTINCT FROM 'skipped'`, email, ...channels, since)) as { n: number }).n;
   }
 
 }

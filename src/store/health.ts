@@ -81,11 +81,17 @@ function watched<T extends object>(name: string, target: T, health: StoreHealth)
 
 /** The same stores, every call of every store reporting database faults to `health`. */
 export function watchStores(s: Stores, health: StoreHealth): Stores {
-  const out = { ...s };
-  for (const [k, v] of Object.entries(s) as [keyof Stores, unknown][]) {
-    if (k === 'db') continue;
-    if (typeof v === 'function') (out as Record<string, unknown>)[k] = reporting(k, v as AnyFn, s, health);
-    else if (v && typeof v === 'object') (out as Record<string, unknown>)[k] = watched(k, v, health);
+  const out = {} as Record<string, unknown>;
+  for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(s))) {
+    // The raw handles pass as they are (`db` is a getter that throws on PostgreSQL: not read here).
+    if (d.get || k === 'db' || k === 'sql' || k === 'engine') {
+      Object.defineProperty(out, k, d.get ? { get: () => d.get!.call(s), enumerable: true } : d);
+      continue;
+    }
+    const v = d.value as unknown;
+    if (typeof v === 'function') out[k] = reporting(k, v as AnyFn, s, health);
+    else if (v && typeof v === 'object') out[k] = watched(k, v, health);
+    else out[k] = v;
   }
-  return out;
+  return out as unknown as Stores;
 }

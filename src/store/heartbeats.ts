@@ -1,6 +1,5 @@
 /** Heartbeats (dead-man's switches): a monitor that must ping every so often, and what it last did. */
-import type { Db } from './database.js';
-import { prep } from './database.js';
+import type { Sql } from './sql/driver.js';
 import { ValidationError, validateGroup } from './user-fields.js';
 
 export interface Heartbeat {
@@ -34,7 +33,7 @@ export function validateHeartbeatName(name: string): string {
 const COLS = 'name, every_ms, grace_ms, grp, created_at, last_seen_at, quiet_since, quiet_alert_id';
 
 export class HeartbeatStore {
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(private readonly q: Sql, private readonly now: () => number = Date.now) {}
 
   async add(name: string, f: { everyMs: number; graceMs: number; group?: string | null }): Promise<Heartbeat> {
     const n = validateHeartbeatName(name);
@@ -42,34 +41,34 @@ export class HeartbeatStore {
     if (!(f.graceMs >= 0)) throw new ValidationError('--grace must not be negative');
     const grp = f.group ? validateGroup(f.group) : null;
     if (await this.get(n)) throw new ValidationError(`heartbeat ${n} already exists`);
-    prep(this.db, 'INSERT INTO heartbeats (name, every_ms, grace_ms, grp, created_at) VALUES (?, ?, ?, ?, ?)').run(n, f.everyMs, f.graceMs, grp, this.now());
+    (await this.q.run('INSERT INTO heartbeats (name, every_ms, grace_ms, grp, created_at) VALUES (?, ?, ?, ?, ?)', n, f.everyMs, f.graceMs, grp, this.now()));
     return (await this.get(n))!;
   }
 
   async get(name: string): Promise<Heartbeat | null> {
-    const r = prep(this.db, `SELECT ${COLS} FROM heartbeats WHERE name = ?`).get(name.trim()) as Row | undefined;
+    const r = (await this.q.get(`SELECT ${COLS} FROM heartbeats WHERE name = ?`, name.trim())) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
   async list(): Promise<Heartbeat[]> {
-    return (prep(this.db, `SELECT ${COLS} FROM heartbeats ORDER BY name`).all() as Row[]).map(fromRow);
+    return ((await this.q.all(`SELECT ${COLS} FROM heartbeats ORDER BY name`)) as Row[]).map(fromRow);
   }
 
   async remove(name: string): Promise<boolean> {
-    return prep(this.db, 'DELETE FROM heartbeats WHERE name = ?').run(name.trim()).changes > 0;
+    return (await this.q.run('DELETE FROM heartbeats WHERE name = ?', name.trim())) > 0;
   }
 
   /** Records a ping (committed when this resolves). */
   async seen(name: string, at: number): Promise<Heartbeat | null> {
-    const ch = prep(this.db, 'UPDATE heartbeats SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE name = ?').run(at, name.trim());
-    return ch.changes ? this.get(name) : null;
+    const ch = (await this.q.run(`UPDATE heartbeats SET last_seen_at = ${this.q.greatest}(coalesce(last_seen_at, 0), ?) WHERE name = ?`, at, name.trim()));
+    return ch ? this.get(name) : null;
   }
 
   /** Marks the monitor quiet (with its alert) or, with null, up again. Only changes what is not already so. */
   async setQuiet(name: string, quiet: { since: number; alertId: number } | null): Promise<boolean> {
     if (quiet) {
-      return prep(this.db, 'UPDATE heartbeats SET quiet_since = ?, quiet_alert_id = ? WHERE name = ? AND quiet_since IS NULL').run(quiet.since, quiet.alertId, name.trim()).changes > 0;
+      return (await this.q.run('UPDATE heartbeats SET quiet_since = ?, quiet_alert_id = ? WHERE name = ? AND quiet_since IS NULL', quiet.since, quiet.alertId, name.trim())) > 0;
     }
-    return prep(this.db, 'UPDATE heartbeats SET quiet_since = NULL, quiet_alert_id = NULL WHERE name = ? AND quiet_since IS NOT NULL').run(name.trim()).changes > 0;
+    return (await this.q.run('UPDATE heartbeats SET quiet_since = NULL, quiet_alert_id = NULL WHERE name = ? AND quiet_since IS NOT NULL', name.trim())) > 0;
   }
 }

@@ -2,7 +2,7 @@
  * One handle on the database with every store. Every method is async: this interface is the seam
  * where a second engine (PostgreSQL) plugs in; SQLite (better-sqlite3, WAL) is the embedded one.
  */
-import { openDatabase, databasePath, prep, type Db } from './database.js';
+import { openDatabase, databasePath, type Db } from './database.js';
 import { UserStore } from './users.js';
 import { SettingsStore } from './settings.js';
 import { AlertStore } from './alerts.js';
@@ -16,9 +16,18 @@ import { HeartbeatStore } from './heartbeats.js';
 import { ChangeStore } from './changes.js';
 import { WebUserStore } from './web-users.js';
 import { ReportStore } from './reports.js';
+import { NodeStore } from './nodes.js';
+import type { SqlDriver } from './sql/driver.js';
+import { SqliteDriver } from './sql/sqlite.js';
+
+export type StoreEngine = 'sqlite' | 'postgres';
 
 export interface Stores {
-  db: Db;
+  engine: StoreEngine;
+  /** The SQL seam the stores run on (tests, maintenance, locks). */
+  sql: SqlDriver;
+  /** The raw SQLite handle (SQLite only: tests and SQLite maintenance); throws on PostgreSQL. */
+  readonly db: Db;
   users: UserStore;
   settings: SettingsStore;
   alerts: AlertStore;
@@ -39,6 +48,8 @@ export interface Stores {
   webUsers: WebUserStore;
   /** The console's board and statistics. */
   reports: ReportStore;
+  /** The appliances sharing this database (heartbeats, channels, what they run). */
+  nodes: NodeStore;
   /** A cheap round trip to the database (health checks). */
   ping(): Promise<void>;
   /** A read and one small committed write (store_probe): rejects with the database's error when it takes no writes. */
@@ -46,31 +57,66 @@ export interface Stores {
   close(): Promise<void>;
 }
 
+/** Where the data lives: the embedded SQLite file under dataDir (default), or a shared PostgreSQL. */
+export interface StoreLocation {
+  engine: StoreEngine;
+  /** postgres://user@host/alertline (engine postgres). */
+  url?: string;
+}
+
+function build(sql: SqlDriver, file: string | null, db: Db | null, now: () => number): Stores {
+  const retention = new RetentionStore(sql, file, db, sql instanceof SqliteDriver ? (f) => sql.raw(f) : undefined);
+  return {
+    engine: sql.dialect,
+    sql,
+    get db(): Db {
+      if (!db) throw new Error('the raw SQLite handle is not available: this store runs on PostgreSQL');
+      return db;
+    },
+    users: new UserStore(sql, now),
+    settings: new SettingsStore(sql, now),
+    alerts: new AlertStore(sql),
+    deliveries: new DeliveryStore(sql),
+    daemonStatus: new DaemonStatusStore(sql),
+    oncall: new OncallStore(sql, now),
+    policyRuns: new PolicyRunStore(sql),
+    retention,
+    stats: () => retention.stats(),
+    tokens: new TokenStore(sql, now),
+    heartbeats: new HeartbeatStore(sql, now),
+    changes: new ChangeStore(sql),
+    nodes: new NodeStore(sql),
+    webUsers: new WebUserStore(sql, now),
+    reports: new ReportStore(sql),
+    ping: async () => { await sql.get('SELECT 1 AS one'); },
+    probe: async (at) => {
+      await sql.get('SELECT 1 AS one');
+      await sql.run('INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at', at);
+    },
+    close: () => sql.close(),
+  };
+}
+
+/** The embedded engine: SQLite in dataDir (or ':memory:'), opened and migrated synchronously. */
 export function openStores(dataDir: string, now: () => number = Date.now): Stores {
   const file = dataDir === ':memory:' ? null : databasePath(dataDir);
   const db = openDatabase(file ?? ':memory:');
-  const retention = new RetentionStore(db, file);
-  return {
-    db,
-    users: new UserStore(db, now),
-    settings: new SettingsStore(db, now),
-    alerts: new AlertStore(db),
-    deliveries: new DeliveryStore(db),
-    daemonStatus: new DaemonStatusStore(db),
-    oncall: new OncallStore(db, now),
-    policyRuns: new PolicyRunStore(db),
-    retention,
-    stats: () => retention.stats(),
-    tokens: new TokenStore(db, now),
-    heartbeats: new HeartbeatStore(db, now),
-    changes: new ChangeStore(db),
-    webUsers: new WebUserStore(db, now),
-    reports: new ReportStore(db),
-    ping: async () => { db.prepare('SELECT count(*) AS n FROM sqlite_master').get(); },
-    probe: async (now) => {
-      prep(db, 'SELECT count(*) AS n FROM sqlite_master').get();
-      prep(db, 'INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at').run(now);
-    },
-    close: async () => { db.close(); },
-  };
+  return build(new SqliteDriver(db), file, db, now);
+}
+
+/** Opens the configured engine; on PostgreSQL connects and applies the migrations (under an advisory lock). */
+export async function openStoresAt(where: StoreLocation, dataDir: string, now: () => number = Date.now): Promise<Stores> {
+  if (where.engine === 'sqlite') return openStores(dataDir, now);
+  if (!where.url) throw new Error('store.engine is postgres but store.url is not set (postgres://user@host/alertline)');
+  // Loaded only here: a box on SQLite never loads the PostgreSQL client.
+  const { PostgresDriver } = await import('./sql/postgres.js');
+  const { migratePostgres } = await import('./sql/migrate.js');
+  const sql = new PostgresDriver({ url: where.url });
+  try {
+    await migratePostgres(sql);
+  } catch (e) {
+    await sql.close().catch(() => undefined);
+    throw e;
+  }
+  return build(sql, null, null, now);
 }

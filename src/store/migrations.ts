@@ -251,4 +251,40 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX web_sessions_login ON web_sessions(login);
   `,
+  /* 13: several nodes on one database: who is up, and leases on the deliveries they work */ `
+  CREATE TABLE nodes (
+    name TEXT PRIMARY KEY,           -- node.name of the appliance
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL,        -- its last heartbeat
+    status TEXT NOT NULL             -- JSON: channels with their health, what it is running
+  );
+  ALTER TABLE deliveries ADD COLUMN lease_node TEXT;      -- the node working on it, while lease_until is ahead
+  ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;  -- renewed while the step runs; past: another node may take it
+  ALTER TABLE attempts ADD COLUMN node TEXT;              -- the node that made the attempt
+  CREATE INDEX deliveries_lease ON deliveries(state, lease_until);
+  `,
 ];
+
+/**
+ * The one definition above, for each engine. SQLite runs it as written. PostgreSQL gets the same
+ * statements with its types: INTEGER → BIGINT (millisecond times), INTEGER PRIMARY KEY
+ * [AUTOINCREMENT] → BIGSERIAL (CHECK-ed singleton keys stay plain BIGINT), BLOB → BYTEA, and
+ * TEXT COLLATE NOCASE (and text keys referencing those) → CITEXT, which compares, sorts and
+ * enforces UNIQUE case-insensitively like NOCASE does. Write new migrations in that vocabulary.
+ */
+export function translate(sql: string, dialect: 'sqlite' | 'postgres'): string {
+  if (dialect === 'sqlite') return sql;
+  return sql
+    .replace(/\bINTEGER PRIMARY KEY AUTOINCREMENT\b/g, 'BIGSERIAL PRIMARY KEY')
+    .replace(/\bINTEGER PRIMARY KEY CHECK\b/g, 'BIGINT PRIMARY KEY CHECK')
+    .replace(/\bINTEGER PRIMARY KEY\b/g, 'BIGSERIAL PRIMARY KEY')
+    .replace(/\bINTEGER\b/g, 'BIGINT')
+    .replace(/\bBLOB\b/g, 'BYTEA')
+    .replace(/\bTEXT\b([^,\n]*?)\s+COLLATE NOCASE/g, 'CITEXT$1')
+    .replace(/\bTEXT( NOT NULL)? REFERENCES\b/g, 'CITEXT$1 REFERENCES');
+}
+
+export function migrationsFor(dialect: 'sqlite' | 'postgres'): string[] {
+  return MIGRATIONS.map((m, i) => (dialect === 'postgres' && i === 0 ? `CREATE EXTENSION IF NOT EXISTS citext;\n${translate(m, dialect)}` : translate(m, dialect)));
+}

@@ -10,8 +10,7 @@
  *
  * `routingTables(now)` reads in one go everything src/core/routing needs for an incoming alert.
  */
-import type { Db } from './database.js';
-import { prep } from './database.js';
+import type { Sql } from './sql/driver.js';
 import { ValidationError, validateEmail, validateGroup } from './user-fields.js';
 
 export type Weekday = 1 | 2 | 3 | 4 | 5 | 6 | 7;
@@ -195,26 +194,26 @@ function silenceFromRow(r: SilenceRow): SilenceRecord {
 }
 
 export class OncallStore {
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(private readonly q: Sql, private readonly now: () => number = Date.now) {}
 
   // -------------------------------------------------------------------------------------------
   // Users (read only: the people schedules and policies name)
 
   /** The stored address of an existing user (lower case), or a ValidationError naming the unknown one. */
-  private user(email: string, what: string): string {
+  private async user(email: string, what: string): Promise<string> {
     let e: string;
     try {
       e = validateEmail(email);
     } catch {
       throw new ValidationError(`${what}: invalid e-mail address ${JSON.stringify(email)}`);
     }
-    const r = prep(this.db, 'SELECT email FROM users WHERE email = ?').get(e) as { email: string } | undefined;
+    const r = (await this.q.get('SELECT email FROM users WHERE email = ?', e)) as { email: string } | undefined;
     if (!r) throw new ValidationError(`${what}: no user ${e} (add them first: alertline users add ${e} --phone +E164)`);
     return r.email;
   }
 
-  private groupExists(g: string): boolean {
-    return prep(this.db, 'SELECT 1 FROM users WHERE grp = ? UNION SELECT 1 FROM groups WHERE name = ?').get(g, g) !== undefined;
+  private async groupExists(g: string): Promise<boolean> {
+    return (await this.q.get('SELECT 1 FROM users WHERE grp = ? UNION SELECT 1 FROM groups WHERE name = ?', g, g)) !== undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -228,45 +227,48 @@ export class OncallStore {
     const s = name(schedule, 'schedule');
     const l = name(layer.name, 'layer');
     if (layer.members.length === 0) throw new ValidationError(`schedule ${s}: a layer needs members (--members a@x,b@x)`);
-    const members = layer.members.map((m) => this.user(m, `schedule ${s}`));
+    const members: string[] = [];
+    for (const m of layer.members) members.push(await this.user(m, `schedule ${s}`));
     const dup = members.find((m, i) => members.indexOf(m) !== i);
     if (dup) throw new ValidationError(`schedule ${s}: ${dup} is listed twice in --members`);
     const at = this.now();
     let created = false;
-    this.db.transaction(() => {
-      const existing = prep(this.db, 'SELECT name FROM schedules WHERE name = ?').get(s) as { name: string } | undefined;
+    await this.q.tx(async (t) => {
+      const existing = (await t.get('SELECT name FROM schedules WHERE name = ?', s)) as { name: string } | undefined;
       if (!existing) {
-        prep(this.db, 'INSERT INTO schedules (name, created_at, updated_at) VALUES (?, ?, ?)').run(s, at, at);
+        (await t.run('INSERT INTO schedules (name, created_at, updated_at) VALUES (?, ?, ?)', s, at, at));
         created = true;
-      } else if (prep(this.db, 'SELECT 1 FROM schedule_layers WHERE schedule = ? AND name = ?').get(existing.name, l)) {
+      } else if ((await t.get('SELECT 1 FROM schedule_layers WHERE schedule = ? AND name = ?', existing.name, l))) {
         throw new ValidationError(`schedule ${existing.name} already has a layer ${l} (remove it first: alertline schedules remove ${existing.name} --layer ${l}, or add another with --layer secondary)`);
       }
       const sched = existing?.name ?? s;
-      const pos = (prep(this.db, 'SELECT coalesce(max(position), 0) + 1 AS p FROM schedule_layers WHERE schedule = ?').get(sched) as { p: number }).p;
-      prep(this.db, `INSERT INTO schedule_layers (schedule, name, position, members, rotation, handoff, start, zone, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(sched, l, pos, JSON.stringify(members), JSON.stringify(layer.rotation), JSON.stringify(layer.handoff), layer.start, layer.zone, at);
-      prep(this.db, 'UPDATE schedules SET updated_at = ? WHERE name = ?').run(at, sched);
-    }).immediate();
+      const pos = ((await t.get('SELECT coalesce(max(position), 0) + 1 AS p FROM schedule_layers WHERE schedule = ?', sched)) as { p: number }).p;
+      (await t.run(`INSERT INTO schedule_layers (schedule, name, position, members, rotation, handoff, start, zone, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sched, l, pos, JSON.stringify(members), JSON.stringify(layer.rotation), JSON.stringify(layer.handoff), layer.start, layer.zone, at));
+      (await t.run('UPDATE schedules SET updated_at = ? WHERE name = ?', at, sched));
+    });
     return { schedule: (await this.getSchedule(s))!, created };
   }
 
   async getSchedule(schedule: string): Promise<ScheduleRecord | null> {
-    const r = prep(this.db, 'SELECT * FROM schedules WHERE name = ?').get(schedule.trim()) as ScheduleRow | undefined;
-    return r ? this.scheduleFromRow(r) : null;
+    const r = (await this.q.get('SELECT * FROM schedules WHERE name = ?', schedule.trim())) as ScheduleRow | undefined;
+    return r ? await this.scheduleFromRow(r) : null;
   }
 
-  private scheduleFromRow(r: ScheduleRow): ScheduleRecord {
-    const layers = (prep(this.db, 'SELECT * FROM schedule_layers WHERE schedule = ? ORDER BY position').all(r.name) as LayerRow[]).map(layerFromRow);
+  private async scheduleFromRow(r: ScheduleRow, q: Sql = this.q): Promise<ScheduleRecord> {
+    const layers = ((await q.all('SELECT * FROM schedule_layers WHERE schedule = ? ORDER BY position', r.name)) as LayerRow[]).map(layerFromRow);
     return { name: r.name, layers, createdAt: r.created_at, updatedAt: r.updated_at };
   }
 
   async listSchedules(): Promise<ScheduleRecord[]> {
-    return (prep(this.db, 'SELECT * FROM schedules ORDER BY name').all() as ScheduleRow[]).map((r) => this.scheduleFromRow(r));
+    const out: ScheduleRecord[] = [];
+    for (const r of (await this.q.all('SELECT * FROM schedules ORDER BY name')) as ScheduleRow[]) out.push(await this.scheduleFromRow(r));
+    return out;
   }
 
   /** Policies whose steps name the schedule (optionally one layer of it). */
-  private policiesUsingSchedule(schedule: string, layer?: string): string[] {
-    return (prep(this.db, 'SELECT * FROM policies ORDER BY name').all() as PolicyRow[]).map(policyFromRow).filter((p) => p.steps.some((st) =>
+  private async policiesUsingSchedule(schedule: string, layer?: string): Promise<string[]> {
+    return ((await this.q.all('SELECT * FROM policies ORDER BY name')) as PolicyRow[]).map(policyFromRow).filter((p) => p.steps.some((st) =>
       st.type === 'notify' && st.target.type === 'schedule' && st.target.schedule.toLowerCase() === schedule.toLowerCase()
       && (layer === undefined || (st.target.layer ?? '').toLowerCase() === layer.toLowerCase()))).map((p) => p.name);
   }
@@ -283,24 +285,24 @@ export class OncallStore {
       if (!l) return false;
       if (s.layers.length > 1) {
         const first = s.layers[0]!.name;
-        const users = this.policiesUsingSchedule(s.name, l.name);
-        if (l.name === first) users.push(...this.policiesUsingSchedule(s.name).filter((p) => !users.includes(p)));
+        const users = await this.policiesUsingSchedule(s.name, l.name);
+        if (l.name === first) users.push(...(await this.policiesUsingSchedule(s.name)).filter((p) => !users.includes(p)));
         if (users.length) throw new ValidationError(`schedule ${s.name}: layer ${l.name} is used by polic${users.length > 1 ? 'ies' : 'y'} ${users.join(', ')}; change ${users.length > 1 ? 'them' : 'it'} first`);
-        this.db.transaction(() => {
-          prep(this.db, 'DELETE FROM schedule_layers WHERE schedule = ? AND name = ?').run(s.name, l.name);
-          prep(this.db, 'DELETE FROM schedule_overrides WHERE schedule = ? AND (layer = ? OR (layer IS NULL AND ? = ?))').run(s.name, l.name, l.name, first);
-          prep(this.db, 'UPDATE schedules SET updated_at = ? WHERE name = ?').run(this.now(), s.name);
-        }).immediate();
+        await this.q.tx(async (t) => {
+          (await t.run('DELETE FROM schedule_layers WHERE schedule = ? AND name = ?', s.name, l.name));
+          (await t.run('DELETE FROM schedule_overrides WHERE schedule = ? AND (layer = ? OR (layer IS NULL AND ? = ?))', s.name, l.name, l.name, first));
+          (await t.run('UPDATE schedules SET updated_at = ? WHERE name = ?', this.now(), s.name));
+        });
         return true;
       }
     }
-    const users = this.policiesUsingSchedule(s.name);
+    const users = await this.policiesUsingSchedule(s.name);
     if (users.length) throw new ValidationError(`schedule ${s.name} is used by polic${users.length > 1 ? 'ies' : 'y'} ${users.join(', ')}; change or remove ${users.length > 1 ? 'them' : 'it'} first`);
-    this.db.transaction(() => {
-      prep(this.db, 'DELETE FROM schedule_overrides WHERE schedule = ?').run(s.name);
-      prep(this.db, 'DELETE FROM schedule_layers WHERE schedule = ?').run(s.name);
-      prep(this.db, 'DELETE FROM schedules WHERE name = ?').run(s.name);
-    }).immediate();
+    await this.q.tx(async (t) => {
+      (await t.run('DELETE FROM schedule_overrides WHERE schedule = ?', s.name));
+      (await t.run('DELETE FROM schedule_layers WHERE schedule = ?', s.name));
+      (await t.run('DELETE FROM schedules WHERE name = ?', s.name));
+    });
     return true;
   }
 
@@ -317,7 +319,7 @@ export class OncallStore {
       if (!l) throw new ValidationError(`schedule ${s.name} has no layer ${JSON.stringify(o.layer)} (it has ${s.layers.map((x) => x.name).join(', ')})`);
       layer = l;
     }
-    const member = this.user(o.member, `override on ${s.name}`);
+    const member = await this.user(o.member, `override on ${s.name}`);
     let replaces: string | null = null;
     if (o.replaces !== undefined) {
       const r = o.replaces.trim().toLowerCase();
@@ -326,13 +328,13 @@ export class OncallStore {
     }
     interval(o.from, o.to, `override on ${s.name}`);
     const at = this.now();
-    const id = Number(prep(this.db, `INSERT INTO schedule_overrides (schedule, layer, member, replaces, from_at, to_at, created_by, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(s.name, o.layer === undefined ? null : layer.name, member, replaces, o.from, o.to, o.createdBy ?? null, at).lastInsertRowid);
+    const id = Number((await this.q.insert(`INSERT INTO schedule_overrides (schedule, layer, member, replaces, from_at, to_at, created_by, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.name, o.layer === undefined ? null : layer.name, member, replaces, o.from, o.to, o.createdBy ?? null, at)));
     return (await this.getOverride(id))!;
   }
 
   async getOverride(id: number): Promise<OverrideRecord | null> {
-    const r = prep(this.db, 'SELECT * FROM schedule_overrides WHERE id = ?').get(id) as OverrideRow | undefined;
+    const r = (await this.q.get('SELECT * FROM schedule_overrides WHERE id = ?', id)) as OverrideRow | undefined;
     return r ? overrideFromRow(r) : null;
   }
 
@@ -341,13 +343,15 @@ export class OncallStore {
    * of one schedule or all; `endingAfter` leaves out those over by then.
    */
   async overrides(opts: { schedule?: string; endingAfter?: number } = {}): Promise<OverrideRecord[]> {
-    const rows = prep(this.db, `SELECT * FROM schedule_overrides WHERE (@schedule IS NULL OR schedule = @schedule) AND to_at > @after ORDER BY id`)
-      .all({ schedule: opts.schedule?.trim() ?? null, after: opts.endingAfter ?? -Number.MAX_SAFE_INTEGER }) as OverrideRow[];
+    const after = opts.endingAfter ?? -Number.MAX_SAFE_INTEGER;
+    const rows = (opts.schedule === undefined
+      ? await this.q.all('SELECT * FROM schedule_overrides WHERE to_at > ? ORDER BY id', after)
+      : await this.q.all('SELECT * FROM schedule_overrides WHERE schedule = ? AND to_at > ? ORDER BY id', opts.schedule.trim(), after)) as OverrideRow[];
     return rows.map(overrideFromRow);
   }
 
   async removeOverride(id: number): Promise<boolean> {
-    return prep(this.db, 'DELETE FROM schedule_overrides WHERE id = ?').run(id).changes > 0;
+    return (await this.q.run('DELETE FROM schedule_overrides WHERE id = ?', id)) > 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -368,10 +372,10 @@ export class OncallStore {
       }
       const t = st.target;
       if (t.type === 'user') {
-        steps.push({ type: 'notify', target: { type: 'user', user: this.user(t.user, `policy ${n}`) } });
+        steps.push({ type: 'notify', target: { type: 'user', user: await this.user(t.user, `policy ${n}`) } });
       } else if (t.type === 'group') {
         const g = validateGroup(t.group);
-        if (!this.groupExists(g)) throw new ValidationError(`policy ${n}: no group ${g} (put users in it: alertline users update <email> --group ${g})`);
+        if (!(await this.groupExists(g))) throw new ValidationError(`policy ${n}: no group ${g} (put users in it: alertline users update <email> --group ${g})`);
         steps.push({ type: 'notify', target: { type: 'group', group: g } });
       } else {
         const s = await this.getSchedule(t.schedule);
@@ -386,26 +390,26 @@ export class OncallStore {
       }
     }
     const at = this.now();
-    prep(this.db, 'INSERT INTO policies (name, steps, repeat, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(n, JSON.stringify(steps), p.repeat, at, at);
+    (await this.q.run('INSERT INTO policies (name, steps, repeat, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', n, JSON.stringify(steps), p.repeat, at, at));
     return (await this.getPolicy(n))!;
   }
 
   async getPolicy(policy: string): Promise<PolicyRecord | null> {
-    const r = prep(this.db, 'SELECT * FROM policies WHERE name = ?').get(policy.trim()) as PolicyRow | undefined;
+    const r = (await this.q.get('SELECT * FROM policies WHERE name = ?', policy.trim())) as PolicyRow | undefined;
     return r ? policyFromRow(r) : null;
   }
 
   async listPolicies(): Promise<PolicyRecord[]> {
-    return (prep(this.db, 'SELECT * FROM policies ORDER BY name').all() as PolicyRow[]).map(policyFromRow);
+    return ((await this.q.all('SELECT * FROM policies ORDER BY name')) as PolicyRow[]).map(policyFromRow);
   }
 
   /** False when there is no such policy; refused while a route uses it. */
   async removePolicy(policy: string): Promise<boolean> {
     const p = await this.getPolicy(policy);
     if (!p) return false;
-    const routes = (prep(this.db, 'SELECT id FROM routes WHERE policy = ? ORDER BY position, id').all(p.name) as { id: number }[]).map((r) => r.id);
+    const routes = ((await this.q.all('SELECT id FROM routes WHERE policy = ? ORDER BY position, id', p.name)) as { id: number }[]).map((r) => r.id);
     if (routes.length) throw new ValidationError(`policy ${p.name} is used by route${routes.length > 1 ? 's' : ''} ${routes.join(', ')}; remove ${routes.length > 1 ? 'them' : 'it'} first (alertline routes remove <id>)`);
-    return prep(this.db, 'DELETE FROM policies WHERE name = ?').run(p.name).changes > 0;
+    return (await this.q.run('DELETE FROM policies WHERE name = ?', p.name)) > 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -421,24 +425,23 @@ export class OncallStore {
     if (r.position !== undefined && !(Number.isInteger(r.position) && r.position >= 1)) throw new ValidationError(`position: expected a whole number from 1`);
     const at = this.now();
     let id = 0;
-    this.db.transaction(() => {
-      const ordered = prep(this.db, 'SELECT id FROM routes ORDER BY position, id').all() as { id: number }[];
+    await this.q.tx(async (t) => {
+      const ordered = (await t.all('SELECT id FROM routes ORDER BY position, id')) as { id: number }[];
       const place = r.position === undefined ? ordered.length : Math.min(r.position - 1, ordered.length);
-      id = Number(prep(this.db, 'INSERT INTO routes (position, address, policy, host, subject, severity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(0, address, p.name, host, subject, severity, at).lastInsertRowid);
+      id = Number((await t.insert('INSERT INTO routes (position, address, policy, host, subject, severity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', 0, address, p.name, host, subject, severity, at)));
       ordered.splice(place, 0, { id });
-      ordered.forEach((x, i) => prep(this.db, 'UPDATE routes SET position = ? WHERE id = ?').run(i + 1, x.id));
-    }).immediate();
+      for (const [i, x] of ordered.entries()) await t.run('UPDATE routes SET position = ? WHERE id = ?', i + 1, x.id);
+    });
     return (await this.listRoutes()).find((x) => x.id === id)!;
   }
 
   /** Routes in the order they are tried. */
   async listRoutes(): Promise<RouteRecord[]> {
-    return (prep(this.db, 'SELECT * FROM routes ORDER BY position, id').all() as RouteRow[]).map(routeFromRow);
+    return ((await this.q.all('SELECT * FROM routes ORDER BY position, id')) as RouteRow[]).map(routeFromRow);
   }
 
   async removeRoute(id: number): Promise<boolean> {
-    return prep(this.db, 'DELETE FROM routes WHERE id = ?').run(id).changes > 0;
+    return (await this.q.run('DELETE FROM routes WHERE id = ?', id)) > 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -452,20 +455,20 @@ export class OncallStore {
     const comment = s.comment.trim();
     if (comment === '') throw new ValidationError('silence: say why (--comment "kernel upgrade")');
     if (comment.length > MAX_COMMENT) throw new ValidationError(`silence: comment longer than ${MAX_COMMENT} characters`);
-    const id = Number(prep(this.db, `INSERT INTO silences (host, subject, severity, from_at, until_at, comment, created_by, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(pattern(s.host, 'host'), pattern(s.subject, 'subject'), level(s.severity, 'severity') ?? null,
-      s.from, s.until, comment, s.createdBy ?? null, this.now()).lastInsertRowid);
+    const id = Number((await this.q.insert(`INSERT INTO silences (host, subject, severity, from_at, until_at, comment, created_by, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, pattern(s.host, 'host'), pattern(s.subject, 'subject'), level(s.severity, 'severity') ?? null,
+      s.from, s.until, comment, s.createdBy ?? null, this.now())));
     return (await this.getSilence(id))!;
   }
 
   async getSilence(id: number): Promise<SilenceRecord | null> {
-    const r = prep(this.db, 'SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
+    const r = (await this.q.get('SELECT * FROM silences WHERE id = ?', id)) as SilenceRow | undefined;
     return r ? silenceFromRow(r) : null;
   }
 
   /** Silences by start; `endingAfter` leaves out those over by then (default: all). */
   async listSilences(opts: { endingAfter?: number } = {}): Promise<SilenceRecord[]> {
-    return (prep(this.db, 'SELECT * FROM silences WHERE until_at > ? ORDER BY from_at, id').all(opts.endingAfter ?? -Number.MAX_SAFE_INTEGER) as SilenceRow[]).map(silenceFromRow);
+    return ((await this.q.all('SELECT * FROM silences WHERE until_at > ? ORDER BY from_at, id', opts.endingAfter ?? -Number.MAX_SAFE_INTEGER)) as SilenceRow[]).map(silenceFromRow);
   }
 
   /**
@@ -478,10 +481,10 @@ export class OncallStore {
     if (!s) return null;
     const now = this.now();
     if (s.from > now) {
-      prep(this.db, 'DELETE FROM silences WHERE id = ?').run(id);
+      (await this.q.run('DELETE FROM silences WHERE id = ?', id));
       return { ended: false, deleted: true };
     }
-    if (s.until > now) prep(this.db, 'UPDATE silences SET until_at = ? WHERE id = ?').run(now, id);
+    if (s.until > now) (await this.q.run('UPDATE silences SET until_at = ? WHERE id = ?', now, id));
     return { ended: s.until > now, deleted: false };
   }
 
@@ -491,10 +494,10 @@ export class OncallStore {
   /** Where a user's address appears: schedule layers, overrides not over at `now`, policies. */
   async referencesTo(email: string, now: number = this.now()): Promise<{ layers: string[]; overrides: number[]; policies: string[] }> {
     const e = email.trim().toLowerCase();
-    const layers = (prep(this.db, 'SELECT * FROM schedule_layers ORDER BY schedule, position').all() as LayerRow[])
+    const layers = ((await this.q.all('SELECT * FROM schedule_layers ORDER BY schedule, position')) as LayerRow[])
       .filter((r) => (JSON.parse(r.members) as string[]).includes(e)).map((r) => `${r.schedule}/${r.name}`);
-    const overrides = (prep(this.db, 'SELECT id FROM schedule_overrides WHERE (member = ? OR replaces = ?) AND to_at > ? ORDER BY id').all(e, e, now) as { id: number }[]).map((r) => r.id);
-    const policies = (prep(this.db, 'SELECT * FROM policies ORDER BY name').all() as PolicyRow[]).map(policyFromRow)
+    const overrides = ((await this.q.all('SELECT id FROM schedule_overrides WHERE (member = ? OR replaces = ?) AND to_at > ? ORDER BY id', e, e, now)) as { id: number }[]).map((r) => r.id);
+    const policies = ((await this.q.all('SELECT * FROM policies ORDER BY name')) as PolicyRow[]).map(policyFromRow)
       .filter((p) => p.steps.some((s) => s.type === 'notify' && s.target.type === 'user' && s.target.user === e)).map((p) => p.name);
     return { layers, overrides, policies };
   }
@@ -504,38 +507,39 @@ export class OncallStore {
     const a = from.trim().toLowerCase();
     const b = validateEmail(to);
     if (a === b) return;
-    this.db.transaction(() => {
-      for (const r of prep(this.db, 'SELECT * FROM schedule_layers').all() as LayerRow[]) {
+    await this.q.tx(async (t) => {
+      for (const r of (await t.all('SELECT * FROM schedule_layers')) as LayerRow[]) {
         const members = JSON.parse(r.members) as string[];
-        if (members.includes(a)) prep(this.db, 'UPDATE schedule_layers SET members = ? WHERE schedule = ? AND name = ?').run(JSON.stringify(members.map((m) => (m === a ? b : m))), r.schedule, r.name);
+        if (members.includes(a)) (await t.run('UPDATE schedule_layers SET members = ? WHERE schedule = ? AND name = ?', JSON.stringify(members.map((m) => (m === a ? b : m))), r.schedule, r.name));
       }
-      prep(this.db, 'UPDATE schedule_overrides SET member = ? WHERE member = ?').run(b, a);
-      prep(this.db, 'UPDATE schedule_overrides SET replaces = ? WHERE replaces = ?').run(b, a);
-      for (const p of (prep(this.db, 'SELECT * FROM policies').all() as PolicyRow[]).map(policyFromRow)) {
+      (await t.run('UPDATE schedule_overrides SET member = ? WHERE member = ?', b, a));
+      (await t.run('UPDATE schedule_overrides SET replaces = ? WHERE replaces = ?', b, a));
+      for (const p of ((await t.all('SELECT * FROM policies')) as PolicyRow[]).map(policyFromRow)) {
         if (!p.steps.some((s) => s.type === 'notify' && s.target.type === 'user' && s.target.user === a)) continue;
         const steps = p.steps.map((s) => (s.type === 'notify' && s.target.type === 'user' && s.target.user === a ? { type: 'notify' as const, target: { type: 'user' as const, user: b } } : s));
-        prep(this.db, 'UPDATE policies SET steps = ?, updated_at = ? WHERE name = ?').run(JSON.stringify(steps), this.now(), p.name);
+        (await t.run('UPDATE policies SET steps = ?, updated_at = ? WHERE name = ?', JSON.stringify(steps), this.now(), p.name));
       }
-    }).immediate();
+    });
   }
 
   // -------------------------------------------------------------------------------------------
 
   /** What src/core/routing needs at `now`: routes, policies, schedules with overrides not over, silences not over, users. */
   async routingTables(now: number): Promise<RoutingTables> {
-    return this.db.transaction(() => {
-      const overrides = (prep(this.db, 'SELECT * FROM schedule_overrides WHERE to_at > ? ORDER BY id').all(now) as OverrideRow[]).map(overrideFromRow);
-      const schedules = (prep(this.db, 'SELECT * FROM schedules ORDER BY name').all() as ScheduleRow[]).map((r) => {
-        const schedule = this.scheduleFromRow(r);
-        return { schedule, overrides: overrides.filter((o) => o.schedule === schedule.name) };
-      });
+    return this.q.tx(async (t) => {
+      const overrides = ((await t.all('SELECT * FROM schedule_overrides WHERE to_at > ? ORDER BY id', now)) as OverrideRow[]).map(overrideFromRow);
+      const schedules: { schedule: ScheduleRecord; overrides: OverrideRecord[] }[] = [];
+      for (const r of (await t.all('SELECT * FROM schedules ORDER BY name')) as ScheduleRow[]) {
+        const schedule = await this.scheduleFromRow(r, t);
+        schedules.push({ schedule, overrides: overrides.filter((o) => o.schedule === schedule.name) });
+      }
       return {
-        routes: (prep(this.db, 'SELECT * FROM routes ORDER BY position, id').all() as RouteRow[]).map(routeFromRow),
-        policies: (prep(this.db, 'SELECT * FROM policies ORDER BY name').all() as PolicyRow[]).map(policyFromRow),
+        routes: ((await t.all('SELECT * FROM routes ORDER BY position, id')) as RouteRow[]).map(routeFromRow),
+        policies: ((await t.all('SELECT * FROM policies ORDER BY name')) as PolicyRow[]).map(policyFromRow),
         schedules,
-        silences: (prep(this.db, 'SELECT * FROM silences WHERE until_at > ? ORDER BY from_at, id').all(now) as SilenceRow[]).map(silenceFromRow),
-        users: prep(this.db, 'SELECT email, grp AS "group" FROM users ORDER BY email').all() as { email: string; group: string | null }[],
+        silences: ((await t.all('SELECT * FROM silences WHERE until_at > ? ORDER BY from_at, id', now)) as SilenceRow[]).map(silenceFromRow),
+        users: (await t.all('SELECT email, grp AS "group" FROM users ORDER BY email')) as { email: string; group: string | null }[],
       };
-    })();
+    });
   }
 }

@@ -26,11 +26,14 @@ export interface DeliveryRow {
   id: number; alert_id: number; user_email: string; dedupe_key: string; state: DeliveryState; round: number; step: number;
   tries: number; next_at: number; text_only: number; plan: string | null; informed: number; result: string | null; created_at: number; updated_at: number;
   waiting_since: number | null;
+  /** The node working on it while lease_until is ahead (several nodes on one PostgreSQL). */
+  lease_node?: string | null; lease_until?: number | null;
 }
 
 export interface AttemptRow {
   id: number; delivery_id: number; alert_id: number; channel: string; target: string | null; round: number;
   started_at: number; ended_at: number | null; outcome: string | null; reason: string | null; detail: string | null;
+  node?: string | null;
 }
 
 export interface AlertEventRow { id: number; alert_id: number; at: number; kind: string; detail: string | null }

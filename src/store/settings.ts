@@ -2,8 +2,7 @@
  * Runtime settings kept in the database (changed with `alertline settings set` / `channels ...`).
  * A database value overrides the YAML file's; the daemon re-reads them, so no restart is needed.
  */
-import type { Db } from './database.js';
-import { prep } from './database.js';
+import type { Sql } from './sql/driver.js';
 import type { Config } from '../config/schema.js';
 import { parseDuration, formatDuration } from '../config/units.js';
 import { ValidationError, validateChannelOrder, validateLang } from './user-fields.js';
@@ -81,7 +80,7 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
 }
 
 export class SettingsStore {
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(private readonly q: Sql, private readonly now: () => number = Date.now) {}
 
   static keySpec(key: string) {
     const spec = SETTING_KEYS[key];
@@ -98,16 +97,15 @@ export class SettingsStore {
 
   async setValue(key: string, value: unknown): Promise<void> {
     SettingsStore.keySpec(key);
-    prep(this.db, 'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
-      .run(key, JSON.stringify(value), this.now());
+    (await this.q.run('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at', key, JSON.stringify(value), this.now()));
   }
 
   async unset(key: string): Promise<boolean> {
-    return prep(this.db, 'DELETE FROM settings WHERE key = ?').run(key).changes > 0;
+    return (await this.q.run('DELETE FROM settings WHERE key = ?', key)) > 0;
   }
 
   async overrides(): Promise<Record<string, unknown>> {
-    const rows = prep(this.db, 'SELECT key, value FROM settings').all() as { key: string; value: string }[];
+    const rows = (await this.q.all('SELECT key, value FROM settings')) as { key: string; value: string }[];
     const out: Record<string, unknown> = {};
     for (const r of rows) if (SETTING_KEYS[r.key]) out[r.key] = JSON.parse(r.value);
     return out;

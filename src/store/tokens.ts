@@ -1,6 +1,5 @@
 /** API tokens: a name, a scope and the SHA-256 of the token (the token itself is never stored). */
-import type { Db } from './database.js';
-import { prep } from './database.js';
+import type { Sql } from './sql/driver.js';
 import { ValidationError } from './user-fields.js';
 
 export const TOKEN_SCOPES = ['read', 'write', 'ingest'] as const;
@@ -29,7 +28,7 @@ export function validateScope(scope: string): TokenScope {
 }
 
 export class TokenStore {
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(private readonly q: Sql, private readonly now: () => number = Date.now) {}
 
   /** Stores a new token by its hash; the caller made the token and shows it once. */
   async add(name: string, scope: TokenScope, hash: string): Promise<TokenInfo> {
@@ -37,32 +36,32 @@ export class TokenStore {
     const s = validateScope(scope);
     if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error('token hash must be hex SHA-256');
     if (await this.get(n)) throw new ValidationError(`token ${n} already exists`);
-    prep(this.db, 'INSERT INTO api_tokens (name, hash, scope, created_at) VALUES (?, ?, ?, ?)').run(n, hash, s, this.now());
+    (await this.q.run('INSERT INTO api_tokens (name, hash, scope, created_at) VALUES (?, ?, ?, ?)', n, hash, s, this.now()));
     return (await this.get(n))!;
   }
 
   async get(name: string): Promise<TokenInfo | null> {
-    const r = prep(this.db, 'SELECT name, scope, created_at, last_used_at FROM api_tokens WHERE name = ?').get(name.trim()) as Row | undefined;
+    const r = (await this.q.get('SELECT name, scope, created_at, last_used_at FROM api_tokens WHERE name = ?', name.trim())) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
   /** The token with this hash (and notes its use), or null. */
   async byHash(hash: string): Promise<TokenInfo | null> {
-    const r = prep(this.db, 'SELECT name, scope, created_at, last_used_at FROM api_tokens WHERE hash = ?').get(hash) as Row | undefined;
+    const r = (await this.q.get('SELECT name, scope, created_at, last_used_at FROM api_tokens WHERE hash = ?', hash)) as Row | undefined;
     if (!r) return null;
     const now = this.now();
     // At most one write a minute per token: reading the API must not turn into a write per request.
     if (r.last_used_at === null || now - r.last_used_at > 60_000) {
-      prep(this.db, 'UPDATE api_tokens SET last_used_at = ? WHERE name = ?').run(now, r.name);
+      (await this.q.run('UPDATE api_tokens SET last_used_at = ? WHERE name = ?', now, r.name));
     }
     return fromRow(r);
   }
 
   async list(): Promise<TokenInfo[]> {
-    return (prep(this.db, 'SELECT name, scope, created_at, last_used_at FROM api_tokens ORDER BY name').all() as Row[]).map(fromRow);
+    return ((await this.q.all('SELECT name, scope, created_at, last_used_at FROM api_tokens ORDER BY name')) as Row[]).map(fromRow);
   }
 
   async revoke(name: string): Promise<boolean> {
-    return prep(this.db, 'DELETE FROM api_tokens WHERE name = ?').run(name.trim()).changes > 0;
+    return (await this.q.run('DELETE FROM api_tokens WHERE name = ?', name.trim())) > 0;
   }
 }

@@ -1,6 +1,5 @@
 /** Users (on-call people) and groups. Addresses are validated on the way in. */
-import type { Db } from './database.js';
-import { prep } from './database.js';
+import type { Sql } from './sql/driver.js';
 import type { ChannelName } from '../config/channel-names.js';
 import {
   ValidationError, validateChannelOrder, validateEmail, validateGroup, validateLang, validatePhone, validateSip, validateXmpp,
@@ -71,15 +70,15 @@ function clean(fields: UserFields, current: ContactRulesRecord | null = null): R
 }
 
 export class UserStore {
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(private readonly q: Sql, private readonly now: () => number = Date.now) {}
 
   async add(email: string, fields: UserFields = {}): Promise<User> {
     const e = validateEmail(email);
     if (await this.get(e)) throw new ValidationError(`user ${e} already exists`);
     const c = clean(fields);
-    prep(this.db, `INSERT INTO users (email, name, phone, sip, xmpp, grp, lang, channel_order, contact_rules, created_at)
-                VALUES (@email, @name, @phone, @sip, @xmpp, @grp, @lang, @channel_order, @contact_rules, @created_at)`)
-      .run({ name: null, phone: null, sip: null, xmpp: null, grp: null, lang: null, channel_order: null, contact_rules: null, ...c, email: e, created_at: this.now() });
+    const v: Record<string, string | number | null> = { name: null, phone: null, sip: null, xmpp: null, grp: null, lang: null, channel_order: null, contact_rules: null, ...c, email: e, created_at: this.now() };
+    await this.q.run(`INSERT INTO users (email, name, phone, sip, xmpp, grp, lang, channel_order, contact_rules, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.email!, v.name!, v.phone!, v.sip!, v.xmpp!, v.grp!, v.lang!, v.channel_order!, v.contact_rules!, v.created_at!);
     return (await this.get(e))!;
   }
 
@@ -90,22 +89,22 @@ export class UserStore {
     if (c.email && c.email !== existing.email && await this.get(c.email)) throw new ValidationError(`user ${c.email} already exists`);
     const keys = Object.keys(c);
     if (keys.length) {
-      prep(this.db, `UPDATE users SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...c, id: existing.id });
+      await this.q.run(`UPDATE users SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map((k) => c[k]!), existing.id);
     }
     return (await this.get(c.email ?? existing.email))!;
   }
 
   async remove(email: string): Promise<boolean> {
-    return prep(this.db, 'DELETE FROM users WHERE email = ?').run(email.trim()).changes > 0;
+    return (await this.q.run('DELETE FROM users WHERE email = ?', email.trim())) > 0;
   }
 
   async get(email: string): Promise<User | null> {
-    const r = prep(this.db, 'SELECT * FROM users WHERE email = ?').get(email.trim()) as Row | undefined;
+    const r = (await this.q.get('SELECT * FROM users WHERE email = ?', email.trim())) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
   async byPhone(phone: string): Promise<User | null> {
-    const r = prep(this.db, 'SELECT * FROM users WHERE phone = ?').get(phone) as Row | undefined;
+    const r = (await this.q.get('SELECT * FROM users WHERE phone = ?', phone)) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
@@ -117,38 +116,37 @@ export class UserStore {
     } catch {
       return null;
     }
-    const r = prep(this.db, 'SELECT * FROM users WHERE xmpp = ?').get(bare) as Row | undefined;
+    const r = (await this.q.get('SELECT * FROM users WHERE xmpp = ?', bare)) as Row | undefined;
     return r ? fromRow(r) : null;
   }
 
   async list(): Promise<User[]> {
-    return (prep(this.db, 'SELECT * FROM users ORDER BY email').all() as Row[]).map(fromRow);
+    return ((await this.q.all('SELECT * FROM users ORDER BY email')) as Row[]).map(fromRow);
   }
 
   async inGroup(group: string): Promise<User[]> {
-    return (prep(this.db, 'SELECT * FROM users WHERE grp = ? ORDER BY email').all(group.trim()) as Row[]).map(fromRow);
+    return ((await this.q.all('SELECT * FROM users WHERE grp = ? ORDER BY email', group.trim())) as Row[]).map(fromRow);
   }
 
   /** A group's own channel order (members without their own order use it), or null. */
   async groupOrder(group: string): Promise<ChannelName[] | null> {
-    const r = prep(this.db, 'SELECT channel_order FROM groups WHERE name = ?').get(group.trim()) as { channel_order: string } | undefined;
+    const r = (await this.q.get('SELECT channel_order FROM groups WHERE name = ?', group.trim())) as { channel_order: string } | undefined;
     return r ? (JSON.parse(r.channel_order) as ChannelName[]) : null;
   }
 
   async setGroupOrder(group: string, order: ChannelName[] | string | null): Promise<void> {
     const g = validateGroup(group);
     if (order === null || order === '') {
-      prep(this.db, 'DELETE FROM groups WHERE name = ?').run(g);
+      (await this.q.run('DELETE FROM groups WHERE name = ?', g));
       return;
     }
-    prep(this.db, `INSERT INTO groups (name, channel_order, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT(name) DO UPDATE SET channel_order = excluded.channel_order, updated_at = excluded.updated_at`)
-      .run(g, JSON.stringify(validateChannelOrder(order)), this.now());
+    (await this.q.run(`INSERT INTO groups (name, channel_order, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT(name) DO UPDATE SET channel_order = excluded.channel_order, updated_at = excluded.updated_at`, g, JSON.stringify(validateChannelOrder(order)), this.now()));
   }
 
   async groups(): Promise<{ name: string; members: number; order: ChannelName[] | null }[]> {
-    const rows = prep(this.db, `SELECT g.name, count(u.id) members, o.channel_order FROM (SELECT grp name FROM users WHERE grp IS NOT NULL UNION SELECT name FROM groups) g
-      LEFT JOIN users u ON u.grp = g.name LEFT JOIN groups o ON o.name = g.name GROUP BY g.name ORDER BY g.name`).all() as { name: string; members: number; channel_order: string | null }[];
+    const rows = (await this.q.all(`SELECT g.name, count(u.id) AS members, o.channel_order FROM (SELECT grp name FROM users WHERE grp IS NOT NULL UNION SELECT name FROM groups) g
+      LEFT JOIN users u ON u.grp = g.name LEFT JOIN groups o ON o.name = g.name GROUP BY g.name, o.channel_order ORDER BY g.name`)) as { name: string; members: number; channel_order: string | null }[];
     return rows.map((r) => ({ name: r.name, members: r.members, order: r.channel_order ? (JSON.parse(r.channel_order) as ChannelName[]) : null }));
   }
 

@@ -80,6 +80,8 @@ export async function startSink(opts: { respond?: (n: number, raw: Buffer) => [n
       });
     },
   });
+  // A sender killed mid-message (kill -9 tests) resets its connection: not the sink's failure.
+  server.on('error', () => {});
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   const port = ((server as unknown as { server: { address(): { port: number } } }).server.address()).port;
   return {

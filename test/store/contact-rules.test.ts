@@ -1,5 +1,5 @@
-/** Contact rules on users: round trips through a real SQLite file, patches, the checks the store makes, upgrading an older database. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+/** Contact rules on users: round trips through a real SQLite file and a real PostgreSQL, patches, the checks the store makes, upgrading an older database. */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { openStores, type Stores } from '../../src/store/index.js';
@@ -8,31 +8,32 @@ import { MIGRATIONS } from '../../src/store/migrations.js';
 import { ValidationError } from '../../src/store/user-fields.js';
 import { parseChannelSelector, parseQuietWindow } from '../../src/core/oncall/index.js';
 import { tempDir } from '../helpers/env.js';
+import { engines, stopEngines, type EngineStores } from '../helpers/pg.js';
 
 let s: Stores;
-let tmp: ReturnType<typeof tempDir>;
+let h: EngineStores;
 const ana = 'ana@x.example';
 const nights = parseQuietWindow('mon-fri 22:00-07:00');
 const weekend = parseQuietWindow('sat,sun 00:00-24:00');
 
-beforeEach(() => {
-  tmp = tempDir();
-  s = openStores(tmp.dir);
-});
-afterEach(async () => {
-  await s.close();
-  tmp.cleanup();
-});
+afterAll(stopEngines);
 
-describe('contact rules on users', () => {
+describe.each(engines())('contact rules on users, on $name', (engine) => {
+  beforeEach(async () => {
+    h = await engine.fresh();
+    s = h.stores;
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
   it('a user without rules has none; rules given on add come back after reopening', async () => {
     expect((await s.users.add('plain@x.example')).contactRules).toBeNull();
     await s.users.add(ana, {
       phone: '+34600111222',
       contact: { zone: 'Europe/Madrid', quietWindows: [nights, weekend], bySeverity: { warning: parseChannelSelector('sms,mail'), high: parseChannelSelector('voice') } },
     });
-    await s.close();
-    s = openStores(tmp.dir);
+    s = await h.reopen();
     const u = (await s.users.get(ana))!;
     expect(u.phone).toBe('+34600111222');
     expect(u.contactRules).toEqual({
@@ -93,10 +94,18 @@ describe('contact rules on users', () => {
     expect(u.contactRules?.bySeverity).toEqual({ info: { kinds: ['text'], channels: ['sms'] } });
   });
 
+  it('a value in the column that no longer passes the checks reads as no rules', async () => {
+    await s.users.add(ana);
+    await s.sql.run('UPDATE users SET contact_rules = ? WHERE email = ?', '{"bySeverity":{"warning":{"channels":["pager"]}}}', ana);
+    expect((await s.users.get(ana))!.contactRules).toBeNull();
+    await s.sql.run('UPDATE users SET contact_rules = ? WHERE email = ?', '{not json', ana);
+    expect((await s.users.get(ana))!.contactRules).toBeNull();
+  });
+});
+
+describe('contact rules, upgrading an older SQLite file', () => {
   it('an older database gains the column; its users have no rules and can get some', async () => {
-    await s.close();
-    tmp.cleanup();
-    tmp = tempDir();
+    const tmp = tempDir();
     const mine = MIGRATIONS.findIndex((m) => m.includes('contact_rules'));
     expect(mine).toBeGreaterThan(0);
     mkdirSync(tmp.dir, { recursive: true });
@@ -105,17 +114,11 @@ describe('contact rules on users', () => {
     old.pragma(`user_version = ${mine}`);
     old.prepare(`INSERT INTO users (email, phone, created_at) VALUES (?, ?, ?)`).run(ana, '+34600111222', 1);
     old.close();
-    s = openStores(tmp.dir);
+    const s = openStores(tmp.dir);
     const u = (await s.users.get(ana))!;
     expect(u).toMatchObject({ email: ana, phone: '+34600111222', contactRules: null });
     expect((await s.users.update(ana, { contact: { quietWindows: [nights] } })).contactRules?.quiet?.windows).toEqual([nights]);
-  });
-
-  it('a value in the column that no longer passes the checks reads as no rules', async () => {
-    await s.users.add(ana);
-    s.db.prepare('UPDATE users SET contact_rules = ? WHERE email = ?').run('{"bySeverity":{"warning":{"channels":["pager"]}}}', ana);
-    expect((await s.users.get(ana))!.contactRules).toBeNull();
-    s.db.prepare('UPDATE users SET contact_rules = ? WHERE email = ?').run('{not json', ana);
-    expect((await s.users.get(ana))!.contactRules).toBeNull();
+    await s.close();
+    tmp.cleanup();
   });
 });

@@ -1,14 +1,14 @@
-/** On-call rows: round trips through a real SQLite file, the checks only the database can make, reopening. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStores, type Stores } from '../../src/store/index.js';
+/** On-call rows: round trips through a real SQLite file and a real PostgreSQL, the checks only the database can make, reopening. */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Stores } from '../../src/store/index.js';
 import { ValidationError } from '../../src/store/user-fields.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { layerFromOptions, policyFromOptions, whoIsOnCall } from '../../src/core/oncall/index.js';
 import type { LayerRecord } from '../../src/store/oncall.js';
-import { tempDir } from '../helpers/env.js';
+import { engines, stopEngines, type EngineStores } from '../helpers/pg.js';
 
 let s: Stores;
-let tmp: ReturnType<typeof tempDir>;
+let h: EngineStores;
 const clock = new ManualClock(Date.parse('2027-03-25T12:00:00Z'));
 const HOUR = 3_600_000;
 
@@ -17,16 +17,18 @@ const layer = (over: Partial<LayerRecord> = {}): LayerRecord => ({
   start: '2027-03-22', zone: 'Europe/Madrid', ...over,
 });
 
+afterAll(stopEngines);
+
+describe.each(engines())('on $name', (engine) => {
 beforeEach(async () => {
-  tmp = tempDir();
-  s = openStores(tmp.dir, () => clock.now());
+  h = await engine.fresh(() => clock.now());
+  s = h.stores;
   await s.users.add('ana@x.example');
   await s.users.add('beto@x.example');
   await s.users.add('carla@x.example', { group: 'dba' });
 });
 afterEach(async () => {
-  await s.close();
-  tmp.cleanup();
+  await h.cleanup();
 });
 
 describe('schedules', () => {
@@ -38,8 +40,7 @@ describe('schedules', () => {
     expect(second.created).toBe(false);
     expect(second.schedule.name).toBe('noc');
     expect(second.schedule.layers.map((l) => l.name)).toEqual(['primary', 'secondary']);
-    await s.close();
-    s = openStores(tmp.dir, () => clock.now());
+    s = await h.reopen();
     const again = await s.oncall.getSchedule('noc');
     expect(again?.layers[1]).toEqual({ name: 'secondary', members: ['carla@x.example'], rotation: { kind: 'days', days: 3 }, handoff: { minute: 480 }, start: '2027-03-22', zone: 'Europe/Madrid' });
     // what the store returns is what the core computes with
@@ -213,4 +214,5 @@ describe('routingTables', () => {
     expect(t.silences.map((x) => x.id)).toEqual([sil.id]);
     expect(t.users).toEqual([{ email: 'ana@x.example', group: null }, { email: 'beto@x.example', group: null }, { email: 'carla@x.example', group: 'dba' }]);
   });
+});
 });

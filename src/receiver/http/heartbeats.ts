@@ -30,6 +30,8 @@ export interface HeartbeatDeps {
   logger: Logger;
   hostname: string;
   checkEveryMs: number;
+  /** Several nodes on one database: only the node this says true on checks (default: always). */
+  leader?: () => Promise<boolean>;
 }
 
 export function quietSentence(name: string): string {
@@ -50,7 +52,7 @@ export class HeartbeatMonitor {
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
-      void this.check().catch((e) => this.d.logger.error('heartbeat.check_failed', { error: e as Error })).finally(() => {
+      void (this.d.leader ? this.d.leader() : Promise.resolve(true)).then((lead) => (lead ? this.check() : undefined)).catch((e) => this.d.logger.error('heartbeat.check_failed', { error: e as Error })).finally(() => {
         if (!this.stopped) this.cancel = this.d.clock.setTimer(tick, this.d.checkEveryMs);
       });
     };
