@@ -88,6 +88,7 @@ export class Dispatcher {
   private started = false;
   private idleWaiters: (() => void)[] = [];
   private lastTickAt = -Infinity;
+  private lastCommitScanAt = -Infinity;
 
   private readonly policies: PolicyRunner | null;
 
@@ -122,6 +123,22 @@ export class Dispatcher {
     };
     if (wait > 0) setTimeout(run, wait);
     else setImmediate(run);
+  }
+
+  /**
+   * The alert writer committed new alerts: scan at once, without the poke spacing, so the phone
+   * rings milliseconds after the 250. Commits closer together than pokeSpacingMs (a flood) fall
+   * back to poke(): one scan covers them all. A scan in progress runs again right after.
+   */
+  committed(): void {
+    if (this.stopping || !this.started) return;
+    const now = performance.now();
+    if (now - this.lastCommitScanAt < (this.d.pokeSpacingMs ?? POKE_SPACING_MS)) {
+      this.poke();
+      return;
+    }
+    this.lastCommitScanAt = now;
+    void this.tick();
   }
 
   runningCount(channel?: string): number {

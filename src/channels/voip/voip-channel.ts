@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { G711Codec, PhraseKey, PromptAudio } from '../../audio/prompt-audio.js';
-import { converse, type CallLeg, type CallTimings, type LegEvent, type PlayResult, type Prompt } from '../calls/index.js';
+import { converse, Prepared, type CallLeg, type CallTimings, type LegEvent, type PlayResult, type Prompt } from '../calls/index.js';
 import type { VoiceConfig, VoipConfig } from '../../config/schema.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
@@ -73,6 +73,8 @@ export class VoipChannel implements Channel {
   private registration: Registration | undefined;
   private readonly calls = new Set<{ abort: () => void; done: Promise<unknown> }>();
   private readonly timings: Partial<CallTimings>;
+  /** Releases the media worker kept warm while the channel runs. */
+  private unwarm: (() => void) | undefined;
 
   constructor(private readonly opts: VoipChannelOptions) {
     this.cfg = opts.config;
@@ -111,6 +113,8 @@ export class VoipChannel implements Channel {
       ua.learnPublicAddress({ address: await localAddressToward(server), port: transport.local.port });
     }
     this.ua = ua;
+    // The media worker stays up while the channel runs: a call must not wait for a thread start.
+    this.unwarm = RtpSession.warm(this.opts.rtp);
     const srtp = this.cfg.srtp ?? 'off';
     if (srtp !== 'off' && this.cfg.transport !== 'tls') {
       this.logger.warn('voip.srtp_keys_in_clear', { srtp, transport: this.cfg.transport, hint: 'SDES keys travel in the SIP body: use transport tls' });
@@ -142,6 +146,8 @@ export class VoipChannel implements Channel {
     this.registration = undefined;
     ua.close();
     await ua.transport.close();
+    this.unwarm?.();
+    this.unwarm = undefined;
     this.ua = undefined;
     this.logger.info('voip.stopped');
   }
@@ -220,7 +226,6 @@ export class VoipChannel implements Channel {
         }
         return p;
       };
-      void framesFor(cfg.codecs[0]!); // render while it rings
 
       const srtpMode = cfg.srtp ?? 'off';
       const srtp: SrtpOffer = { mode: srtpMode, crypto: srtpMode === 'off' ? [] : newCryptoOffer() }; // fresh keys per call
@@ -251,7 +256,10 @@ export class VoipChannel implements Channel {
       signal.addEventListener('abort', onAbortRinging, { once: true });
       if (signal.aborted) c.cancel();
       c.on('progress', (status, reason) => log.info('voip.progress', { status, reason }));
-      const result = await c.start();
+      const answered = c.start();
+      // Render while it rings, once the INVITE is out (synthesis runs on this thread).
+      setImmediate(() => void framesFor(cfg.codecs[0]!));
+      const result = await answered;
       stopRing();
       signal.removeEventListener('abort', onAbortRinging);
 
@@ -313,14 +321,8 @@ export class VoipChannel implements Channel {
     detail.codec = answer.codec;
     detail.srtp = answer.srtp?.suite ?? 'off';
     log.info('voip.media', { to: `${answer.address}:${answer.port}`, codec: answer.codec, pt: answer.payloadType, srtp: detail.srtp });
-    let frames: Buffer[];
-    try {
-      frames = await framesFor(answer.codec);
-    } catch (e) {
-      await call.hangup();
-      return outcome('failed', `prompt audio unavailable: ${(e as Error).message}`, true, detail);
-    }
-    const leg = new RtpCallLeg(call, rtp, frames, (key) => this.opts.audio.phraseFrames(key, lang, answer.codec), log);
+    // Still rendering when answered: the conversation holds, then plays it (or the generic message).
+    const leg = new RtpCallLeg(call, rtp, new Prepared(framesFor(answer.codec)), (key) => this.opts.audio.phraseFrames(key, lang, answer.codec), log);
     try {
       const o = await converse({ leg, repeat: this.opts.voice.repeat, maxMs: cfg.maxCallDuration, signal, timings: this.timings, clock: this.clock, log });
       return { ...o, detail: { ...detail, ...(o.detail ?? {}) } };
@@ -349,7 +351,7 @@ class RtpCallLeg implements CallLeg {
   constructor(
     private readonly call: OutboundCall,
     private readonly rtp: RtpSession,
-    private readonly message: Buffer[],
+    readonly message: Prepared<Buffer[]>,
     private readonly phraseFrames: (key: PhraseKey) => Promise<Buffer[]>,
     private readonly log: Logger,
   ) {
@@ -369,8 +371,11 @@ class RtpCallLeg implements CallLeg {
 
   async play(prompt: Prompt, signal: AbortSignal): Promise<PlayResult> {
     let frames: Buffer[];
-    if (prompt.kind === 'message') frames = this.message;
-    else {
+    if (prompt.kind === 'message') {
+      await this.message.settled;
+      if (!this.message.value) return { error: `prompt audio unavailable: ${this.message.error}` };
+      frames = this.message.value;
+    } else {
       try {
         frames = await this.phraseFrames(prompt.phrase);
       } catch (e) {
