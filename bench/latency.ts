@@ -205,7 +205,7 @@ async function daemonRun(prompts: 'fresh' | 'cached'): Promise<{ gsm: number[]; 
     const conf = join(dir, 'c.yaml');
     writeFileSync(conf, JSON.stringify({
       dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'warn',
-      smtp: { port: 0 }, filter: { dedupeWindow: '0s' }, voice: { repeat: 1 },
+      smtp: { port: 0 }, http: { port: 0 }, filter: { dedupeWindow: '0s' }, voice: { repeat: 1 },
       // One call per alert: a call that went wrong (a lost INFO) ends the alert instead of ringing again later.
       escalation: { rounds: 1 },
       channels: {

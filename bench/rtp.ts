@@ -236,7 +236,7 @@ interface IngestLoad {
  */
 async function startIngestLoad(rate?: number): Promise<IngestLoad> {
   const dir = mkdtempSync(join(tmpdir(), 'alertline-bench-rtp-'));
-  const config = configSchema.parse({ dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'error', smtp: { port: 0 }, filter: { dedupeWindow: '0s', maxPending: 1_000_000 } });
+  const config = configSchema.parse({ dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'error', smtp: { port: 0 }, http: { port: 0 }, filter: { dedupeWindow: '0s', maxPending: 1_000_000 } });
   const stores = openStores(config.dataDir);
   stores.users.add('oncall@alerts.example');
   await stores.close();

@@ -138,7 +138,8 @@ export class Dispatcher {
       return;
     }
     this.lastCommitScanAt = now;
-    void this.tick();
+    // After the current turn: the senders' 250s are written first, then the scan's own commits.
+    setImmediate(() => void this.tick());
   }
 
   runningCount(channel?: string): number {

@@ -43,7 +43,16 @@ export class DeliveryStore {
       prep(this.db, `UPDATE alerts SET state = 'notifying', updated_at = ? WHERE id = ? AND state = 'pending'`).run(now, d.alert_id);
       return Number(info.lastInsertRowid);
     });
-    return run.immediate();
+    // The phone rings right after this commit: it does not wait for an fsync (WAL,
+    // synchronous=NORMAL for this one transaction; the next FULL commit syncs it too). A crash
+    // of the daemon loses nothing; a power cut in those milliseconds loses the record, and the
+    // delivery, still queued, is called again after the restart: a second call, never none.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return run.immediate();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   /** Records a step that was not tried (channel unhealthy, disabled mid-way) so history shows why. */

@@ -133,6 +133,9 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
    */
   async function awaitMessage(s: AbortSignal): Promise<'message' | 'generic' | 'stopped'> {
     const m = leg.message!;
+    // Work that is as good as done (a cache hit finishing) settles before anything is said.
+    if (m.state === 'pending') await Promise.race([m.settled, new Promise<void>((r) => setImmediate(r))]);
+    if (s.aborted) return 'stopped';
     if (m.state === 'pending') {
       promptNote = 'waited';
       o.log?.info('call.prompt_pending', { waitMs: timings.promptWaitMs });

@@ -216,12 +216,11 @@ export class VoipChannel implements Channel {
     let call: OutboundCall | undefined;
     try {
       const lang = job.recipient.lang || this.opts.voice.lang;
-      const rendered = new Map<G711Codec, Promise<Buffer[]>>();
+      const rendered = new Map<G711Codec, Prepared<Buffer[]>>();
       const framesFor = (codec: G711Codec) => {
         let p = rendered.get(codec);
         if (!p) {
-          p = this.opts.audio.callFrames(voiceText(job.alert, lang, job.moreAlerts), lang, codec);
-          p.catch(() => {}); // observed later
+          p = new Prepared(this.opts.audio.callFrames(voiceText(job.alert, lang, job.moreAlerts), lang, codec));
           rendered.set(codec, p);
         }
         return p;
@@ -257,8 +256,9 @@ export class VoipChannel implements Channel {
       if (signal.aborted) c.cancel();
       c.on('progress', (status, reason) => log.info('voip.progress', { status, reason }));
       const answered = c.start();
-      // Render while it rings, once the INVITE is out (synthesis runs on this thread).
-      setImmediate(() => void framesFor(cfg.codecs[0]!));
+      // Render while it rings, once the INVITE is out (synthesis runs on this thread): the first
+      // codec we offer, then the others (one synthesis makes every format: those are cache reads).
+      setImmediate(() => void cfg.codecs.reduce((prev, codec) => prev.then(() => framesFor(codec).settled), Promise.resolve()));
       const result = await answered;
       stopRing();
       signal.removeEventListener('abort', onAbortRinging);
@@ -293,7 +293,7 @@ export class VoipChannel implements Channel {
     rtp: RtpSession,
     answerSdp: string,
     srtp: SrtpOffer,
-    framesFor: (c: G711Codec) => Promise<Buffer[]>,
+    framesFor: (c: G711Codec) => Prepared<Buffer[]>,
     lang: string,
     signal: AbortSignal,
     log: Logger,
@@ -322,7 +322,7 @@ export class VoipChannel implements Channel {
     detail.srtp = answer.srtp?.suite ?? 'off';
     log.info('voip.media', { to: `${answer.address}:${answer.port}`, codec: answer.codec, pt: answer.payloadType, srtp: detail.srtp });
     // Still rendering when answered: the conversation holds, then plays it (or the generic message).
-    const leg = new RtpCallLeg(call, rtp, new Prepared(framesFor(answer.codec)), (key) => this.opts.audio.phraseFrames(key, lang, answer.codec), log);
+    const leg = new RtpCallLeg(call, rtp, framesFor(answer.codec), (key) => this.opts.audio.phraseFrames(key, lang, answer.codec), log);
     try {
       const o = await converse({ leg, repeat: this.opts.voice.repeat, maxMs: cfg.maxCallDuration, signal, timings: this.timings, clock: this.clock, log });
       return { ...o, detail: { ...detail, ...(o.detail ?? {}) } };
