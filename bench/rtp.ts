@@ -238,7 +238,7 @@ async function startIngestLoad(rate?: number): Promise<IngestLoad> {
   const dir = mkdtempSync(join(tmpdir(), 'alertline-bench-rtp-'));
   const config = configSchema.parse({ dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'error', smtp: { port: 0 }, http: { port: 0 }, filter: { dedupeWindow: '0s', maxPending: 1_000_000 } });
   const stores = openStores(config.dataDir);
-  stores.users.add('oncall@alerts.example');
+  await stores.users.add('oncall@alerts.example');
   await stores.close();
   const daemon = await Daemon.start({ config, logger: silentLogger, factories: {} });
   const port = daemon.smtpPort();
