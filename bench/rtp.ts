@@ -7,15 +7,18 @@
  *
  * Scenarios: one call on an idle process; one call while an SMTP ingest load runs in the sender's
  * process (in-process smtp-server + mailparser + a better-sqlite3 insert per message, fed by
- * nodemailer clients in another process); 20 concurrent calls. Each is run with:
+ * nodemailer clients in another process); 20 concurrent calls; 20 concurrent calls while the
+ * same process ingests 1 000 alert mails/s (paced, 20 SMTP connections from another process;
+ * compared with the 20 calls without load of the same run). Each is run with:
  *   - naive:  sleep-after-send on the main thread (the reference design's approach; baseline)
  *   - main:   RtpSession with the absolute-schedule pacer on the main thread
  *   - worker: RtpSession with the pacer in the media worker thread (the default)
  *
- * Run: npm run build && node dist/bench/rtp.js [--seconds 6]
+ * Run: npm run build && node dist/bench/rtp.js [--seconds 6] [--rate 1000]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,8 +37,11 @@ const SELF = fileURLToPath(import.meta.url);
 const REFERENCE_JITTER_PEAK = 35; // timestamp units, measured on the reference design
 const argSeconds = process.argv.indexOf('--seconds');
 const SECONDS = argSeconds > 0 ? Number(process.argv[argSeconds + 1]) : 6;
+const argRate = process.argv.indexOf('--rate');
+/** Offered ingest of the "20 calls under ingest" scenario, alert mails per second. */
+const RATE = argRate > 0 ? Number(process.argv[argRate + 1]) : 1000;
 const argOnly = process.argv.indexOf('--only');
-/** e.g. --only idle:worker:0,load:worker:0:-10 (scenario:pacer[:spinMs[:nice]]; scenarios idle, load, calls20) for experiments. */
+/** e.g. --only idle:worker:0,load:worker:0:-10 (scenario:pacer[:spinMs[:nice]]; scenarios idle, load, calls20, calls20load) for experiments. */
 const ONLY = argOnly > 0 ? process.argv[argOnly + 1]!.split(',') : undefined;
 
 // ---------------------------------------------------------------------------------------------
@@ -137,6 +143,68 @@ async function smtpClientMain(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Paced SMTP client process: RATE mails/s over 20 connections (mail k is due at start + k/RATE),
+// as monitoring servers send them, until told to stop.
+// ---------------------------------------------------------------------------------------------
+async function pacedClientMain(): Promise<void> {
+  const port = Number(process.argv[3]);
+  const rate = Number(process.argv[4]);
+  const connections = 20;
+  let stop = false;
+  let next = 0;
+  let sent = 0;
+  let refused = 0;
+  process.on('message', (m: { stop?: boolean }) => {
+    if (m.stop) stop = true;
+  });
+  const start = performance.now() + 50;
+  const body = (k: number) => Buffer.from([
+    'From: zabbix@monitor.example', 'To: oncall@alerts.example', `Subject: Problem: load ${k}: disk full on db-${k % 97}`, '',
+    'Problem started at 03:14:07 on 2026.12.01', `Problem name: disk full on db-${k % 97}`, `Host: db-${k % 97}`, 'Severity: High',
+    `Original problem ID: ${2_000_000 + k}`, '.', '',
+  ].join('\r\n'), 'latin1');
+  const session = () => new Promise<void>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    let stage = 0;
+    let k = 0;
+    const go = () => {
+      if (stop) { stage = 9; s.write('QUIT\r\n'); return; }
+      k = next++;
+      const wait = start + (k * 1000) / rate - performance.now();
+      const send = () => { stage = 2; s.write('MAIL FROM:<zabbix@monitor.example>\r\n'); };
+      if (wait > 0) setTimeout(send, wait);
+      else send();
+    };
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const i = buf.indexOf('\r\n');
+        if (i < 0) break;
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (line[3] === '-') continue;
+        const ok = line.startsWith('2') || line.startsWith('3');
+        switch (stage) {
+          case 0: stage = 1; s.write('EHLO load\r\n'); break;
+          case 1: go(); break;
+          case 2: if (!ok) { refused++; go(); break; } stage = 3; s.write('RCPT TO:<oncall@alerts.example>\r\n'); break;
+          case 3: if (!ok) { refused++; stage = 8; s.write('RSET\r\n'); break; } stage = 4; s.write('DATA\r\n'); break;
+          case 4: if (!ok) { refused++; stage = 8; s.write('RSET\r\n'); break; } stage = 5; s.write(body(k)); break;
+          case 5: if (line.startsWith('250')) sent++; else refused++; go(); break;
+          case 8: go(); break;
+          case 9: s.end(); break;
+        }
+      }
+    });
+    s.on('close', () => resolve());
+    s.on('error', () => resolve());
+  });
+  await Promise.all(Array.from({ length: connections }, session));
+  process.send!({ sent: { sent, refused } }, () => process.exit(0));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Sender (this process).
 // ---------------------------------------------------------------------------------------------
 function child(args: string[]): ChildProcess {
@@ -166,21 +234,21 @@ interface IngestLoad {
  * monitoring servers, which on the appliance are other machines: it runs at nice 19 so it takes
  * CPU only where the daemon leaves some.
  */
-async function startIngestLoad(): Promise<IngestLoad> {
+async function startIngestLoad(rate?: number): Promise<IngestLoad> {
   const dir = mkdtempSync(join(tmpdir(), 'alertline-bench-rtp-'));
-  const config = configSchema.parse({ dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'error', smtp: { port: 0 }, filter: { dedupeWindow: '0s', maxPending: 1_000_000 } });
+  const config = configSchema.parse({ dataDir: join(dir, 'data'), audioCacheDir: join(dir, 'audio'), logLevel: 'error', smtp: { port: 0 }, http: { port: 0 }, filter: { dedupeWindow: '0s', maxPending: 1_000_000 } });
   const stores = openStores(config.dataDir);
-  stores.users.add('oncall@alerts.example');
+  await stores.users.add('oncall@alerts.example');
   await stores.close();
   const daemon = await Daemon.start({ config, logger: silentLogger, factories: {} });
   const port = daemon.smtpPort();
-  const client = child(['--smtp-client', String(port)]);
+  const client = child(rate ? ['--paced-client', String(port), String(rate)] : ['--smtp-client', String(port)]);
   try {
     setPriority(client.pid!, 19);
   } catch {
     /* not allowed: the client competes at normal priority */
   }
-  const sent = once<number>(client, 'sent');
+  const sent = once<unknown>(client, 'sent');
   await new Promise((r) => setTimeout(r, 500)); // let the load ramp up
   const before = daemon.receiver.acceptedCount;
   return {
@@ -212,10 +280,11 @@ async function naiveCall(port: number, frames: number): Promise<void> {
   await new Promise<void>((r) => s.close(() => r()));
 }
 
-async function runScenario(mode: Mode, calls: number, load: boolean, spinMs?: number, workerPriority?: number | null) {
+/** load: none, as fast as the daemon takes it ('max'), or paced at this many mails/s. */
+async function runScenario(mode: Mode, calls: number, load: false | 'max' | number, spinMs?: number, workerPriority?: number | null) {
   const receiver = child(['--receiver', String(calls)]);
   const ports = await once<number[]>(receiver, 'ports');
-  const ingest = load ? await startIngestLoad() : undefined;
+  const ingest = load ? await startIngestLoad(load === 'max' ? undefined : load) : undefined;
   const frames = Math.round((SECONDS * 1000) / 20);
   const payload = Array.from({ length: frames }, (_, i) => Buffer.alloc(160, i % 2 ? 0xfe : 0xff));
   const cpu0 = process.cpuUsage();
@@ -247,10 +316,11 @@ async function runScenario(mode: Mode, calls: number, load: boolean, spinMs?: nu
 async function main(): Promise<void> {
   console.log(`bench/rtp: ${SECONDS} s of 20 ms G.711 per call, loopback receiver in a separate process`);
   console.log(`reference design: interarrival jitter peaking at ${REFERENCE_JITTER_PEAK} timestamp units (${REFERENCE_JITTER_PEAK / 8} ms)\n`);
-  const scenarios: Record<string, [string, number, boolean]> = {
+  const scenarios: Record<string, [string, number, false | 'max' | number]> = {
     idle: ['1 call, idle', 1, false],
-    load: ['1 call, SMTP ingest load', 1, true],
+    load: ['1 call, SMTP ingest load', 1, 'max'],
     calls20: ['20 concurrent calls', 20, false],
+    calls20load: [`20 calls + ${RATE} msg/s ingest`, 20, RATE],
   };
   const runs: [string, Mode, number | undefined, number | null | undefined][] = ONLY
     ? ONLY.map((o) => {
@@ -260,9 +330,11 @@ async function main(): Promise<void> {
       })
     : Object.keys(scenarios).flatMap((sc) => (['naive', 'main', 'worker'] as Mode[]).map((m): [string, Mode, undefined, undefined] => [sc, m, undefined, undefined]));
   const rows: string[][] = [];
+  const byRun = new Map<string, Awaited<ReturnType<typeof runScenario>>>();
   for (const [sc, mode, spin, prio] of runs) {
     const [name, calls, load] = scenarios[sc]!;
     const r = await runScenario(mode, calls, load, spin, prio);
+    byRun.set(`${sc}:${mode}`, r);
     rows.push([
       name,
       mode + (spin !== undefined && mode !== 'naive' ? ` spin=${spin}` : '') + (prio !== undefined && mode === 'worker' ? ` nice=${prio ?? '-'}` : ''),
@@ -288,10 +360,20 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(line(r));
   console.log('\nnaive = sleep-after-send baseline measured in this run; cpu % = sender process CPU (all threads) over wall time.');
   console.log('ref/ours: the reference peak (35 units) divided by our peak; above 1 is better than the reference.');
+  for (const mode of ['worker', 'main', 'naive'] as Mode[]) {
+    const quiet = byRun.get(`calls20:${mode}`);
+    const busy = byRun.get(`calls20load:${mode}`);
+    if (!quiet || !busy) continue;
+    const ms = (ts: number) => `${(ts / 8).toFixed(3)} ms`;
+    console.log(`\n20 concurrent calls, ${mode} pacer: interarrival jitter mean ${ms(quiet.mean)}, max ${ms(quiet.max)} with no load` +
+      ` → mean ${ms(busy.mean)}, max ${ms(busy.max)} while ingesting ${Math.round(busy.ingested / (busy.wall / 1000))} msg/s (offered ${RATE})` +
+      (mode === 'worker' ? `; target mean < 0.5 ms, max < 2 ms: ${busy.mean / 8 < 0.5 && busy.max / 8 < 2 ? 'met' : 'NOT met'}` : ''));
+  }
 }
 
 if (process.argv[2] === '--receiver') void receiverMain();
 else if (process.argv[2] === '--smtp-client') void smtpClientMain();
+else if (process.argv[2] === '--paced-client') void pacedClientMain();
 else
   main().catch((err) => {
     console.error(err);

@@ -196,7 +196,7 @@ export class Daemon {
       settings: () => this.lastConfig.retention,
       onPruned: () => this.disk.invalidate(),
     });
-    const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.poke(), 256, (item) => this.route(item));
+    const writer = new AlertWriter(this.stores.alerts, () => this.admission(), () => this.dispatcher.committed(), 256, (item) => this.route(item));
     this.writer = writer;
     this.metrics = new Metrics();
     // SMTP accept latency: from the end of DATA (submit) to the commit.

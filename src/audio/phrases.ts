@@ -26,6 +26,7 @@ export const LANGUAGE_WORDS: Readonly<Record<string, LanguageWords>> = {
   en: {
     phrases: {
       intro: 'Alert from Alertline.',
+      hold: 'One moment, please.',
       keyPrompt: 'Press 1 to acknowledge, 2 to repeat, 3 to escalate, 5 to snooze, 9 to resolve.',
       acknowledged: 'Acknowledged. Goodbye.',
       escalated: 'Escalated to the next person. Goodbye.',
@@ -51,6 +52,7 @@ export const LANGUAGE_WORDS: Readonly<Record<string, LanguageWords>> = {
   es: {
     phrases: {
       intro: 'Alerta de Alertline.',
+      hold: 'Un momento, por favor.',
       keyPrompt: 'Pulse 1 para confirmar, 2 para repetir, 3 para escalar, 5 para posponer, 9 para resolver.',
       acknowledged: 'Confirmado. Adiós.',
       escalated: 'Escalado a la siguiente persona. Adiós.',
@@ -85,4 +87,4 @@ export function phraseText(key: PhraseKey, lang: string): string {
   return wordsFor(lang).phrases[key];
 }
 
-export const PHRASE_KEYS: readonly PhraseKey[] = ['intro', 'keyPrompt', 'acknowledged', 'escalated', 'snoozed', 'resolved', 'goodbye'];
+export const PHRASE_KEYS: readonly PhraseKey[] = ['intro', 'hold', 'keyPrompt', 'acknowledged', 'escalated', 'snoozed', 'resolved', 'goodbye'];

@@ -5,7 +5,7 @@
 export type G711Codec = 'PCMU' | 'PCMA';
 
 /** Fixed phrases spoken by call channels; their text per language lives in src/audio/phrases.ts. */
-export type PhraseKey = 'intro' | 'keyPrompt' | 'acknowledged' | 'escalated' | 'snoozed' | 'resolved' | 'goodbye';
+export type PhraseKey = 'intro' | 'hold' | 'keyPrompt' | 'acknowledged' | 'escalated' | 'snoozed' | 'resolved' | 'goodbye';
 
 export interface PromptAudio {
   /**

@@ -95,6 +95,7 @@ export class Dispatcher {
   private started = false;
   private idleWaiters: (() => void)[] = [];
   private lastTickAt = -Infinity;
+  private lastCommitScanAt = -Infinity;
 
   private readonly policies: PolicyRunner | null;
   /**
@@ -141,6 +142,23 @@ export class Dispatcher {
   /** The steps running on this node now (status). */
   runningSteps(): { alertId: number; deliveryId: number; channel: string; to: string }[] {
     return [...this.running.values()].map((r) => ({ alertId: r.alertId, deliveryId: r.deliveryId, channel: r.channel, to: r.email }));
+  }
+
+  /**
+   * The alert writer committed new alerts: scan at once, without the poke spacing, so the phone
+   * rings milliseconds after the 250. Commits closer together than pokeSpacingMs (a flood) fall
+   * back to poke(): one scan covers them all. A scan in progress runs again right after.
+   */
+  committed(): void {
+    if (this.stopping || !this.started) return;
+    const now = performance.now();
+    if (now - this.lastCommitScanAt < (this.d.pokeSpacingMs ?? POKE_SPACING_MS)) {
+      this.poke();
+      return;
+    }
+    this.lastCommitScanAt = now;
+    // After the current turn: the senders' 250s are written first, then the scan's own commits.
+    setImmediate(() => void this.tick());
   }
 
   runningCount(channel?: string): number {

@@ -107,7 +107,11 @@ export class DeliveryStore {
       const id = await t.insert('INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at, node) VALUES (?, ?, ?, ?, ?, ?, ?)', deliveryId, d.alert_id, channel, target, d.round, now, this.lease.node);
       await t.run(`UPDATE alerts SET state = 'notifying', updated_at = ? WHERE id = ? AND state = 'pending'`, now, d.alert_id);
       return id;
-    });
+      // The phone rings right after this commit: it does not wait for the disk (the next durable
+      // commit syncs it too). A crash of the daemon loses nothing; a power cut in those milliseconds
+      // loses the record, and the delivery, still queued, is called again after the restart (or
+      // by another node once the lease runs out): a second call, never none.
+    }, { durable: false });
   }
 
   /** Records a step that was not tried (channel unhealthy, disabled mid-way) so history shows why. */

@@ -87,14 +87,15 @@ describe('speech path with espeak-ng (WASM)', () => {
   });
 
   it('warms the fixed phrases at start (English and Spanish)', async () => {
-    expect(counting.calls).toEqual(['Alert from Alertline.', 'Press 1 to acknowledge, 2 to repeat, 3 to escalate, 5 to snooze, 9 to resolve.', 'Acknowledged. Goodbye.', 'Escalated to the next person. Goodbye.', 'Snoozed for 30 minutes. Goodbye.', 'Resolved. Goodbye.', 'Goodbye.']);
+    expect(counting.calls).toEqual(['Alert from Alertline.', 'One moment, please.', 'Press 1 to acknowledge, 2 to repeat, 3 to escalate, 5 to snooze, 9 to resolve.', 'Acknowledged. Goodbye.', 'Escalated to the next person. Goodbye.', 'Snoozed for 30 minutes. Goodbye.', 'Resolved. Goodbye.', 'Goodbye.']);
     await service.warm(['es']);
-    expect(counting.calls).toHaveLength(14);
+    expect(counting.calls).toHaveLength(16);
+    expect(counting.calls).toContain('Un momento, por favor.');
     expect(counting.calls).toContain('Pulse 1 para confirmar, 2 para repetir, 3 para escalar, 5 para posponer, 9 para resolver.');
     await service.warm(['en', 'es']);
-    expect(counting.calls).toHaveLength(14); // all cached now
+    expect(counting.calls).toHaveLength(16); // all cached now
     const again = await SpeechService.create({ voice, cacheDir: dir, logger: silentLogger, engine: counting });
-    expect(counting.calls).toHaveLength(14); // a restart finds them on disk
+    expect(counting.calls).toHaveLength(16); // a restart finds them on disk
     await again.close();
   });
 

@@ -41,7 +41,7 @@ describe('text preparation for speech', () => {
 describe('phrases', () => {
   it('has every phrase in English and Spanish', () => {
     for (const lang of ['en', 'es']) {
-      for (const key of ['intro', 'keyPrompt', 'acknowledged', 'escalated', 'snoozed', 'resolved', 'goodbye'] as const) {
+      for (const key of ['intro', 'hold', 'keyPrompt', 'acknowledged', 'escalated', 'snoozed', 'resolved', 'goodbye'] as const) {
         expect(LANGUAGE_WORDS[lang]!.phrases[key].length).toBeGreaterThan(3);
       }
     }

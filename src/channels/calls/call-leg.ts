@@ -17,6 +17,31 @@ export const phrase = (p: PhraseKey): Prompt => ({ kind: 'phrase', phrase: p });
  */
 export type PlayResult = 'done' | 'stopped' | { error: string };
 
+/**
+ * Something rendered while the phone rings (the call's message): the call is placed first and
+ * its audio prepared in parallel. `state` says where it is now, `settled` resolves (never
+ * rejects) once it is ready or failed.
+ */
+export class Prepared<T> {
+  state: 'pending' | 'ready' | 'failed' = 'pending';
+  value: T | undefined;
+  error: string | undefined;
+  readonly settled: Promise<void>;
+
+  constructor(work: Promise<T>) {
+    this.settled = work.then(
+      (v) => {
+        this.value = v;
+        this.state = 'ready';
+      },
+      (e: unknown) => {
+        this.error = e instanceof Error ? e.message : String(e);
+        this.state = 'failed';
+      },
+    );
+  }
+}
+
 export type LegEvent =
   /** The far end pressed a key (0-9, *, #, A-D); `via` says how it came (rfc4733, info, dtmf). */
   | { type: 'key'; key: string; via?: string }
@@ -26,6 +51,14 @@ export type LegEvent =
   | { type: 'lost'; reason: string };
 
 export interface CallLeg {
+  /**
+   * The message's audio when it is still being prepared as the call is answered (legs that have
+   * it at once leave this out). Until it is ready the conversation says the `hold` phrase and
+   * waits (CallTimings.promptWaitMs at most); when it fails or takes longer, the call goes on
+   * with the generic message (the `intro` and `keyPrompt` phrases, from the prompt cache), so
+   * the callee can still press keys.
+   */
+  readonly message?: Pick<Prepared<unknown>, 'state' | 'error' | 'settled'>;
   /**
    * Plays one prompt to its end or until `signal` aborts. Must resolve 'stopped' at once when the
    * signal is already aborted, and must never reject.

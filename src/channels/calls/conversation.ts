@@ -19,12 +19,16 @@
  *    alert settled: nothing more), so `retryable` here only says "not finished". Before the
  *    answer the channels apply the same rule: 'failed' "aborted while ringing", retryable.
  * The outcome's detail carries `plays` (complete plays of the message), `keys` (every key
- * pressed, in order) and, when a key ended the call, `action` (e.g. 'acknowledge').
+ * pressed, in order), when a key ended the call `action` (e.g. 'acknowledge'), and `prompt`:
+ * 'waited' when the message was still being prepared at the answer (the callee heard the hold
+ * phrase first), 'generic' when it never came (intro + key prompt were spoken instead).
+ *
+ * The message is prepared while the phone rings (the channels dial first): see CallLeg.message.
  */
 import { outcome, type Outcome } from '../channel.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
-import { MESSAGE, phrase, type CallLeg, type LegEvent } from './call-leg.js';
+import { MESSAGE, phrase, type CallLeg, type LegEvent, type PlayResult } from './call-leg.js';
 import { CALL_KEYS, keyRule, type KeyRule } from './keys.js';
 
 export interface CallTimings {
@@ -32,13 +36,18 @@ export interface CallTimings {
   keyWaitMs: number;
   /** Silence between two plays of the message (ms). */
   gapMs: number;
+  /**
+   * How long an answered call waits, after the hold phrase, for a message still being prepared
+   * (ms). Longer than that, or when preparing it failed, the generic message is spoken instead.
+   */
+  promptWaitMs: number;
 }
 
 /**
  * 5 s after the last play: the key prompt ends the message, and someone taking the phone from
  * their ear to press a key needs a moment; 3 s (the old VoIP value) cut people off.
  */
-export const CALL_TIMINGS: Readonly<CallTimings> = { keyWaitMs: 5000, gapMs: 1000 };
+export const CALL_TIMINGS: Readonly<CallTimings> = { keyWaitMs: 5000, gapMs: 1000, promptWaitMs: 8000 };
 
 export interface ConversationOptions {
   leg: CallLeg;
@@ -76,6 +85,9 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
   const ended: { stop: Stop | null } = { stop: null };
   let replay = false;
   let remoteGone = false;
+  /** Whether the message may be played: unknown until the first play, then 'message' or 'generic'. */
+  let speak: 'unknown' | 'message' | 'generic' = leg.message ? 'unknown' : 'message';
+  let promptNote: 'waited' | 'generic' | undefined;
   /** Aborted to interrupt the play or pause in progress. */
   let step = new AbortController();
   /** Aborted to cut the confirmation phrase short (hang-up, abort, maximum duration). */
@@ -115,6 +127,48 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
     end({ why: 'max' });
   }, Math.max(0, o.maxMs));
 
+  /**
+   * Answered before the message was ready: say the hold phrase, then wait for it (bounded), the
+   * line kept alive by a pause that ends as soon as the message is ready.
+   */
+  async function awaitMessage(s: AbortSignal): Promise<'message' | 'generic' | 'stopped'> {
+    const m = leg.message!;
+    // Work that is as good as done (a cache hit finishing) settles before anything is said.
+    if (m.state === 'pending') await Promise.race([m.settled, new Promise<void>((r) => setImmediate(r))]);
+    if (s.aborted) return 'stopped';
+    if (m.state === 'pending') {
+      promptNote = 'waited';
+      o.log?.info('call.prompt_pending', { waitMs: timings.promptWaitMs });
+      const started = clock.now();
+      const h = await leg.play(phrase('hold'), s);
+      if (typeof h === 'object') o.log?.warn('call.hold_failed', { error: h.error });
+      if (s.aborted) return 'stopped';
+      const left = timings.promptWaitMs - (clock.now() - started);
+      if (m.state === 'pending' && left > 0) {
+        const until = new AbortController();
+        const stop = () => until.abort();
+        s.addEventListener('abort', stop, { once: true });
+        void m.settled.then(stop);
+        await leg.pause(left, until.signal);
+        s.removeEventListener('abort', stop);
+        if (s.aborted) return 'stopped';
+      }
+    }
+    if (m.state === 'ready') return 'message';
+    o.log?.warn('call.prompt_unavailable', {
+      error: m.state === 'failed' ? m.error : `not ready within ${timings.promptWaitMs} ms`,
+      using: 'generic message',
+    });
+    return 'generic';
+  }
+
+  /** The generic message: intro and key prompt, cached phrases. */
+  async function playGeneric(s: AbortSignal): Promise<PlayResult> {
+    const a = await leg.play(phrase('intro'), s);
+    if (a !== 'done') return a;
+    return leg.play(phrase('keyPrompt'), s);
+  }
+
   try {
     while (!ended.stop) {
       if (replay) {
@@ -124,7 +178,14 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
       }
       const s = step.signal;
       if (s.aborted) continue; // a replay or the end arrived between two steps
-      const r = await leg.play(MESSAGE, s);
+      if (speak === 'generic' && leg.message?.state === 'ready') speak = 'message'; // it came late: the next play has it
+      if (speak === 'unknown') {
+        const ready = await awaitMessage(s);
+        if (ready === 'stopped') continue;
+        speak = ready;
+        if (ready === 'generic') promptNote = 'generic';
+      }
+      const r = speak === 'message' ? await leg.play(MESSAGE, s) : await playGeneric(s);
       if (typeof r === 'object') {
         end({ why: 'audio', reason: r.error });
         break;
@@ -142,7 +203,7 @@ export async function converse(o: ConversationOptions): Promise<Outcome> {
         if (typeof r === 'object') o.log?.warn('call.confirm_failed', { phrase: how.rule.confirm, error: r.error });
       }
     }
-    const detail: Record<string, unknown> = { plays, ...(keys.length ? { keys: keys.join('') } : {}) };
+    const detail: Record<string, unknown> = { plays, ...(keys.length ? { keys: keys.join('') } : {}), ...(promptNote ? { prompt: promptNote } : {}) };
     switch (how.why) {
       case 'key':
         return outcome(how.rule.outcome, `key ${how.key} pressed`, false, { ...detail, action: how.rule.action });

@@ -1,14 +1,16 @@
 /**
  * The `gsm` channel: a voice call through the SIM900. Dial, then AT+CLCC polling (and the call
- * progress events) until answered, busy, refused or the ring timeout; once answered the shared
+ * progress events) until answered, busy, refused or the ring timeout. The prompts are rendered
+ * while it rings (ATD first: the answer takes seconds, synthesis tens of milliseconds that would
+ * otherwise delay the dial); once answered the shared
  * conversation (src/channels/calls) runs over a GSM call leg: prompts are WAV files played by
  * gsm.audioCommand into the modem's audio input, keys come as +DTMF events. The call never
  * outlives gsm.maxCallDuration, the line is always hung up at the end and every audio process
  * is reaped. Only typed modem operations are used here; no AT text.
  */
 import { voiceText } from '../../compose/texts.js';
-import type { PhraseKey, PromptAudio } from '../../audio/prompt-audio.js';
-import { CALL_KEYS, converse, type CallTimings } from '../calls/index.js';
+import type { PromptAudio } from '../../audio/prompt-audio.js';
+import { converse, type CallTimings } from '../calls/index.js';
 import type { Channel, ChannelHealth, DeliveryJob, Outcome, Recipient } from '../channel.js';
 import { outcome } from '../channel.js';
 import type { GsmConfig, VoiceConfig } from '../../config/schema.js';
@@ -17,7 +19,7 @@ import { systemClock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { AtError } from './at-engine.js';
 import type { CallListEntry, FinalResult } from './at-parser.js';
-import { GsmCallLeg, type Prompts } from './gsm-call-leg.js';
+import { CallPrompts, GsmCallLeg } from './gsm-call-leg.js';
 import { EventQueue } from './call-events.js';
 import type { CallProgressCode, ModemEvent } from './modem/events.js';
 import type { ModemStatus } from './modem/status.js';
@@ -72,9 +74,6 @@ export function mapDialFinal(final: FinalResult): Outcome {
       return outcome('failed', `unexpected dial result: ${final.line}`, true);
   }
 }
-
-/** The phrases the key table may confirm with: rendered before dialling, like the message. */
-const CONFIRM_PHRASES: PhraseKey[] = [...new Set(Object.values(CALL_KEYS).flatMap((r) => (r.effect === 'end' && r.confirm ? [r.confirm] : [])))];
 
 export class GsmCallChannel implements Channel {
   readonly name = 'gsm' as const;
@@ -133,22 +132,10 @@ export class GsmCallChannel implements Channel {
     if (signal.aborted) return outcome('failed', 'aborted before dialing', true);
     if (!modem.isReady()) return outcome('failed', `modem not ready: ${modem.health().detail}`, true);
 
-    // Prepare the speech before dialling: the callee should not wait in silence for TTS.
+    // Rendered once ATD has gone out (CallAttempt calls prepare()): dial first, speak later.
     const lang = job.recipient.lang || this.deps.voice.lang;
-    let message: string;
-    try {
-      message = await this.audio.callWav(voiceText(job.alert, lang, job.moreAlerts), lang);
-    } catch (e) {
-      return outcome('failed', `prompt audio unavailable: ${(e as Error).message}`, true);
-    }
-    const phrases: Partial<Record<PhraseKey, string>> = {};
-    for (const p of CONFIRM_PHRASES) {
-      try {
-        phrases[p] = await this.audio.phraseWav(p, lang);
-      } catch (e) {
-        this.log.warn('gsm.phrase_unavailable', { phrase: p, error: (e as Error).message });
-      }
-    }
+    const text = voiceText(job.alert, lang, job.moreAlerts);
+    const prompts = new CallPrompts({ message: () => this.audio.callWav(text, lang), phrase: (k) => this.audio.phraseWav(k, lang) });
 
     let release: () => void;
     try {
@@ -158,7 +145,7 @@ export class GsmCallChannel implements Channel {
     }
     try {
       if (!modem.isReady()) return outcome('failed', `modem not ready: ${modem.health().detail}`, true);
-      const result = await new CallAttempt(this.deps, number, { message, phrases }, signal).run();
+      const result = await new CallAttempt(this.deps, number, prompts, signal).run();
       this.log.info('gsm.call_done', { alert: job.alert.id, outcome: result.kind, reason: result.reason });
       return result;
     } finally {
@@ -195,7 +182,7 @@ class CallAttempt {
   constructor(
     private readonly d: AttemptDeps,
     private readonly number: string,
-    private readonly prompts: Prompts,
+    private readonly prompts: CallPrompts,
     private readonly signal: AbortSignal,
   ) {}
 
@@ -279,6 +266,8 @@ class CallAttempt {
       return outcome('failed', `dial failed: ${(e as Error).message}`, true);
     }
     if (final.code !== 'OK') return mapDialFinal(final);
+    // The call is placed: render the prompts while it rings.
+    this.prompts.prepare();
     this.startPolling();
 
     // ---- ringing ----

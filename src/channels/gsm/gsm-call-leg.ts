@@ -4,15 +4,44 @@
  * fed in by the call attempt, hanging up is the attempt's (ATH, always last).
  */
 import type { PhraseKey } from '../../audio/prompt-audio.js';
-import type { CallLeg, LegEvent, PlayResult, Prompt } from '../calls/index.js';
+import { Prepared, type CallLeg, type LegEvent, type PlayResult, type Prompt } from '../calls/index.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import { play, type Playback } from './audio-player.js';
 
-/** The files a call plays: the rendered message and the phrases the key table confirms with. */
-export interface Prompts {
-  message: string;
-  phrases: Partial<Record<PhraseKey, string>>;
+/** The phrases a call may need, looked up (prompt cache) as soon as the call is placed. */
+const CALL_PHRASES: readonly PhraseKey[] = ['hold', 'intro', 'keyPrompt', 'acknowledged', 'escalated', 'snoozed', 'resolved'];
+
+/**
+ * The files a call plays, rendered while it rings: the message (synthesized unless it is in the
+ * prompt cache) and the fixed phrases. Nothing is rendered before prepare() (the call dials
+ * first: synthesis runs on this thread and would hold the ATD back).
+ */
+export class CallPrompts {
+  private msg: Prepared<string> | undefined;
+  private readonly phrases = new Map<PhraseKey, Promise<string>>();
+
+  constructor(private readonly render: { message: () => Promise<string>; phrase: (key: PhraseKey) => Promise<string> }) {}
+
+  /** Starts rendering everything (idempotent): the cached phrases first, then the message. */
+  prepare(): void {
+    for (const k of CALL_PHRASES) void this.phrase(k).catch(() => {});
+    this.message();
+  }
+
+  message(): Prepared<string> {
+    return (this.msg ??= new Prepared(Promise.resolve().then(() => this.render.message())));
+  }
+
+  phrase(key: PhraseKey): Promise<string> {
+    let p = this.phrases.get(key);
+    if (!p) {
+      p = Promise.resolve().then(() => this.render.phrase(key));
+      p.catch(() => {}); // observed by play()
+      this.phrases.set(key, p);
+    }
+    return p;
+  }
 }
 
 export class GsmCallLeg implements CallLeg {
@@ -22,10 +51,14 @@ export class GsmCallLeg implements CallLeg {
 
   constructor(
     private readonly d: { audioCommand: readonly string[]; clock: Clock; log: Logger },
-    private readonly prompts: Prompts,
+    private readonly prompts: CallPrompts,
     /** Ends the call: stops polling and playback, then ATH (the attempt does it, once). */
     private readonly end: () => Promise<void>,
   ) {}
+
+  get message(): Prepared<string> {
+    return this.prompts.message();
+  }
 
   emit(e: LegEvent): void {
     if (this.listeners.size === 0) {
@@ -41,9 +74,24 @@ export class GsmCallLeg implements CallLeg {
     return () => this.listeners.delete(fn);
   }
 
+  private async file(prompt: Prompt): Promise<string | { error: string }> {
+    if (prompt.kind === 'message') {
+      const m = this.prompts.message();
+      await m.settled;
+      return m.value ?? { error: `prompt audio unavailable: ${m.error}` };
+    }
+    try {
+      return await this.prompts.phrase(prompt.phrase);
+    } catch (e) {
+      this.d.log.warn('gsm.phrase_unavailable', { phrase: prompt.phrase, error: (e as Error).message });
+      return { error: `phrase "${prompt.phrase}" unavailable` };
+    }
+  }
+
   async play(prompt: Prompt, signal: AbortSignal): Promise<PlayResult> {
-    const file = prompt.kind === 'message' ? this.prompts.message : this.prompts.phrases[prompt.phrase];
-    if (!file) return { error: `phrase "${prompt.kind === 'phrase' ? prompt.phrase : ''}" unavailable` };
+    if (signal.aborted) return 'stopped';
+    const file = await this.file(prompt);
+    if (typeof file === 'object') return file;
     if (signal.aborted) return 'stopped';
     let p: Playback;
     try {

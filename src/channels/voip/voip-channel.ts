@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { G711Codec, PhraseKey, PromptAudio } from '../../audio/prompt-audio.js';
-import { converse, type CallLeg, type CallTimings, type LegEvent, type PlayResult, type Prompt } from '../calls/index.js';
+import { converse, Prepared, type CallLeg, type CallTimings, type LegEvent, type PlayResult, type Prompt } from '../calls/index.js';
 import type { VoiceConfig, VoipConfig } from '../../config/schema.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
@@ -79,6 +79,8 @@ export class VoipChannel implements Channel {
   private pool: ServerPool | undefined;
   private readonly calls = new Set<{ abort: () => void; done: Promise<unknown> }>();
   private readonly timings: Partial<CallTimings>;
+  /** Releases the media worker kept warm while the channel runs. */
+  private unwarm: (() => void) | undefined;
 
   constructor(private readonly opts: VoipChannelOptions) {
     this.cfg = opts.config;
@@ -136,6 +138,8 @@ export class VoipChannel implements Channel {
       ua.learnPublicAddress({ address: await localAddressToward(first), port: transport.local.port });
     }
     this.ua = ua;
+    // The media worker stays up while the channel runs: a call must not wait for a thread start.
+    this.unwarm = RtpSession.warm(this.opts.rtp);
     const srtp = this.cfg.srtp ?? 'off';
     if (srtp !== 'off' && this.cfg.transport !== 'tls') {
       this.logger.warn('voip.srtp_keys_in_clear', { srtp, transport: this.cfg.transport, hint: 'SDES keys travel in the SIP body: use transport tls' });
@@ -179,6 +183,8 @@ export class VoipChannel implements Channel {
     this.pool = undefined;
     ua.close();
     await ua.transport.close();
+    this.unwarm?.();
+    this.unwarm = undefined;
     this.ua = undefined;
     this.logger.info('voip.stopped');
   }
@@ -257,17 +263,15 @@ export class VoipChannel implements Channel {
     let call: OutboundCall | undefined;
     try {
       const lang = job.recipient.lang || this.opts.voice.lang;
-      const rendered = new Map<G711Codec, Promise<Buffer[]>>();
+      const rendered = new Map<G711Codec, Prepared<Buffer[]>>();
       const framesFor = (codec: G711Codec) => {
         let p = rendered.get(codec);
         if (!p) {
-          p = this.opts.audio.callFrames(voiceText(job.alert, lang, job.moreAlerts), lang, codec);
-          p.catch(() => {}); // observed later
+          p = new Prepared(this.opts.audio.callFrames(voiceText(job.alert, lang, job.moreAlerts), lang, codec));
           rendered.set(codec, p);
         }
         return p;
       };
-      void framesFor(cfg.codecs[0]!); // render while it rings
 
       const srtpMode = cfg.srtp ?? 'off';
       const srtp: SrtpOffer = { mode: srtpMode, crypto: srtpMode === 'off' ? [] : newCryptoOffer() }; // fresh keys per call
@@ -310,7 +314,11 @@ export class VoipChannel implements Channel {
         if (signal.aborted) c.cancel();
         const l = log;
         c.on('progress', (status, reason) => l.info('voip.progress', { status, reason }));
-        result = await c.start();
+        const answered = c.start();
+        // Render while it rings, once the first INVITE is out (synthesis runs on this thread): the
+        // first codec we offer, then the others (one synthesis makes every format: cache reads).
+        if (k === 0) setImmediate(() => void cfg.codecs.reduce((prev, codec) => prev.then(() => framesFor(codec).settled), Promise.resolve()));
+        result = await answered;
         stopRing();
         signal.removeEventListener('abort', onAbortRinging);
         const serverDown = pool.reportCall(hop.index, result);
@@ -353,7 +361,7 @@ export class VoipChannel implements Channel {
     rtp: RtpSession,
     answerSdp: string,
     srtp: SrtpOffer,
-    framesFor: (c: G711Codec) => Promise<Buffer[]>,
+    framesFor: (c: G711Codec) => Prepared<Buffer[]>,
     lang: string,
     signal: AbortSignal,
     log: Logger,
@@ -381,14 +389,8 @@ export class VoipChannel implements Channel {
     detail.codec = answer.codec;
     detail.srtp = answer.srtp?.suite ?? 'off';
     log.info('voip.media', { to: `${answer.address}:${answer.port}`, codec: answer.codec, pt: answer.payloadType, srtp: detail.srtp });
-    let frames: Buffer[];
-    try {
-      frames = await framesFor(answer.codec);
-    } catch (e) {
-      await call.hangup();
-      return outcome('failed', `prompt audio unavailable: ${(e as Error).message}`, true, detail);
-    }
-    const leg = new RtpCallLeg(call, rtp, frames, (key) => this.opts.audio.phraseFrames(key, lang, answer.codec), log);
+    // Still rendering when answered: the conversation holds, then plays it (or the generic message).
+    const leg = new RtpCallLeg(call, rtp, framesFor(answer.codec), (key) => this.opts.audio.phraseFrames(key, lang, answer.codec), log);
     try {
       const o = await converse({ leg, repeat: this.opts.voice.repeat, maxMs: cfg.maxCallDuration, signal, timings: this.timings, clock: this.clock, log });
       return { ...o, detail: { ...detail, ...(o.detail ?? {}) } };
@@ -417,7 +419,7 @@ class RtpCallLeg implements CallLeg {
   constructor(
     private readonly call: OutboundCall,
     private readonly rtp: RtpSession,
-    private readonly message: Buffer[],
+    readonly message: Prepared<Buffer[]>,
     private readonly phraseFrames: (key: PhraseKey) => Promise<Buffer[]>,
     private readonly log: Logger,
   ) {
@@ -437,8 +439,11 @@ class RtpCallLeg implements CallLeg {
 
   async play(prompt: Prompt, signal: AbortSignal): Promise<PlayResult> {
     let frames: Buffer[];
-    if (prompt.kind === 'message') frames = this.message;
-    else {
+    if (prompt.kind === 'message') {
+      await this.message.settled;
+      if (!this.message.value) return { error: `prompt audio unavailable: ${this.message.error}` };
+      frames = this.message.value;
+    } else {
       try {
         frames = await this.phraseFrames(prompt.phrase);
       } catch (e) {

@@ -34,6 +34,15 @@ export async function signalChange(t: Sql, what: string): Promise<void> {
 export type Param = string | number | bigint | Buffer | null;
 export type Dialect = 'sqlite' | 'postgres';
 
+export interface TxOptions {
+  /**
+   * false: the commit does not wait for the disk (SQLite synchronous=NORMAL under WAL, PostgreSQL
+   * synchronous_commit=off for this transaction). A crash of the process loses nothing; a power cut
+   * within milliseconds of it may. Only for records whose loss repeats work, never loses it.
+   */
+  durable?: boolean;
+}
+
 export interface Sql {
   readonly dialect: Dialect;
   /** The two-argument scalar maximum/minimum function: max/min on SQLite, greatest/least on PostgreSQL. */
@@ -48,7 +57,7 @@ export interface Sql {
   /** Several statements without parameters (schema). */
   exec(sql: string): Promise<void>;
   /** Runs fn in one transaction (committed when it resolves, rolled back when it throws). Nested calls join the outer one. */
-  tx<T>(fn: (t: Sql) => Promise<T>): Promise<T>;
+  tx<T>(fn: (t: Sql) => Promise<T>, opts?: TxOptions): Promise<T>;
 }
 
 export interface SqlDriver extends Sql {

@@ -5,7 +5,7 @@
  * server's disk before the receiver answers 250/2xx.
  */
 import pg from 'pg';
-import type { Param, Sql, SqlDriver } from './driver.js';
+import type { Param, Sql, SqlDriver, TxOptions } from './driver.js';
 import { lockKey } from './driver.js';
 
 pg.types.setTypeParser(20, (v) => Number(v));     // int8
@@ -95,12 +95,13 @@ export class PostgresDriver implements SqlDriver {
   insert(sql: string, ...p: Param[]) { return this.top.insert(sql, ...p); }
   exec(sql: string) { return this.top.exec(sql); }
 
-  async tx<T>(fn: (t: Sql) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (t: Sql) => Promise<T>, opts: TxOptions = {}): Promise<T> {
     const client = await this.pool.connect();
     let inner: Sql;
     inner = handle(client, (f) => f(inner));
     try {
       await client.query('BEGIN');
+      if (opts.durable === false) await client.query('SET LOCAL synchronous_commit = off');
       const r = await fn(inner);
       await client.query('COMMIT');
       client.release();

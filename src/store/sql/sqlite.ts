@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { Db } from '../database.js';
 import { prep } from '../database.js';
-import type { Param, Sql, SqlDriver } from './driver.js';
+import type { Param, Sql, SqlDriver, TxOptions } from './driver.js';
 
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
@@ -69,16 +69,23 @@ export class SqliteDriver implements SqlDriver {
     return this.gate(() => { this.db.exec(sql); });
   }
 
-  tx<T>(fn: (t: Sql) => Promise<T>): Promise<T> {
+  tx<T>(fn: (t: Sql) => Promise<T>, opts: TxOptions = {}): Promise<T> {
     return this.exclusive(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
+      // The connection is ours until the commit (the mutex), so the setting covers this transaction only.
+      const relaxed = opts.durable === false;
+      if (relaxed) this.db.pragma('synchronous = NORMAL');
       try {
-        const r = await fn(this.inner);
-        this.db.exec('COMMIT');
-        return r;
-      } catch (e) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw e;
+        this.db.exec('BEGIN IMMEDIATE');
+        try {
+          const r = await fn(this.inner);
+          this.db.exec('COMMIT');
+          return r;
+        } catch (e) {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          throw e;
+        }
+      } finally {
+        if (relaxed) this.db.pragma('synchronous = FULL');
       }
     });
   }

@@ -6,6 +6,7 @@ const key = (k: string, at: number) => ({ at, event: { type: 'key' as const, key
 
 async function talk(leg: FakeLegOptions, over: Partial<ConversationOptions> = {}) {
   const l = new FakeLeg(leg);
+  if (leg.prepared && leg.prepared !== 'never' && leg.prepared.at <= 0) await l.message!.settled; // rendered while it rang
   const signal = over.signal ?? new AbortController().signal;
   const result = await l.drive(converse({ leg: l, repeat: 2, maxMs: 60_000, signal, clock: l.clock, ...over }));
   return { result, log: l.log, hangUps: l.hangUps, now: l.clock.now() };
@@ -22,8 +23,8 @@ describe('the call keys', () => {
     });
   });
 
-  it('one key wait for every channel: 5 s after the last play, 1 s between plays', () => {
-    expect(CALL_TIMINGS).toEqual({ keyWaitMs: 5000, gapMs: 1000 });
+  it('one key wait for every channel: 5 s after the last play, 1 s between plays; a message still being rendered is waited for 8 s at most', () => {
+    expect(CALL_TIMINGS).toEqual({ keyWaitMs: 5000, gapMs: 1000, promptWaitMs: 8000 });
   });
 });
 
@@ -117,6 +118,41 @@ describe('conversation over a CallLeg', () => {
       over: { repeat: 3, timings: { keyWaitMs: 400, gapMs: 0 } },
       outcome: { kind: 'answered', detail: { plays: 3 } },
       log: ['message done@100', 'pause:0 done@100', 'message done@200', 'pause:0 done@200', 'message done@300', 'pause:400 done@700'],
+    },
+    {
+      name: 'answered while the message is still being rendered: the hold phrase, the line held until it is ready, then the message',
+      leg: { prepared: { at: 1000 } },
+      over: { repeat: 1 },
+      outcome: { kind: 'answered', reason: 'message played, no key pressed', detail: { plays: 1, prompt: 'waited' } },
+      log: ['phrase:hold done@500', 'pause:7500 stopped@1000', 'message done@4000', 'pause:5000 done@9000'],
+    },
+    {
+      name: 'a message ready before the answer is played at once (no hold phrase)',
+      leg: { prepared: { at: 0 }, script: [key('1', 3500)] },
+      over: { repeat: 1 },
+      outcome: { kind: 'acknowledged', detail: { plays: 1 } },
+      log: ['message done@3000', 'pause:5000 stopped@3500', 'phrase:acknowledged done@4000'],
+    },
+    {
+      name: 'the message never comes: after promptWaitMs the generic message (intro, key prompt); key 1 still acknowledges',
+      leg: { prepared: 'never', script: [key('1', 9200)] },
+      over: { repeat: 1 },
+      outcome: { kind: 'acknowledged', reason: 'key 1 pressed', detail: { plays: 1, prompt: 'generic', keys: '1' } },
+      log: ['phrase:hold done@500', 'pause:7500 done@8000', 'phrase:intro done@8500', 'phrase:keyPrompt done@9000', 'pause:5000 stopped@9200', 'phrase:acknowledged done@9700'],
+    },
+    {
+      name: 'rendering the message fails during the hold: the generic message at once, not the whole wait',
+      leg: { prepared: { at: 2000, error: 'espeak trapped' } },
+      over: { repeat: 1 },
+      outcome: { kind: 'answered', detail: { plays: 1, prompt: 'generic' } },
+      log: ['phrase:hold done@500', 'pause:7500 stopped@2000', 'phrase:intro done@2500', 'phrase:keyPrompt done@3000', 'pause:5000 done@8000'],
+    },
+    {
+      name: 'key 2 while holding plays the hold phrase again; the message that came late is played on the next repetition',
+      leg: { prepared: { at: 9000 } },
+      over: { repeat: 2, timings: { promptWaitMs: 1000 } },
+      outcome: { kind: 'answered', detail: { plays: 2, prompt: 'generic' } },
+      log: ['phrase:hold done@500', 'pause:500 done@1000', 'phrase:intro done@1500', 'phrase:keyPrompt done@2000', 'pause:1000 done@3000', 'phrase:intro done@3500', 'phrase:keyPrompt done@4000', 'pause:5000 done@9000'],
     },
   ];
 

@@ -2,7 +2,7 @@
  * A CallLeg on a ManualClock for the conversation's unit tests: plays take a fixed time, a script
  * of far-end events fires at given times, and everything the conversation asked for is recorded.
  */
-import type { CallLeg, LegEvent, PlayResult, Prompt } from '../../../src/channels/calls/index.js';
+import { Prepared, type CallLeg, type LegEvent, type PlayResult, type Prompt } from '../../../src/channels/calls/index.js';
 import { ManualClock } from '../../../src/util/clock.js';
 
 export interface FakeLegOptions {
@@ -14,6 +14,11 @@ export interface FakeLegOptions {
   early?: LegEvent[];
   /** play() of this prompt kind fails with this error. */
   failMessage?: string;
+  /**
+   * The message is prepared while the call rings: ready at this ms (0: before the answer),
+   * failing at `at` with `error`, or never. Without it the leg has its message at once.
+   */
+  prepared?: { at: number; error?: string } | 'never';
 }
 
 export class FakeLeg implements CallLeg {
@@ -23,9 +28,18 @@ export class FakeLeg implements CallLeg {
   hangUps = 0;
   private listeners = new Set<(e: LegEvent) => void>();
   private early: LegEvent[];
+  readonly message?: Prepared<string>;
 
   constructor(private readonly o: FakeLegOptions = {}) {
     this.early = [...(o.early ?? [])];
+    const p = o.prepared;
+    if (p) {
+      this.message = new Prepared(new Promise<string>((resolve, reject) => {
+        if (p === 'never') return;
+        if (p.at <= 0) return p.error ? reject(new Error(p.error)) : resolve('message');
+        this.clock.setTimer(() => (p.error ? reject(new Error(p.error)) : resolve('message')), p.at);
+      }));
+    }
     for (const s of o.script ?? []) this.clock.setTimer(() => this.emit(s.event), s.at);
   }
 

@@ -66,6 +66,8 @@ export class Sim900Simulator {
 
   /** Every command line received, in order (text after the prompt is in `pduBodies`). */
   readonly commands: string[] = [];
+  /** When each line of `commands` was complete here (ms since the epoch, sub-ms resolution: timeOrigin + performance.now()). */
+  readonly commandTimes: number[] = [];
   readonly pduBodies: string[] = [];
   /** Decoded SMS-SUBMITs accepted with +CMGS. */
   readonly sent: Array<DecodedSubmit & { mr: number }> = [];
@@ -350,6 +352,7 @@ export class Sim900Simulator {
 
   private onCommand(line: string): void {
     this.commands.push(line);
+    this.commandTimes.push(performance.timeOrigin + performance.now());
     if (this.neverAnswer.has(line)) return;
     if (this.refuse.has(line)) return this.respond([], 'ERROR');
     const u = line.toUpperCase();

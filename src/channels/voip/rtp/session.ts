@@ -97,6 +97,17 @@ export class RtpSession extends EventEmitter {
     this.pacer = pacer;
   }
 
+  /**
+   * Starts the media worker these options would use and keeps it up until the returned function
+   * is called (a no-op when packets are paced on the main thread).
+   */
+  static warm(opts: Pick<RtpSessionOptions, 'pacer' | 'workerScript' | 'spinMs' | 'workerPriority'> = {}): () => void {
+    const script = opts.workerScript ?? DEFAULT_WORKER;
+    const pacer = opts.pacer ?? (workerAvailable(script) ? 'worker' : 'main');
+    if (pacer !== 'worker' || !workerAvailable(script)) return () => {};
+    return MediaWorkerHost.hold(script, { spinMs: opts.spinMs, priority: opts.workerPriority ?? undefined });
+  }
+
   static async open(opts: RtpSessionOptions): Promise<RtpSession> {
     const localAddress = opts.localAddress ?? '0.0.0.0';
     const family = isIP(localAddress);

@@ -18,6 +18,9 @@ interface SessionLink {
 }
 
 const hosts = new Map<string, MediaWorkerHost>();
+/** Holds per host key: while one is held the worker stays up between calls (see hold()). */
+const holds = new Map<string, number>();
+const keyOf = (script: URL | string, data: WorkerData) => `${String(script)}|${data.spinMs ?? ''}|${data.priority ?? ''}`;
 
 export class MediaWorkerHost {
   private readonly worker: Worker;
@@ -34,13 +37,33 @@ export class MediaWorkerHost {
 
   /** The shared host for `script`, started if needed. */
   static acquire(script: URL | string, data: WorkerData = {}): MediaWorkerHost {
-    const key = `${String(script)}|${data.spinMs ?? ''}|${data.priority ?? ''}`;
+    const key = keyOf(script, data);
     let h = hosts.get(key);
     if (!h) {
       h = new MediaWorkerHost(key, script, data);
       hosts.set(key, h);
     }
     return h;
+  }
+
+  /**
+   * Keeps the worker for `script` running between calls (and starts it now), so a call does not
+   * wait for a thread to start before its INVITE: a channel holds it while it runs. Returns the
+   * release; the worker stops once nothing holds it and no stream is open.
+   */
+  static hold(script: URL | string, data: WorkerData = {}): () => void {
+    const key = keyOf(script, data);
+    holds.set(key, (holds.get(key) ?? 0) + 1);
+    MediaWorkerHost.acquire(script, data);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (holds.get(key) ?? 1) - 1;
+      if (n > 0) holds.set(key, n);
+      else holds.delete(key);
+      hosts.get(key)?.releaseIfIdle();
+    };
   }
 
   private post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -98,7 +121,7 @@ export class MediaWorkerHost {
   }
 
   private releaseIfIdle(): void {
-    if (this.links.size > 0 || this.dead) return;
+    if (this.links.size > 0 || this.dead || (holds.get(this.key) ?? 0) > 0) return;
     this.dead = new Error('stopped');
     if (hosts.get(this.key) === this) hosts.delete(this.key);
     void this.worker.terminate();
