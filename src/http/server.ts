@@ -37,7 +37,7 @@ import { WebConsole, type ConsoleDeps } from './console/console.js';
 
 export interface HttpDeps {
   config: HttpConfig;
-  stores: Pick<Stores, 'alerts' | 'users' | 'tokens' | 'heartbeats' | 'changes' | 'oncall' | 'webUsers' | 'reports' | 'settings'>;
+  stores: Pick<Stores, 'alerts' | 'users' | 'tokens' | 'heartbeats' | 'changes' | 'oncall' | 'webUsers' | 'reports' | 'settings' | 'nodes'>;
   ingest: WebhookIngest;
   heartbeats: HeartbeatMonitor;
   acknowledge: (req: AckRequest) => Promise<AckResult>;

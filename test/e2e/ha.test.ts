@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { cli, freePort, spawnDaemon, waitForPort } from '../helpers/cli.js';
 import { fixture, startSink, tempDir, waitFor } from '../helpers/env.js';
-import { RawSmtp, dotStuff, sendRaw } from '../helpers/smtp-client.js';
+import { floodClient, sendRaw } from '../helpers/smtp-client.js';
 import { startPg, type PgCluster } from '../helpers/pg.js';
 import { freePort as freeUdpPort, startSipp } from '../channels/voip/sipp/helpers.js';
 
@@ -45,33 +45,6 @@ async function query<T>(url: string, sql: string, args: unknown[] = []): Promise
   }
 }
 
-/** One SMTP client sending distinct problems until stopped or refused; `accepted` gets every subject answered 250. */
-async function client(port: number, tag: string, accepted: Set<string>, stop: { now: boolean }) {
-  let c: RawSmtp;
-  try {
-    c = await RawSmtp.connect(port);
-    await c.read();
-    await c.cmd('EHLO flood');
-  } catch {
-    return;
-  }
-  for (let i = 0; !stop.now; i++) {
-    try {
-      const subject = `Problem: ha ${tag}-${i}`;
-      if ((await c.cmd('MAIL FROM:<zabbix@monitor.example>'))?.code !== 250) break;
-      if ((await c.cmd('RCPT TO:<oncall@alerts.example>'))?.code !== 250) break;
-      if ((await c.cmd('DATA'))?.code !== 354) break;
-      c.write(Buffer.concat([dotStuff(Buffer.from(`From: zabbix@monitor.example\r\nSubject: ${subject}\r\n\r\nHost: h${tag}\r\n`)), Buffer.from('.\r\n')]));
-      const r = await c.read(5000);
-      if (r?.code === 250) accepted.add(subject);
-      else break;
-    } catch {
-      break;
-    }
-  }
-  c.close();
-}
-
 const subjectOf = (raw: Buffer) => /Subject: (.*)\r\n/.exec(raw.toString())?.[1];
 
 function kill(d: Daemon | null, sig: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -99,8 +72,8 @@ describe('two nodes on one PostgreSQL', () => {
       const accepted = new Set<string>();
       const stop = { now: false };
       const flood = Promise.all([
-        ...Array.from({ length: 4 }, (_, i) => client(pa, `a${i}`, accepted, stop)),
-        ...Array.from({ length: 4 }, (_, i) => client(pb, `b${i}`, accepted, stop)),
+        ...Array.from({ length: 4 }, (_, i) => floodClient(pa, `a${i}`, accepted, stop, 'ha')),
+        ...Array.from({ length: 4 }, (_, i) => floodClient(pb, `b${i}`, accepted, stop, 'ha')),
       ]);
       await waitFor(() => [...accepted].filter((s) => s.includes(' a')).length >= 60 && sink.messages.length >= 20, 60_000, 5);
       await kill(a);

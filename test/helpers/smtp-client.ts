@@ -127,3 +127,33 @@ export function dotStuff(body: Buffer): Buffer {
   s = s.replace(/^\./gm, '..');
   return Buffer.from(s, 'latin1');
 }
+
+/**
+ * One SMTP client sending distinct problems ("Problem: <label> <tag>-<i>") on one session until
+ * stopped or refused; `accepted` gets every subject that was answered 250.
+ */
+export async function floodClient(port: number, tag: string, accepted: Set<string>, stop: { now: boolean }, label = 'flood'): Promise<void> {
+  let c: RawSmtp;
+  try {
+    c = await RawSmtp.connect(port);
+    await c.read();
+    await c.cmd('EHLO flood');
+  } catch {
+    return;
+  }
+  for (let i = 0; !stop.now; i++) {
+    try {
+      const subject = `Problem: ${label} ${tag}-${i}`;
+      if ((await c.cmd('MAIL FROM:<zabbix@monitor.example>'))?.code !== 250) break;
+      if ((await c.cmd('RCPT TO:<oncall@alerts.example>'))?.code !== 250) break;
+      if ((await c.cmd('DATA'))?.code !== 354) break;
+      c.write(Buffer.concat([dotStuff(Buffer.from(`From: zabbix@monitor.example\r\nSubject: ${subject}\r\n\r\nHost: h${tag}\r\n`)), Buffer.from('.\r\n')]));
+      const r = await c.read(5000);
+      if (r?.code === 250) accepted.add(subject);
+      else break;
+    } catch {
+      break;
+    }
+  }
+  c.close();
+}

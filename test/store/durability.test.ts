@@ -9,33 +9,7 @@ import Database from 'better-sqlite3';
 import { freePort, spawnDaemon, waitForPort } from '../helpers/cli.js';
 import { startSink, tempDir, waitFor } from '../helpers/env.js';
 import { cli } from '../helpers/cli.js';
-import { RawSmtp, dotStuff } from '../helpers/smtp-client.js';
-
-async function client(port: number, tag: string, accepted: Set<string>, stop: { now: boolean }) {
-  let c: RawSmtp;
-  try {
-    c = await RawSmtp.connect(port);
-    await c.read();
-    await c.cmd('EHLO flood');
-  } catch {
-    return;
-  }
-  for (let i = 0; !stop.now; i++) {
-    try {
-      const subject = `Problem: flood ${tag}-${i}`;
-      if ((await c.cmd('MAIL FROM:<zabbix@monitor.example>'))?.code !== 250) break;
-      if ((await c.cmd('RCPT TO:<oncall@alerts.example>'))?.code !== 250) break;
-      if ((await c.cmd('DATA'))?.code !== 354) break;
-      c.write(Buffer.concat([dotStuff(Buffer.from(`From: zabbix@monitor.example\r\nSubject: ${subject}\r\n\r\nHost: h${tag}\r\n`)), Buffer.from('.\r\n')]));
-      const r = await c.read(5000);
-      if (r?.code === 250) accepted.add(subject);
-      else break;
-    } catch {
-      break;
-    }
-  }
-  c.close();
-}
+import { floodClient } from '../helpers/smtp-client.js';
 
 describe('durability', () => {
   it('kill -9 mid-flood: every message that got 250 is stored and dispatched after restart', async () => {
@@ -54,7 +28,7 @@ describe('durability', () => {
     try {
       await waitForPort(port);
       const stop = { now: false };
-      const flood = Promise.all(Array.from({ length: 8 }, (_, i) => client(port, String(i), accepted, stop)));
+      const flood = Promise.all(Array.from({ length: 8 }, (_, i) => floodClient(port, String(i), accepted, stop, 'flood')));
       await waitFor(() => accepted.size >= 150, 30_000, 5);
       daemon.kill('SIGKILL');
       await new Promise((r) => daemon.once('exit', r));

@@ -35,9 +35,10 @@ import { cookie, LOGIN_COOKIE, parseCookies, safeNext, SESSION_COOKIE, SESSION_T
 import { age, can, csrfField, esc, html, isoMinute, page, postButton, table, type Raw, type Viewer } from './html.js';
 import { statsPage, statsCsv, parseRange } from './stats.js';
 import type { Config } from '../../config/schema.js';
+import type { NodeRow } from '../../store/nodes.js';
 
 export interface ConsoleDeps {
-  stores: Pick<Stores, 'alerts' | 'users' | 'webUsers' | 'reports' | 'oncall' | 'heartbeats' | 'changes' | 'settings'>;
+  stores: Pick<Stores, 'alerts' | 'users' | 'webUsers' | 'reports' | 'oncall' | 'heartbeats' | 'changes' | 'settings' | 'nodes'>;
   acknowledge: (req: AckRequest) => Promise<AckResult>;
   act?: (req: ActionRequest) => Promise<ActionResult>;
   changed: () => void;
@@ -67,6 +68,19 @@ export class ConsoleError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
   }
+}
+
+/**
+ * The appliances writing heartbeats to this database (one on a single box; every node when
+ * several share a PostgreSQL): up or down, last seen, channels and their health, what each runs.
+ */
+function nodesTable(nodes: NodeRow[], now: number, downAfter: number, self: string | null): Raw {
+  return table(['Appliance', 'State', 'Last seen', 'Channels', 'Running'], nodes.map((n) => {
+    const state = n.status.stopped ? html`stopped` : now - n.seenAt > downAfter ? html`<span class="bad">down</span>` : html`<span class="ok">up</span>`;
+    const channels = Object.entries(n.status.channels ?? {}).map(([c, h]) => html`<span class="${h.healthy ? 'ok' : 'bad'}">${c}</span> `);
+    const running = (n.status.running ?? []).map((r) => `#${r.alertId} ${r.channel} → ${r.to}`).join(', ');
+    return html`<tr><td>${n.name}${n.name === self ? ' (this one)' : ''}${n.status.hostname ? html`<br><span class="hint">${n.status.hostname}, pid ${n.pid}</span>` : ''}</td><td>${state}</td><td>${age(Math.max(0, now - n.seenAt))} ago</td><td>${channels}</td><td>${running || '—'}</td></tr>`;
+  }), 'nodes');
 }
 
 /** The assets folder (web/ in the package), found from src/http/console or dist/src/http/console. */
@@ -619,11 +633,11 @@ ${isAdmin ? html`<form method="post" action="/channels" class="inline">${csrfFie
     });
     app.get('/status', viewer, async (req, reply) => {
       const st = await this.d.snapshot();
-      const [hbs] = await Promise.all([s.heartbeats.list()]);
+      const [hbs, nodes] = await Promise.all([s.heartbeats.list(), s.nodes.list()]);
       // doctor's reach checks (pure) on the running configuration; the other checks need the CLI (they open ports, log in).
       let doctor: Raw = html`<p>Not available.</p>`;
-      if (this.d.config) {
-        const cfg = await this.d.config();
+      const cfg = this.d.config ? await this.d.config() : null;
+      if (cfg) {
         const logins = new Set((await s.webUsers.list()).map((w) => w.userEmail?.toLowerCase()).filter(Boolean));
         const people = [];
         for (const u of await s.users.list()) people.push({ email: u.email, phone: u.phone, sip: u.sip, xmpp: u.xmpp, console: logins.has(u.email.toLowerCase()), group: u.group, order: await s.users.effectiveOrder(u) });
@@ -635,6 +649,7 @@ ${isAdmin ? html`<form method="post" action="/channels" class="inline">${csrfFie
 <dt>Alerts today</dt><dd>${Object.entries(st.alertsToday).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}</dd>
 ${st.storage ? html`<dt>Database</dt><dd>${Math.round(st.storage.dbBytes / 1024)} KB${st.storage.diskFree !== null ? `, ${Math.round(st.storage.diskFree / 1048576)} MB free` : ''}${st.storage.diskLow ? html` <span class="bad">disk low</span>` : ''}</dd>` : ''}</dl>
 <h2>Channels</h2>${table(['Channel', 'Healthy', 'Detail', 'Live'], Object.entries(st.channels).filter(([, c]) => c.enabled).map(([n, c]) => html`<tr><td>${n}</td><td>${c.healthy ? html`<span class="ok">yes</span>` : html`<span class="bad">no</span>`}</td><td>${c.detail}</td><td><code>${c.status ? JSON.stringify(c.status).slice(0, 300) : ''}</code></td></tr>`))}
+<h2>Appliances</h2>${nodesTable(nodes, this.d.clock.now(), cfg?.node.downAfter ?? 30_000, cfg?.node.name ?? null)}
 <h2>Heartbeats</h2>${table(['Name', 'State'], hbs.map((h) => html`<tr><td>${h.name}</td><td>${h.quietSince !== null ? 'quiet' : 'ok'}</td></tr>`))}
 <h2>Doctor: who can be reached</h2>${doctor}
 <h2>Self-alarms</h2>${st.selfAlarms?.open.length ? html`<ul>${st.selfAlarms.open.map((o) => html`<li>${o.summary} (since ${o.since})</li>`)}</ul>` : html`<p>None open.</p>`}

@@ -92,6 +92,23 @@ describe('console pages', () => {
     expect(st.text).toContain('<dt>Version</dt><dd>0.1.0</dd>');
   });
 
+  it('status lists every appliance writing to the database: this one, a peer up with its call, a peer gone quiet', async () => {
+    const now = Date.now();
+    await d.daemon.stores.nodes.beat('pi-2', 4242, now - 60_000, now, {
+      hostname: 'rack-b', channels: { gsm: { healthy: true, detail: 'registered', busy: 1 }, mail: { healthy: false, detail: 'relay refused', busy: 0 } },
+      running: [{ alertId: 7, deliveryId: 9, channel: 'gsm', to: 'ana@alerts.example' }],
+    });
+    await d.daemon.stores.nodes.beat('pi-3', 99, now - 3_600_000, now - 300_000, { channels: {}, running: [] });
+    const st = await c.get('/status');
+    expect(st.status).toBe(200);
+    const rows = [...st.text.matchAll(/<tr><td>([^<]+?)(?: \(this one\))?(?:<br>[^]*?)?<\/td><td>([^]*?)<\/td>/g)].map((m) => [m[1], m[2]!.replace(/<[^>]+>/g, '')]);
+    expect(rows).toContainEqual(['pi-2', 'up']);
+    expect(rows).toContainEqual(['pi-3', 'down']);
+    expect(st.text).toMatch(/\(this one\)/);
+    expect(st.text).toContain('<span class="ok">gsm</span> <span class="bad">mail</span>');
+    expect(st.text).toContain('#7 gsm → ana@alerts.example');
+  });
+
   it('statistics: quantiles, per-channel outcomes and latency, CSV with formula cells neutralised', async () => {
     expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5)).toBe(5);
     expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9)).toBe(9);
