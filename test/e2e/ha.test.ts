@@ -3,7 +3,8 @@
  * throwaway PostgreSQL 15 cluster. Every node accepts mail; a node killed with SIGKILL loses
  * nothing it answered 250 to, and the other node takes its deliveries over once their leases
  * run out; two nodes given the same mail at once page each person once; a call cut by a dead
- * node is made again by the other node, once.
+ * node is made again by the other node, once; an SMS "ack" arriving at the node with the modem
+ * hangs up the call the other node is making; gsm/sms steps run only where the modem is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { fixture, startSink, tempDir, waitFor } from '../helpers/env.js';
 import { floodClient, sendRaw } from '../helpers/smtp-client.js';
 import { startPg, type PgCluster } from '../helpers/pg.js';
 import { freePort as freeUdpPort, startSipp } from '../channels/voip/sipp/helpers.js';
+import { Sim900Simulator } from '../channels/gsm/sim900-simulator.js';
+import { PLAY_SCRIPT } from '../channels/gsm/helpers.js';
 
 let cluster: PgCluster;
 beforeAll(async () => { cluster = await startPg(); }, 60_000);
@@ -242,4 +245,73 @@ describe('two nodes on one PostgreSQL', () => {
       tmp.cleanup();
     }
   }, 120_000);
+
+  it('an SMS "ack" at the node with the modem hangs up the call the other node is making; gsm and sms run only where the modem is', async () => {
+    const tmp = tempDir('alertline-ha-');
+    const url = await cluster.createDb();
+    const ANA = '+34600111222';
+    // Node a: the SIM900 (simulator on a socat pty) for gsm and sms, no voip. Node b: voip only.
+    const sim = await Sim900Simulator.create({ cmgsDelayMs: 30, calls: { [ANA]: { result: 'answer', afterMs: 300, hangupAfterMs: 800 } } });
+    const sipPort = await freeUdpPort();
+    const [pa, pb] = [await freePort(), await freePort()];
+    const order = `  order: [gsm, sms, voip]`;
+    const confs: Record<string, string> = {
+      'node-a': nodeConfig(tmp.dir, 'node-a', url, pa, ['filter: { dedupeWindow: 0s }', 'voice: { repeat: 1 }', 'channels:', order,
+        `  gsm: { enabled: true, port: "${sim.driverPath}", commandTimeout: 2s, ringTimeout: 10s, audioCommand: ["${process.execPath}", "${PLAY_SCRIPT}", "{file}", "${join(sim.dir, 'play.log')}", "500"] }`,
+        '  sms: { enabled: true }']),
+      // Ten repeats of the message: left alone, the call would run far past this test.
+      'node-b': nodeConfig(tmp.dir, 'node-b', url, pb, ['filter: { dedupeWindow: 0s }', 'voice: { repeat: 10 }', 'channels:', order,
+        `  voip: { enabled: true, server: "127.0.0.1:${sipPort}", domain: alertline.test, register: false, localAddress: 127.0.0.1, localPort: 0, rtpPorts: 44000-44499 }`]),
+    };
+    expect(cli(['--config', confs['node-a']!, 'users', 'add', 'ana@alerts.example', '--phone', ANA, '--sip', '201']).code).toBe(0);
+    const phone = await startSipp('answer-no-key.xml', { port: sipPort, dir: import.meta.dirname, timeoutS: 60 });
+    const nodes: Record<string, Daemon> = { 'node-a': spawnDaemon(confs['node-a']!), 'node-b': spawnDaemon(confs['node-b']!) };
+    try {
+      await waitForPort(pa);
+      await waitForPort(pb);
+      // Each node's heartbeat row says what it can run: the modem is up on node a, voip on node b.
+      const healthy = async () => Object.fromEntries((await query<{ name: string; status: string | { channels: Record<string, { healthy: boolean }> } }>(url, 'SELECT name, status FROM nodes'))
+        .map((n) => [n.name, Object.entries((typeof n.status === 'string' ? JSON.parse(n.status) : n.status).channels).filter(([, c]) => (c as { healthy: boolean }).healthy).map(([k]) => k).sort()]));
+      await waitFor(async () => {
+        const h = await healthy();
+        return h['node-a']?.join() === 'gsm,sms' && h['node-b']?.join() === 'voip';
+      }, 30_000, 100);
+
+      // The mail goes to node b, which has no modem: the gsm call and the SMS are node a's.
+      const r = await sendRaw(pb, { to: ['ana@alerts.example'], data: fixture('zabbix-problem.eml') });
+      expect(r.final!.code).toBe(250);
+      const id = Number(/alert (\d+)/.exec(r.final!.text)![1]);
+      const call = await waitFor(async () => (await query<{ node: string }>(url, `SELECT node FROM attempts WHERE channel = 'voip' AND ended_at IS NULL`))[0], 40_000, 50);
+      expect(call.node).toBe('node-b');
+      expect(sim.commands.filter((c) => c.startsWith('ATD'))).toEqual([`ATD${ANA};`]);
+      expect(sim.sent.map((m) => m.to)).toEqual([ANA]);
+      expect(sim.sent[0]!.text).toContain(`#${id}`);
+      await waitFor(() => /voip\.answered/.test(nodes['node-b']!.output()), 20_000, 20); // answered, speaking
+
+      // Ana texts "ack" to the modem on node a while node b's call is up.
+      const smsAt = Date.now();
+      sim.receiveSms(ANA, 'ack');
+      const sipp = await phone.done; // node b hung up: sipp got its BYE
+      const byeMs = Date.now() - smsAt;
+      expect(sipp.code, sipp.output).toBe(0);
+      console.log(`SMS ack at node a → BYE from node b: ${byeMs} ms`);
+      expect(await query(url, 'SELECT state, ack_by, ack_via FROM alerts WHERE id = $1', [id])).toEqual([{ state: 'acknowledged', ack_by: 'ana@alerts.example', ack_via: 'sms-reply' }]);
+      // Ana is told by SMS (from node a) that it worked.
+      await waitFor(() => sim.sent.some((m) => m.to === ANA && m.text.includes(`alert ${id} acknowledged`)), 15_000, 50);
+      await waitFor(async () => (await query(url, 'SELECT 1 FROM attempts WHERE ended_at IS NULL')).length === 0, 10_000, 50);
+
+      // Affinity: every gsm and sms step ran on node a, the call on node b, nothing more.
+      // The call was cut by the acknowledgement, not played out.
+      const attempts = await query<{ node: string; channel: string; outcome: string; reason: string }>(url, `SELECT node, channel, outcome, reason FROM attempts WHERE alert_id = $1 ORDER BY id`, [id]);
+      expect(attempts.map((a) => `${a.node}:${a.channel}:${a.outcome}`)).toEqual(['node-a:gsm:answered', 'node-a:sms:delivered', 'node-b:voip:answered']);
+      expect(attempts[2]!.reason).toBe('aborted during the call');
+      expect((await query<{ n: number }>(url, `SELECT count(*)::int n FROM attempts WHERE node = 'node-b' AND channel IN ('gsm', 'sms')`))[0]!.n).toBe(0);
+      expect((await query<{ state: string }>(url, 'SELECT state FROM deliveries WHERE alert_id = $1', [id]))[0]!.state).toBe('acknowledged');
+    } finally {
+      for (const d of Object.values(nodes)) await kill(d);
+      await phone.kill();
+      await sim.close();
+      tmp.cleanup();
+    }
+  }, 90_000);
 });
