@@ -54,6 +54,9 @@ await build({
   target: 'node20',
   logLevel: 'warning',
   legalComments: 'none',
+  // Smaller text is less to read and check at every start; names are kept (errors are told apart by name).
+  minify: true,
+  keepNames: true,
   plugins: [externals, ownFiles],
   entryPoints: [join(ROOT, 'dist/src/cli/main.js')],
   outfile: join(OUT, 'alertline.cjs'),
