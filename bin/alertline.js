@@ -71,7 +71,9 @@ function runBundle(file) {
   if (word !== 'run' && (!cachedData || script.cachedDataRejected || !listed.includes(word))) {
     // A cache that cannot be written (a read-only install) only costs speed; V8 checks it
     // against the source and its own version before use; renames keep half-written files out.
-    process.once('exit', () => {
+    process.once('exit', (code) => {
+      // Only a command that ran (a typo or a usage error must not rewrite the cache each time).
+      if (code !== 0) return;
       try {
         const tmp = `.${process.pid}.tmp`;
         writeFileSync(cacheFile + tmp, script.createCachedData());

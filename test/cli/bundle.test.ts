@@ -54,6 +54,8 @@ describe('the CLI bundle', () => {
     expect(readFileSync(cache()).equals(before)).toBe(true); // already cached: not rewritten
     expect(run('--version').stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     expect(listed()).toEqual(['users', '(none)']);
+    expect(run('no-such-command').code).toBe(2);
+    expect(listed()).toEqual(['users', '(none)']); // a usage error leaves the cache alone
   });
 
   it('a cache from another build is refused by V8 and replaced, and the command still works', () => {
