@@ -70,11 +70,15 @@ function reporting(op: string, fn: AnyFn, self: unknown, health: StoreHealth): A
 
 /** One store object whose method calls report database faults. */
 function watched<T extends object>(name: string, target: T, health: StoreHealth): T {
+  // One wrapper per method, made on first use (store calls are on the ingest and dispatch paths).
+  const wrappers = new Map<string, { fn: AnyFn; wrapped: AnyFn }>();
   return new Proxy(target, {
     get(t, prop, receiver) {
       const v = Reflect.get(t, prop, receiver) as unknown;
       if (typeof v !== 'function' || typeof prop !== 'string') return v;
-      return reporting(`${name}.${prop}`, v as AnyFn, t, health);
+      let w = wrappers.get(prop);
+      if (!w || w.fn !== v) wrappers.set(prop, (w = { fn: v as AnyFn, wrapped: reporting(`${name}.${prop}`, v as AnyFn, t, health) }));
+      return w.wrapped;
     },
   });
 }
