@@ -19,6 +19,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { onReplies } from './lib/smtp-load.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,7 +166,6 @@ async function pacedClientMain(): Promise<void> {
   ].join('\r\n'), 'latin1');
   const session = () => new Promise<void>((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    let buf = '';
     let stage = 0;
     let k = 0;
     const go = () => {
@@ -176,25 +176,17 @@ async function pacedClientMain(): Promise<void> {
       if (wait > 0) setTimeout(send, wait);
       else send();
     };
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        const i = buf.indexOf('\r\n');
-        if (i < 0) break;
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (line[3] === '-') continue;
-        const ok = line.startsWith('2') || line.startsWith('3');
-        switch (stage) {
-          case 0: stage = 1; s.write('EHLO load\r\n'); break;
-          case 1: go(); break;
-          case 2: if (!ok) { refused++; go(); break; } stage = 3; s.write('RCPT TO:<oncall@alerts.example>\r\n'); break;
-          case 3: if (!ok) { refused++; stage = 8; s.write('RSET\r\n'); break; } stage = 4; s.write('DATA\r\n'); break;
-          case 4: if (!ok) { refused++; stage = 8; s.write('RSET\r\n'); break; } stage = 5; s.write(body(k)); break;
-          case 5: if (line.startsWith('250')) sent++; else refused++; go(); break;
-          case 8: go(); break;
-          case 9: s.end(); break;
-        }
+    onReplies(s, (_code, line) => {
+      const ok = line.startsWith('2') || line.startsWith('3');
+      switch (stage) {
+        case 0: stage = 1; s.write('EHLO load\r\n'); break;
+        case 1: go(); break;
+        case 2: if (!ok) { refused++; go(); break; } stage = 3; s.write('RCPT TO:<oncall@alerts.example>\r\n'); break;
+        case 3: if (!ok) { refused++; stage = 8; s.write('RSET\r\n'); break; } stage = 4; s.write('DATA\r\n'); break;
+        case 4: if (!ok) { refused++; stage = 8; s.write('RSET\r\n'); break; } stage = 5; s.write(body(k)); break;
+        case 5: if (line.startsWith('250')) sent++; else refused++; go(); break;
+        case 8: go(); break;
+        case 9: s.end(); break;
       }
     });
     s.on('close', () => resolve());

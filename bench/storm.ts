@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import { onReplies } from './lib/smtp-load.js';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { openStores } from '../src/store/index.js';
@@ -59,7 +60,6 @@ interface Sent { accepted: number; refused452: number; failed: number; firstAcce
 function session(port: number, next: () => number | null, dueAt: (k: number) => number, out: Sent): Promise<void> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    let buf = '';
     let stage = 0;
     let k = -1;
     let t0 = 0;
@@ -78,39 +78,30 @@ function session(port: number, next: () => number | null, dueAt: (k: number) => 
       pendingRcpt = m.rcpt;
     };
     let pendingRcpt = '';
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        const i = buf.indexOf('\r\n');
-        if (i < 0) break;
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (line[3] === '-') continue;
-        const code = Number(line.slice(0, 3));
-        switch (stage) {
-          case 0: stage = 1; send('EHLO storm\r\n'); break;
-          case 1: startNext(); break;
-          case 2:
-            if (code !== 250) { if (code === 452) out.refused452++; else out.failed++; startNext(); break; }
-            stage = 3; send(`RCPT TO:<${pendingRcpt}>\r\n`); break;
-          case 3: if (code !== 250) { out.failed++; stage = 8; send('RSET\r\n'); break; } stage = 4; send('DATA\r\n'); break;
-          case 4: if (code !== 354) { out.failed++; stage = 8; send('RSET\r\n'); break; } stage = 5; t0 = performance.now(); send(body); break;
-          case 5: {
-            out.latencies.push(performance.now() - t0);
-            if (code === 250) {
-              const now = Date.now();
-              if (!out.accepted) out.firstAcceptAt = now;
-              out.lastAcceptAt = now;
-              out.accepted++;
-              out.acceptedIds.add(k);
-            } else if (code === 452) out.refused452++;
-            else out.failed++;
-            startNext();
-            break;
-          }
-          case 8: startNext(); break;
-          case 9: s.end(); break;
+    onReplies(s, (code) => {
+      switch (stage) {
+        case 0: stage = 1; send('EHLO storm\r\n'); break;
+        case 1: startNext(); break;
+        case 2:
+          if (code !== 250) { if (code === 452) out.refused452++; else out.failed++; startNext(); break; }
+          stage = 3; send(`RCPT TO:<${pendingRcpt}>\r\n`); break;
+        case 3: if (code !== 250) { out.failed++; stage = 8; send('RSET\r\n'); break; } stage = 4; send('DATA\r\n'); break;
+        case 4: if (code !== 354) { out.failed++; stage = 8; send('RSET\r\n'); break; } stage = 5; t0 = performance.now(); send(body); break;
+        case 5: {
+          out.latencies.push(performance.now() - t0);
+          if (code === 250) {
+            const now = Date.now();
+            if (!out.accepted) out.firstAcceptAt = now;
+            out.lastAcceptAt = now;
+            out.accepted++;
+            out.acceptedIds.add(k);
+          } else if (code === 452) out.refused452++;
+          else out.failed++;
+          startNext();
+          break;
         }
+        case 8: startNext(); break;
+        case 9: s.end(); break;
       }
     });
     s.on('close', () => resolve());
