@@ -5,24 +5,13 @@
  * there (how test/fixtures/mail/real-am025-* and real-nagios44-* were made).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSink, type SinkMessage } from '../helpers/env.js';
 
 export { startSink, type SinkMessage };
 
-/** A TCP port the OS just handed out on 127.0.0.1 (for daemons that cannot report port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/cli.js';
 
 export class Proc {
   private out = '';
