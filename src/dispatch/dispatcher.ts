@@ -10,7 +10,7 @@ import { outcome as mkOutcome } from '../channels/channel.js';
 import type { Config } from '../config/schema.js';
 import type { AlertStore } from '../store/alerts.js';
 import type { AlertState, DeliveryRow } from '../store/rows.js';
-import type { DeliveryStore } from '../store/deliveries.js';
+import type { DeliveryMove, DeliveryStore } from '../store/deliveries.js';
 import type { UserStore, User } from '../store/users.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -70,6 +70,15 @@ interface Running {
   done: Promise<void>;
 }
 
+/** A step's consequence: where its delivery goes, and what follows once that is committed. */
+interface AfterStep { move: DeliveryMove | null; after?: () => Promise<void> }
+
+function moveOf(next: Next): DeliveryMove {
+  return next.kind === 'continue'
+    ? { kind: 'reschedule', step: next.step, round: next.round, tries: next.tries, nextAt: next.at, informed: next.informed }
+    : { kind: 'finish', state: next.state, result: next.result, informed: next.informed };
+}
+
 const POKE_SPACING_MS = 20;
 /** How long key 5 holds a person's walk. */
 const SNOOZE_MS = 30 * 60_000;
@@ -87,11 +96,15 @@ export function policyConfig(cfg: Config): PolicyConfig {
 
 export class Dispatcher {
   private readonly running = new Map<number, Running>();
+  /** Deliveries this node holds: from start() until the step's end and the delivery's move are committed. */
+  private readonly held = new Set<number>();
+  private cancelRenew: (() => void) | null = null;
   private cancelTimer: (() => void) | null = null;
   private tickQueued = false;
   private ticking: Promise<void> | null = null;
   private tickAgain = false;
   private stopping = false;
+  private stopped = false;
   private started = false;
   private idleWaiters: (() => void)[] = [];
   private lastTickAt = -Infinity;
@@ -119,7 +132,23 @@ export class Dispatcher {
     if (r.attempts || r.deliveries) {
       this.d.logger.warn('dispatch.recovered', { interruptedAttempts: r.attempts, requeued: r.deliveries });
     }
+    if (this.shared) this.renewLoop();
     this.poke();
+  }
+
+  /**
+   * Several nodes: the leases of the steps this node holds are renewed on their own timer, three
+   * times per lease period, so a long scan (a flood) or a slow step end never lets one lapse
+   * while the node is alive (another node would make the step again).
+   */
+  private renewLoop(): void {
+    const every = Math.max(200, Math.floor(this.d.deliveries.leaseMs / 3));
+    this.cancelRenew = this.d.clock.setTimer(() => {
+      if (this.stopped) return;
+      const renew = this.held.size ? this.d.deliveries.renew(this.d.clock.now()) : Promise.resolve(0);
+      renew.catch((e: unknown) => this.d.logger.error('dispatch.store_error', { error: e as Error }))
+        .finally(() => { if (!this.stopped) this.renewLoop(); });
+    }, every);
   }
 
   /**
@@ -174,9 +203,9 @@ export class Dispatcher {
   }
 
   private async isIdle(): Promise<boolean> {
-    if (this.running.size || this.ticking) return false;
+    if (this.running.size || this.held.size || this.ticking) return false;
     const next = await this.d.deliveries.nextDueAt();
-    return this.running.size === 0 && (next === null || next > this.d.clock.now());
+    return this.running.size === 0 && this.held.size === 0 && (next === null || next > this.d.clock.now());
   }
 
   private async checkIdle(): Promise<void> {
@@ -200,6 +229,9 @@ export class Dispatcher {
       r.ctrl.abort();
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
+    // Leases were renewed until every step's end was recorded.
+    this.stopped = true;
+    this.cancelRenew?.();
   }
 
   /** One scan of the queue. Scans never overlap: a tick asked for during one runs right after it. */
@@ -239,7 +271,7 @@ export class Dispatcher {
     try {
       // Several nodes: keep our leases (a call may last minutes), take over the steps of nodes
       // that died. (One node on SQLite: nothing to share, and each write would cost an fsync.)
-      if (this.shared && this.running.size) await this.d.deliveries.renew(now);
+      if (this.shared && this.held.size) await this.d.deliveries.renew(now);
       for (const t of this.shared ? await this.d.deliveries.takeOver(now) : []) {
         logger.warn('dispatch.took_over', { delivery: t.id, alert: t.alertId, from: t.from, note: 'its node stopped renewing the lease: the interrupted step is made again here' });
       }
@@ -458,6 +490,7 @@ export class Dispatcher {
     const ctrl = new AbortController();
     const entry: Running = { deliveryId: d.id, alertId: d.alert_id, email: recipient.email, channel: ch, kind: chan.kind, ctrl, done: Promise.resolve() };
     this.running.set(d.id, entry);
+    this.held.add(d.id);
     let job: DeliveryJob;
     try {
       const attemptId = await deliveries.start(d.id, ch, target, now);
@@ -465,6 +498,7 @@ export class Dispatcher {
       const raw = row ? await alerts.raw(d.alert_id) : null;
       if (attemptId === null || !row || !raw) {
         this.running.delete(d.id);
+        this.held.delete(d.id);
         return;
       }
       // A call also says how many other alerts are open for this person, so alerts skipped by the
@@ -473,6 +507,7 @@ export class Dispatcher {
       job = { alert: alertView(row, raw), recipient, address: target, moreAlerts: more, attemptId };
     } catch (e) {
       this.running.delete(d.id);
+      this.held.delete(d.id);
       throw e;
     }
     logger.info('attempt.start', { alert: d.alert_id, delivery: d.id, channel: ch, to: target, round: pos.round, step: pos.step + 1 });
@@ -488,78 +523,87 @@ export class Dispatcher {
         cancelGuard();
       }
       const end = clock.now();
-      try {
-        await deliveries.finishAttempt(job.attemptId, o, end);
-        logger.info('attempt.end', { alert: d.alert_id, delivery: d.id, channel: ch, to: target, outcome: o.kind, reason: o.reason, ms: end - now });
-      } catch (e) {
-        logger.error('dispatch.record_error', { delivery: d.id, error: e as Error });
-      }
       // The step is over: its line is free (and nothing may abort it any more).
       this.running.delete(d.id);
       try {
-        await this.afterAttempt(d, step, chan, recipient, pos, plan, o, entry, end);
+        let next: AfterStep = { move: null };
+        try {
+          next = await this.afterAttempt(d, step, chan, recipient, pos, plan, o, entry, end);
+        } catch (e) {
+          logger.error('dispatch.record_error', { delivery: d.id, error: e as Error });
+        }
+        // The attempt's end and the delivery's next place are one commit (see DeliveryStore.complete).
+        await deliveries.complete(job.attemptId, o, d.id, next.move, end);
+        logger.info('attempt.end', { alert: d.alert_id, delivery: d.id, channel: ch, to: target, outcome: o.kind, reason: o.reason, ms: end - now });
+        await next.after?.();
       } catch (e) {
         logger.error('dispatch.record_error', { delivery: d.id, error: e as Error });
+      } finally {
+        this.held.delete(d.id);
       }
       this.poke();
       await this.checkIdle();
     })();
   }
 
-  private async afterAttempt(d: DeliveryRow, step: PlanStep, chan: Channel, r: Recipient, pos: Position, plan: PlanStep[], o: Outcome, entry: Running, now: number): Promise<void> {
-    const { alerts, deliveries } = this.d;
+  /**
+   * What a step's outcome does to its delivery (the core's acknowledgement and key actions run
+   * here, before the delivery moves), and what follows once the move is committed.
+   */
+  private async afterAttempt(d: DeliveryRow, step: PlanStep, chan: Channel, r: Recipient, pos: Position, plan: PlanStep[], o: Outcome, entry: Running, now: number): Promise<AfterStep> {
+    const { alerts } = this.d;
+    const settleAll = async () => {
+      await this.abortStale();
+      await this.settleAlert(d.alert_id, now);
+    };
     const action = o.detail?.action;
     if ((action === 'escalate' || action === 'snooze' || action === 'resolve') && this.d.act) {
       const how = `${step.channel} key`;
       const res = await this.d.act({ action, alertId: d.alert_id, by: { email: r.email }, via: how });
       if (res.ok && action === 'snooze') {
         // This person's walk goes on where it was, after the snooze.
-        await deliveries.reschedule(d.id, { step: pos.step, round: pos.round, tries: pos.tries, nextAt: now + SNOOZE_MS, informed: true }, now);
-        return;
+        return { move: { kind: 'reschedule', step: pos.step, round: pos.round, tries: pos.tries, nextAt: now + SNOOZE_MS, informed: true } };
       }
       if (res.ok) {
-        await deliveries.finish(d.id, action === 'resolve' ? 'done' : 'done', `${action === 'resolve' ? 'resolved' : 'escalated'} by ${r.email} (${how})`, now, true);
-        await this.abortStale();
-        await this.settleAlert(d.alert_id, now);
-        return;
+        return { move: { kind: 'finish', state: 'done', result: `${action === 'resolve' ? 'resolved' : 'escalated'} by ${r.email} (${how})`, informed: true }, after: settleAll };
       }
       this.d.logger.info('dispatch.key_action_refused', { alert: d.alert_id, action, reason: res.message });
     }
     if (o.kind === 'acknowledged') {
       const how = `${step.channel} keypress`;
       await this.d.acknowledge({ alertId: d.alert_id, by: { email: r.email }, via: how });
-      await deliveries.finish(d.id, 'acknowledged', `acknowledged by ${r.email} (${how})`, now, true);
-      await this.abortStale();
-      await this.settleAlert(d.alert_id, now);
-      return;
+      return { move: { kind: 'finish', state: 'acknowledged', result: `acknowledged by ${r.email} (${how})`, informed: true }, after: settleAll };
     }
-    if (entry.abortReason === 'lost') return; // another node has the delivery now
+    if (entry.abortReason === 'lost') return { move: null }; // another node has the delivery now
     if (entry.abortReason && entry.abortReason !== 'shutdown') {
       const a = await alerts.get(d.alert_id);
-      const st = a?.state === 'acknowledged' ? 'acknowledged' : 'cancelled';
-      await deliveries.finish(d.id, st, `stopped: alert ${a?.state ?? 'gone'}`, now);
-      return;
+      return { move: { kind: 'finish', state: a?.state === 'acknowledged' ? 'acknowledged' : 'cancelled', result: `stopped: alert ${a?.state ?? 'gone'}` } };
     }
     if (entry.abortReason === 'shutdown') {
       // Leave it queued at the same step: the next start retries it.
-      await deliveries.reschedule(d.id, { step: pos.step, round: pos.round, tries: pos.tries, nextAt: now }, now);
-      return;
+      return { move: { kind: 'reschedule', step: pos.step, round: pos.round, tries: pos.tries, nextAt: now } };
     }
     const cfg = await this.d.config();
     const next = afterStep({ pos, plan, step, result: o.kind, retryable: o.retryable, retry: chan.retry, now, cfg: this.policyFor(cfg, plan, r) });
-    await this.apply(d, next, now);
+    return { move: moveOf(next), after: () => this.afterMove(d, next, now) };
   }
 
+  /** Moves a delivery as the policy says (a step that was not made: nothing to close with it). */
   private async apply(d: DeliveryRow, next: Next, now: number): Promise<void> {
-    const { deliveries, logger } = this.d;
+    const m = moveOf(next);
+    if (m.kind === 'reschedule') await this.d.deliveries.reschedule(d.id, m, now);
+    else await this.d.deliveries.finish(d.id, m.state, m.result, now, m.informed);
+    await this.afterMove(d, next, now);
+  }
+
+  /** Logs the move; a delivery that ended may end its alert. */
+  private async afterMove(d: DeliveryRow, next: Next, now: number): Promise<void> {
     if (next.kind === 'continue') {
-      await deliveries.reschedule(d.id, { step: next.step, round: next.round, tries: next.tries, nextAt: next.at, informed: next.informed }, now);
-      if (next.round !== d.round) logger.info('delivery.round', { alert: d.alert_id, user: d.user_email, round: next.round, at: new Date(next.at).toISOString() });
+      if (next.round !== d.round) this.d.logger.info('delivery.round', { alert: d.alert_id, user: d.user_email, round: next.round, at: new Date(next.at).toISOString() });
       return;
     }
-    await deliveries.finish(d.id, next.state, next.result, now, next.informed);
     const level = next.state === 'failed' || next.state === 'unacknowledged' ? 'error' : 'info';
-    logger[level](`delivery.${next.state}`, { alert: d.alert_id, user: d.user_email, result: next.result });
+    this.d.logger[level](`delivery.${next.state}`, { alert: d.alert_id, user: d.user_email, result: next.result });
     await this.settleAlert(d.alert_id, now);
   }
 

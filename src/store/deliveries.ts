@@ -11,6 +11,23 @@
 import type { Sql } from './sql/driver.js';
 import type { AlertState, AttemptRow, DeliveryRow, DeliveryState } from './rows.js';
 
+/** How a step ended, as its attempt row records it. */
+export interface AttemptEnd { kind: string; reason: string; detail?: Record<string, unknown> }
+
+/** Where a delivery goes back in the queue. */
+export interface ReschedulePosition { step: number; round: number; tries: number; nextAt: number; informed?: boolean }
+
+/** What happens to a delivery once a step ended: queued again at a position, or ended. */
+export type DeliveryMove =
+  | ({ kind: 'reschedule' } & ReschedulePosition)
+  | { kind: 'finish'; state: DeliveryState; result: string; informed?: boolean };
+
+/** Closes an attempt that is still open: one another node closed as interrupted (lease taken over) stays so. */
+function closeAttempt(q: Sql, attemptId: number, o: AttemptEnd, now: number): Promise<number> {
+  return q.run('UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, detail = ? WHERE id = ? AND ended_at IS NULL',
+    now, o.kind, o.reason.slice(0, 1000), o.detail ? JSON.stringify(o.detail) : null, attemptId);
+}
+
 /** This node's name and how long a lease lasts without renewal. */
 export interface LeaseConfig { node: string; ms: number }
 
@@ -26,6 +43,11 @@ export class DeliveryStore {
 
   get node(): string {
     return this.lease.node;
+  }
+
+  /** How long a lease lasts without renewal (ms). */
+  get leaseMs(): number {
+    return this.lease.ms;
   }
 
   /**
@@ -119,15 +141,34 @@ export class DeliveryStore {
     (await this.q.run(`INSERT INTO attempts (delivery_id, alert_id, channel, target, round, started_at, ended_at, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, 'skipped', ?)`, d.id, d.alert_id, channel, target, d.round, now, now, reason));
   }
 
-  async finishAttempt(attemptId: number, o: { kind: string; reason: string; detail?: Record<string, unknown> }, now: number): Promise<void> {
-    // Only an open attempt: one another node closed as interrupted (lease taken over) stays so.
-    (await this.q.run('UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, detail = ? WHERE id = ? AND ended_at IS NULL', now, o.kind, o.reason.slice(0, 1000), o.detail ? JSON.stringify(o.detail) : null, attemptId));
+  async finishAttempt(attemptId: number, o: AttemptEnd, now: number): Promise<void> {
+    await closeAttempt(this.q, attemptId, o, now);
+  }
+
+  /**
+   * A step ended: its attempt is closed and the delivery moves on (next step, later round, or its
+   * end) in one transaction, so no node can see the step over but the delivery still running (it
+   * would make the step again). Only while this node holds the delivery: one taken over meanwhile
+   * (its attempt already closed as interrupted) is the other node's. Returns whether it moved.
+   */
+  async complete(attemptId: number, o: AttemptEnd, deliveryId: number, move: DeliveryMove | null, now: number): Promise<boolean> {
+    return this.q.tx(async (t) => {
+      // Closed already: another node took the step over (interrupted) and owns the delivery now.
+      if (!(await closeAttempt(t, attemptId, o, now)) || !move) return false;
+      return move.kind === 'reschedule'
+        ? (await this.rescheduleIn(t, deliveryId, move, now)) > 0
+        : (await this.finishIn(t, deliveryId, move.state, move.result, now, move.informed ?? false)) > 0;
+    });
   }
 
   /** Puts a delivery back in the queue at a given step/round/time. Only a running or queued delivery moves. */
-  async reschedule(id: number, p: { step: number; round: number; tries: number; nextAt: number; informed?: boolean }, now: number): Promise<void> {
-    (await this.q.run(`UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = ${this.q.greatest}(informed, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
-      WHERE id = ? AND state IN ('running','queued') AND (lease_node IS NULL OR lease_node = ?)`, p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id, this.lease.node));
+  async reschedule(id: number, p: ReschedulePosition, now: number): Promise<void> {
+    await this.rescheduleIn(this.q, id, p, now);
+  }
+
+  private rescheduleIn(q: Sql, id: number, p: ReschedulePosition, now: number): Promise<number> {
+    return q.run(`UPDATE deliveries SET state = 'queued', step = ?, round = ?, tries = ?, next_at = ?, informed = ${q.greatest}(informed, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+      WHERE id = ? AND state IN ('running','queued') AND (lease_node IS NULL OR lease_node = ?)`, p.step, p.round, p.tries, p.nextAt, p.informed ? 1 : 0, now, id, this.lease.node);
   }
 
   /**
@@ -180,8 +221,12 @@ export class DeliveryStore {
 
   /** Ends a delivery. Only a running/queued delivery changes (an ack or resolve that came first wins). */
   async finish(id: number, state: DeliveryState, result: string, now: number, informed = false): Promise<boolean> {
-    return (await this.q.run(`UPDATE deliveries SET state = ?, result = ?, informed = ${this.q.greatest}(informed, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
-      WHERE id = ? AND state IN ('running','queued') AND (lease_node IS NULL OR lease_node = ?)`, state, result, informed ? 1 : 0, now, id, this.lease.node)) > 0;
+    return (await this.finishIn(this.q, id, state, result, now, informed)) > 0;
+  }
+
+  private finishIn(q: Sql, id: number, state: DeliveryState, result: string, now: number, informed: boolean): Promise<number> {
+    return q.run(`UPDATE deliveries SET state = ?, result = ?, informed = ${q.greatest}(informed, ?), lease_node = NULL, lease_until = NULL, updated_at = ?
+      WHERE id = ? AND state IN ('running','queued') AND (lease_node IS NULL OR lease_node = ?)`, state, result, informed ? 1 : 0, now, id, this.lease.node);
   }
 
   /**

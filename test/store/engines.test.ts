@@ -85,6 +85,31 @@ describe.each(engines())('stores on $name', (engine) => {
     expect((await s.deliveries.get(d!.id))!.state).toBe('done');
   });
 
+  it('a step\'s end and its delivery\'s move are one commit: once recorded, no other node makes the step again; a node too late moves nothing', async () => {
+    const a = await admitMail(s, problem(8), ['ana@x.example'], T0);
+    const nodeA = s.deliveries;
+    nodeA.setLease({ node: 'a', ms: 3000 });
+    const nodeB = new DeliveryStore(s.sql);
+    nodeB.setLease({ node: 'b', ms: 3000 });
+    const [d] = await nodeA.due(T0);
+    const ta = await nodeA.start(d!.id, 'mail', 'ana@x.example', T0);
+    // The mail went out; the attempt ends and the delivery is done in the same transaction.
+    expect(await nodeA.complete(ta!, { kind: 'delivered', reason: '250 ok' }, d!.id, { kind: 'finish', state: 'done', result: 'delivered by mail', informed: true }, T0 + 100)).toBe(true);
+    expect(await nodeB.takeOver(T0 + 60_000)).toEqual([]);
+    expect(await nodeB.due(T0 + 60_000)).toEqual([]);
+    expect((await s.alerts.attempts(a.id)).map((x) => x.outcome)).toEqual(['delivered']);
+
+    // A second alert: node a stalls past its lease, b takes the step over; a's late result closes nothing and moves nothing.
+    const b = await admitMail(s, problem(9), ['ana@x.example'], T0);
+    const [d2] = await nodeA.due(T0);
+    const t2 = await nodeA.start(d2!.id, 'mail', 'ana@x.example', T0);
+    expect(await nodeB.takeOver(T0 + 3500)).toEqual([{ id: d2!.id, alertId: b.id, from: 'a' }]);
+    expect(await nodeA.complete(t2!, { kind: 'failed', reason: 'late' }, d2!.id, { kind: 'reschedule', step: 1, round: 1, tries: 0, nextAt: T0 + 4000 }, T0 + 3600)).toBe(false);
+    const row = (await s.deliveries.get(d2!.id))!;
+    expect([row.state, row.step, row.lease_node]).toEqual(['queued', 0, null]);
+    expect((await s.alerts.attempts(b.id)).map((x) => x.outcome)).toEqual(['interrupted']);
+  });
+
   it('recoverInterrupted at start requeues what was left running at the same step', async () => {
     const a = await admitMail(s, problem(4), ['ana@x.example'], T0);
     const [d] = await s.deliveries.due(T0);
