@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EspeakWasmEngine } from '../src/audio/espeak-engine.js';
+import { EspeakThreadEngine } from '../src/audio/espeak-thread/engine.js';
 import { toFrames } from '../src/audio/frames.js';
 import { g711Encode } from '../src/audio/g711.js';
 import { resample } from '../src/audio/resample.js';
@@ -35,7 +36,40 @@ async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rssNow = () => process.memoryUsage().rss;
+
+/**
+ * The daemon's engine: espeak-ng in a worker thread that stops when idle. Measured first, in a
+ * process that has not loaded the engine itself: RSS with the worker loaded and after it stopped,
+ * a synthesis with the worker warm, and one that has to start the worker first (a new alert's
+ * message after a quiet spell; the phone is ringing meanwhile).
+ */
+async function threadEngine(text: string): Promise<string[]> {
+  const before = rssNow();
+  const e = (await EspeakThreadEngine.create({ idleMs: 1000 })) as EspeakThreadEngine;
+  if (!(e instanceof EspeakThreadEngine)) throw new Error('no compiled speech worker: run from dist (npm run bench:tts)');
+  await e.synthesize('warm up the JIT', { lang: 'en', rate: 160 });
+  const loaded = rssNow();
+  const warm: number[] = [];
+  for (let r = 0; r < RUNS; r++) warm.push(await timeIt(() => e.synthesize(text, { lang: 'en', rate: 160 })));
+  const restart: number[] = [];
+  let unloaded = 0;
+  for (let r = 0; r < 3; r++) {
+    while (e.loaded) await sleep(50);
+    await sleep(300);
+    unloaded = rssNow();
+    restart.push(await timeIt(() => e.synthesize(text, { lang: 'en', rate: 160 })));
+  }
+  await e.close();
+  return [
+    `speech worker (the daemon's engine, voice.unloadAfter): RSS ${(before / 1e6).toFixed(0)} MB before, ${(loaded / 1e6).toFixed(0)} MB with the worker loaded, ${(unloaded / 1e6).toFixed(0)} MB after it unloaded when idle`,
+    `  synthesis of ${text.length} chars: ${median(warm).toFixed(1)} ms with the worker warm (baseline), ${median(restart).toFixed(1)} ms when it has to start the worker first (median of 3)`,
+  ];
+}
+
 async function main(): Promise<void> {
+  const threadLines = await threadEngine(textOf(100));
   const rss0 = process.memoryUsage().rss;
   const tCreate = performance.now();
   const engine = await EspeakWasmEngine.create();
@@ -98,6 +132,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`engine start-up (compile + instantiate + voice list): ${createMs.toFixed(0)} ms`);
   console.log(`RSS: ${(rss0 / 1e6).toFixed(0)} MB before engine, ${(rssEngine / 1e6).toFixed(0)} MB with engine loaded, ${(rssWarm / 1e6).toFixed(0)} MB after its first synthesis (idle with speech), ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB at end (after the fresh-instance baseline runs)`);
+  for (const l of threadLines) console.log(l);
   console.log('daemon RSS idle without/with speech and its peak in a 10 000-mail flood: npm run bench:ingest');
   console.log('reference design: 2370/2480/3130/3450 ms cold, < 1 ms on a cache hit');
   console.log('"fresh-inst" = baseline measured in this run: new WASM instance per synthesis; "warm gain" = fresh-inst / cold');

@@ -182,6 +182,11 @@ export class EspeakWasmEngine implements TtsEngine {
     return [...this.voiceList];
   }
 
+  /** Every tag hasLanguage() accepts: the voices, their files and the languages they list. */
+  languageTags(): string[] {
+    return [...this.languages];
+  }
+
   hasLanguage(lang: string): boolean {
     return LANG_TAG.test(lang) && this.languages.has(normalizeLang(lang));
   }

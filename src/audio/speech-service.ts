@@ -9,7 +9,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { AudioCache, type CacheEntry } from './audio-cache.js';
 import { CommandEngine } from './command-engine.js';
-import { EspeakWasmEngine } from './espeak-engine.js';
+import { EspeakThreadEngine } from './espeak-thread/engine.js';
 import { toFrames } from './frames.js';
 import { g711Encode, silenceByte } from './g711.js';
 import { PHRASE_KEYS, phraseText } from './phrases.js';
@@ -73,7 +73,7 @@ export class SpeechService implements PromptAudio {
         }
         engine = new CommandEngine({ argv: voice.command, timeoutMs: opts.commandTimeoutMs, logger });
       } else {
-        engine = await EspeakWasmEngine.create({ logger });
+        engine = await EspeakThreadEngine.create({ logger, idleMs: voice.unloadAfter });
       }
     }
     let service: SpeechService | undefined;

@@ -115,6 +115,11 @@ export const voiceSchema = z
     /** Sample rate of WAV files played by gsm.audioCommand. */
     wavRate: z.number().int().positive().default(8000),
     cacheMaxBytes: size.default('200MB'),
+    /**
+     * espeak-wasm: the engine (a worker thread, ~60 MB) stops after this long without speech to
+     * make and starts again for the next new message (~0.2 s, while the phone rings); 0 keeps it loaded.
+     */
+    unloadAfter: duration.default('60s'),
   })
   .strict();
 

@@ -98,6 +98,8 @@ export class Dispatcher {
   private readonly running = new Map<number, Running>();
   /** Deliveries this node holds: from start() until the step's end and the delivery's move are committed. */
   private readonly held = new Set<number>();
+  /** Each person's channel order, read once per scan (a flood has many deliveries per person). */
+  private readonly orders = new Map<string, Awaited<ReturnType<UserStore['effectiveOrder']>>>();
   private cancelRenew: (() => void) | null = null;
   private cancelTimer: (() => void) | null = null;
   private tickQueued = false;
@@ -284,7 +286,11 @@ export class Dispatcher {
       const released = await this.releaseSilenced(now, cfg.escalation.deliverAfterSilence);
       if (released) logger.info('dispatch.unsilenced', { alerts: released });
       const users = new Map<string, User | null>();
-      for (const d of await this.d.deliveries.due(now)) {
+      this.orders.clear();
+      // Every line busy (a flood): no due delivery could start a step now, and the step that ends
+      // first pokes a new scan; reading and walking the whole due list meanwhile is wasted.
+      const due = this.anyLineFree(cfg) ? await this.d.deliveries.due(now) : [];
+      for (const d of due) {
         if (this.stopping) return;
         if (this.running.has(d.id)) continue;
         try {
@@ -361,7 +367,22 @@ export class Dispatcher {
     const chans = this.d.channels();
     const kindOf = (c: string) => chans[c]?.kind;
     if (d.plan) return channelPlan(JSON.parse(d.plan) as string[], null, false, kindOf);
-    return channelPlan(cfg.channels.order, await this.d.users.effectiveOrder(user), d.text_only === 1, kindOf);
+    let order = this.orders.get(user.email);
+    if (order === undefined) this.orders.set(user.email, (order = await this.d.users.effectiveOrder(user)));
+    return channelPlan(cfg.channels.order, order, d.text_only === 1, kindOf);
+  }
+
+  /**
+   * Whether some enabled channel has a line free now (or none is enabled: then each due delivery
+   * is walked to its end, failed, at once). A delivery whose own channels are all disabled while
+   * every enabled line is busy waits for the first line to free up to be ended.
+   */
+  private anyLineFree(cfg: Config): boolean {
+    const enabled = Object.keys(this.d.channels()).flatMap((name) => {
+      const c = this.channel(name, cfg);
+      return c ? [[name, c] as const] : [];
+    });
+    return enabled.length === 0 || enabled.some(([name, c]) => this.runningCount(name) < c.capacity);
   }
 
   /** Walks a due delivery forward: skips what can't be used, then starts the current step (or waits for capacity). */
