@@ -25,7 +25,6 @@ import { fileURLToPath } from 'node:url';
 import type { ParsedAlert } from '../../core/model.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
-import { parseAlertMail } from '../parse-alert.js';
 import type { ParseJob, ParseReply } from './protocol.js';
 
 /** A parsed mail and its raw bytes (the same bytes, possibly handed back by a worker). */
@@ -37,7 +36,15 @@ export interface ParsedMail {
 /** How the receiver turns raw bytes into an alert: inline or through a ParsePool. */
 export type MailParser = (raw: Buffer) => Promise<ParsedMail>;
 
-export const inlineParse: MailParser = async (raw) => ({ parsed: await parseAlertMail(raw), raw });
+/**
+ * Parsing in this thread. The parser (mailparser with its charset tables and HTML renderer, ~20 MB
+ * resident) is loaded at the first mail parsed here: with parse workers, the main thread never loads it.
+ */
+export const inlineParse: MailParser = async (raw) => {
+  parser ??= import('../parse-alert.js').then((m) => m.parseAlertMail);
+  return { parsed: await (await parser)(raw), raw };
+};
+let parser: Promise<(raw: Buffer) => Promise<ParsedAlert>> | undefined;
 
 /** Not the mail's fault: the parse could not be done now (worker died, queue full, shutting down). */
 export class ParseTempFail extends Error {
