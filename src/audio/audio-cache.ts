@@ -27,7 +27,7 @@ export interface AudioCacheOptions {
   clock?: Clock;
   /** Entries used this recently are not evicted (default 10 minutes). */
   graceMs?: number;
-  /** Recently used verified entries kept in memory (default 32 MB; 0 disables). */
+  /** Recently used verified entries kept in memory (default 8 MB: the fixed phrases and the last messages; 0 disables). */
   memoryBytes?: number;
 }
 
@@ -65,7 +65,7 @@ export class AudioCache {
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
     this.graceMs = opts.graceMs ?? 10 * 60 * 1000;
-    this.memoryCap = opts.memoryBytes ?? 32 * 1024 * 1024;
+    this.memoryCap = opts.memoryBytes ?? 8 * 1024 * 1024;
   }
 
   static async open(opts: AudioCacheOptions): Promise<AudioCache> {

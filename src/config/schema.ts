@@ -116,8 +116,9 @@ export const voiceSchema = z
     wavRate: z.number().int().positive().default(8000),
     cacheMaxBytes: size.default('200MB'),
     /**
-     * espeak-wasm: the engine (a worker thread, ~60 MB) stops after this long without speech to
-     * make and starts again for the next new message (~0.2 s, while the phone rings); 0 keeps it loaded.
+     * espeak-wasm: the engine (a worker thread, ~100 MB) stops after this long without speech to
+     * make and starts again for the next new message (~0.3 s, while the phone rings); the VoIP
+     * media worker stops after this long without calls. 0 keeps both loaded.
      */
     unloadAfter: duration.default('60s'),
   })

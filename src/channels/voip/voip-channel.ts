@@ -79,8 +79,9 @@ export class VoipChannel implements Channel {
   private pool: ServerPool | undefined;
   private readonly calls = new Set<{ abort: () => void; done: Promise<unknown> }>();
   private readonly timings: Partial<CallTimings>;
-  /** Releases the media worker kept warm while the channel runs. */
+  /** Releases the media worker kept warm between calls (see keepWarm). */
   private unwarm: (() => void) | undefined;
+  private cancelCool: (() => void) | undefined;
 
   constructor(private readonly opts: VoipChannelOptions) {
     this.cfg = opts.config;
@@ -138,8 +139,7 @@ export class VoipChannel implements Channel {
       ua.learnPublicAddress({ address: await localAddressToward(first), port: transport.local.port });
     }
     this.ua = ua;
-    // The media worker stays up while the channel runs: a call must not wait for a thread start.
-    this.unwarm = RtpSession.warm(this.opts.rtp);
+    this.keepWarm();
     const srtp = this.cfg.srtp ?? 'off';
     if (srtp !== 'off' && this.cfg.transport !== 'tls') {
       this.logger.warn('voip.srtp_keys_in_clear', { srtp, transport: this.cfg.transport, hint: 'SDES keys travel in the SIP body: use transport tls' });
@@ -183,6 +183,7 @@ export class VoipChannel implements Channel {
     this.pool = undefined;
     ua.close();
     await ua.transport.close();
+    this.cancelCool?.();
     this.unwarm?.();
     this.unwarm = undefined;
     this.ua = undefined;
@@ -231,6 +232,7 @@ export class VoipChannel implements Channel {
     }
     const insecure = insecureForSips(target, this.cfg.transport);
     if (insecure) return outcome('rejected', insecure, false);
+    this.keepWarm();
     const release = await this.slots.acquire(signal);
     if (!release) return outcome('failed', 'aborted before dialing', true);
     const local = new AbortController();
@@ -249,7 +251,30 @@ export class VoipChannel implements Channel {
       signal.removeEventListener('abort', onAbort);
       this.calls.delete(entry);
       release();
+      this.keepWarm();
     }
+  }
+
+  /**
+   * The media worker (it owns the RTP sockets) is kept running from the channel's start and
+   * between calls, so a call does not wait for a thread to start (~50 ms) before its INVITE. After
+   * voice.unloadAfter without calls it stops (~10 MB) like the speech worker; the next call
+   * starts it again.
+   */
+  private keepWarm(): void {
+    this.unwarm ??= RtpSession.warm(this.opts.rtp);
+    this.cancelCool?.();
+    this.cancelCool = undefined;
+    const idleMs = this.opts.voice.unloadAfter;
+    if (!(idleMs > 0)) return;
+    const t = setTimeout(() => {
+      this.cancelCool = undefined;
+      if (this.calls.size) return; // the call's end arms it again
+      this.unwarm?.();
+      this.unwarm = undefined;
+    }, idleMs);
+    t.unref();
+    this.cancelCool = () => clearTimeout(t);
   }
 
   private async placeCall(ua: SipUserAgent, job: DeliveryJob, target: string, signal: AbortSignal): Promise<Outcome> {
