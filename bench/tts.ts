@@ -57,7 +57,7 @@ async function threadEngine(text: string): Promise<string[]> {
   let unloaded = 0;
   for (let r = 0; r < 3; r++) {
     while (e.loaded) await sleep(50);
-    await sleep(300);
+    await sleep(2000); // the worker's isolate and memory go a moment after it exits
     unloaded = rssNow();
     restart.push(await timeIt(() => e.synthesize(text, { lang: 'en', rate: 160 })));
   }
