@@ -205,9 +205,10 @@ export class Dispatcher {
   }
 
   private async isIdle(): Promise<boolean> {
-    if (this.running.size || this.held.size || this.ticking) return false;
+    // held covers running: a step is held from its start until its end is committed.
+    if (this.held.size || this.ticking) return false;
     const next = await this.d.deliveries.nextDueAt();
-    return this.running.size === 0 && this.held.size === 0 && (next === null || next > this.d.clock.now());
+    return this.held.size === 0 && (next === null || next > this.d.clock.now());
   }
 
   private async checkIdle(): Promise<void> {

@@ -13,3 +13,13 @@ export function clampDelay(ms: number, max = MAX_TIMER_MS): number {
 export function safeTimeout(fn: () => void, ms: number): NodeJS.Timeout {
   return setTimeout(fn, clampDelay(ms));
 }
+
+/**
+ * A clamped timer that never keeps the process alive (housekeeping such as unloading an idle
+ * worker); returns its cancel function.
+ */
+export function backgroundTimer(fn: () => void, ms: number): () => void {
+  const t = safeTimeout(fn, ms);
+  t.unref();
+  return () => clearTimeout(t);
+}

@@ -24,21 +24,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../util/log.js';
 import { silentLogger } from '../../util/log.js';
+// Real-time housekeeping (unload when idle, a stuck synthesis): not the alert logic's clock.
+import { backgroundTimer as timer } from '../../util/timers.js';
 import { EspeakWasmEngine } from '../espeak-engine.js';
 import { LANG_TAG, normalizeLang, TtsError, type Synthesis, type SynthesisOptions, type TtsEngine } from '../tts-engine.js';
 import type { FromSpeechWorker, SynthJob } from './protocol.js';
 
 const DEFAULT_SCRIPT = new URL('./worker.js', import.meta.url);
 
-/**
- * Real-time housekeeping (unload when idle, a stuck synthesis): not the alert logic's clock, and
- * never what keeps the process alive.
- */
-function timer(fn: () => void, ms: number): () => void {
-  const t = setTimeout(fn, ms);
-  t.unref();
-  return () => clearTimeout(t);
-}
 
 export interface EspeakThreadOptions {
   logger?: Logger;

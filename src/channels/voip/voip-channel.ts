@@ -14,6 +14,7 @@ import { outcome, type Channel, type ChannelHealth, type DeliveryJob, type Outco
 import { voiceText } from '../../compose/texts.js';
 import { outcomeForFinal } from './call-outcome.js';
 import { Slots } from '../../util/slots.js';
+import { backgroundTimer } from '../../util/timers.js';
 import { localAddressToward } from './local-address.js';
 import { RtpSession, type RtpSessionOptions } from './rtp/session.js';
 import { buildSdpOffer, parseSdpAnswer, type SrtpOffer } from './sdp.js';
@@ -267,14 +268,12 @@ export class VoipChannel implements Channel {
     this.cancelCool = undefined;
     const idleMs = this.opts.voice.unloadAfter;
     if (!(idleMs > 0)) return;
-    const t = setTimeout(() => {
+    this.cancelCool = backgroundTimer(() => {
       this.cancelCool = undefined;
       if (this.calls.size) return; // the call's end arms it again
       this.unwarm?.();
       this.unwarm = undefined;
     }, idleMs);
-    t.unref();
-    this.cancelCool = () => clearTimeout(t);
   }
 
   private async placeCall(ua: SipUserAgent, job: DeliveryJob, target: string, signal: AbortSignal): Promise<Outcome> {
